@@ -1,0 +1,248 @@
+"""The knowledge base: one instance folder holding the store, the index and derived models.
+
+Writes go to the store first (one transaction, with revisions); only after the commit is the
+index updated, so the index is always a derived copy that ``reindex`` can rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import Conflict, ImportFailed, InstanceError, RecordProblem
+from .index import SearchIndex
+from .io import FileProblem, RawRecord, export_csv, export_jsonl, read_file
+from .schema import validate_record
+from .store import Store
+
+CORPUS_GLOBS = ("cases/*.jsonl", "practices/*.jsonl", "guides/*.md", "guides/*.txt")
+
+
+def resolve_home(home: str | os.PathLike | None) -> Path:
+    """The instance folder: ``home``, else ``$SINERGI_HOME``, else ``./instance``."""
+    value = home or os.environ.get("SINERGI_HOME") or "instance"
+    return Path(value).expanduser().resolve()
+
+
+def bundled_corpus_dir() -> Path:
+    """The bundled corpus (``corpus/`` of the repository), or ``$SINERGI_CORPUS``."""
+    env = os.environ.get("SINERGI_CORPUS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "corpus"
+
+
+def corpus_files(root: Path | None = None) -> list[Path]:
+    root = root or bundled_corpus_dir()
+    files: list[Path] = []
+    for pattern in CORPUS_GLOBS:
+        files += sorted(root.glob(pattern))
+    return files
+
+
+@dataclass
+class ImportReport:
+    read: int = 0
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    dry_run: bool = False
+    valid: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"read": self.read, "created": len(self.created), "updated": len(self.updated),
+                "unchanged": self.unchanged, "dry_run": self.dry_run}
+
+
+class KnowledgeBase:
+    """The store, index and settings of one instance folder."""
+
+    def __init__(self, home: str | os.PathLike | None = None, *, create: bool = True,
+                 database_url: str | None = None):
+        self.home = resolve_home(home)
+        if not self.home.exists():
+            if not create:
+                raise InstanceError(f"no instance at {self.home}; run `sinergi init` first")
+            self.home.mkdir(parents=True)
+        if not self.home.is_dir():
+            raise InstanceError(f"{self.home} is not a folder")
+        url = database_url or os.environ.get("DATABASE_URL") or f"sqlite:///{self.home / 'sinergi.db'}"
+        self.store = Store(url)
+        self.index = SearchIndex(self.home / "index")
+        self.settings = self._settings()
+
+    # -- settings ---------------------------------------------------------------------------
+    def _settings(self) -> dict:
+        path = self.home / "settings.json"
+        if path.exists():
+            return json.loads(path.read_text(encoding="utf-8"))
+        settings = {"secret_key": secrets.token_hex(32)}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(settings, indent=1), encoding="utf-8")
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)  # first writer wins when two processes start together
+        except FileExistsError:
+            pass
+        tmp.unlink(missing_ok=True)
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    @property
+    def is_initialized(self) -> bool:
+        return (self.home / "initialized").exists()
+
+    def mark_initialized(self) -> None:
+        (self.home / "initialized").write_text("1\n")
+
+    # -- importing --------------------------------------------------------------------------
+    def read_files(self, paths: Iterable[str | Path]) -> tuple[list[RawRecord], list[RecordProblem]]:
+        raws, problems = [], []
+        for p in paths:
+            try:
+                raws += read_file(p)
+            except FileProblem as e:
+                problems += e.problems
+        return raws, problems
+
+    def validate(self, raws: list[RawRecord], *, upsert: bool) -> tuple[list[dict], list[RecordProblem]]:
+        """Validate raw records; also duplicate ids in the batch and against the store."""
+        valid, problems = [], []
+        seen: dict[str, RawRecord] = {}
+        for raw in raws:
+            data, errs = validate_record(raw.data)
+            for fieldname, msg in errs:
+                problems.append(RecordProblem(raw.source, raw.line, fieldname, msg))
+            if data is None:
+                continue
+            first = seen.get(data["id"])
+            if first is not None:
+                where = f"{first.source}:{first.line}" if first.line else first.source
+                problems.append(RecordProblem(raw.source, raw.line, "id",
+                                              f"duplicate id {data['id']!r} (also at {where})"))
+                continue
+            seen[data["id"]] = raw
+            valid.append(data)
+        if not upsert and valid:
+            for rid in sorted(self.store.existing_ids(seen)):
+                raw = seen[rid]
+                given = isinstance(raw.data, dict) and raw.data.get("id")
+                msg = (f"id {rid!r} already exists (use --upsert to update it)" if given else
+                       f"the id {rid!r} generated from the title already exists; give the record its own id")
+                problems.append(RecordProblem(raw.source, raw.line, "id", msg))
+        return valid, problems
+
+    def import_raw(self, raws: list[RawRecord], *, upsert: bool = False, dry_run: bool = False,
+                   author: str = "import", file_problems: list[RecordProblem] | None = None) -> ImportReport:
+        """Validate everything, then write all records in one transaction, or nothing."""
+        problems = list(file_problems or [])
+        valid, more = self.validate(raws, upsert=upsert)
+        problems += more
+        if problems:
+            raise ImportFailed(problems)
+        report = ImportReport(read=len(raws), dry_run=dry_run, valid=valid)
+        if dry_run:
+            return report
+        try:
+            created, updated = self.store.write_many(valid, author=author, upsert=upsert)
+        except Conflict as e:  # a concurrent import took an id after we checked
+            raise ImportFailed([RecordProblem("store", None, "id", str(e))]) from e
+        report.created, report.updated = created, updated
+        report.unchanged = len(valid) - len(created) - len(updated)
+        changed = set(created) | set(updated)
+        self.index.update(d for d in valid if d["id"] in changed)
+        return report
+
+    def import_files(self, paths: Iterable[str | Path], **kw) -> ImportReport:
+        raws, problems = self.read_files(paths)
+        return self.import_raw(raws, file_problems=problems, **kw)
+
+    def load_corpus(self, root: Path | None = None, **kw) -> ImportReport:
+        files = corpus_files(root)
+        if not files:
+            raise InstanceError(f"no corpus files under {root or bundled_corpus_dir()}")
+        return self.import_files(files, author="corpus", **kw)
+
+    # -- single-record writes (API and forms) ----------------------------------------------
+    def create(self, raw: dict, *, author: str, state: str = "published") -> dict:
+        data = self._valid_one(raw, "record")
+        try:
+            self.store.write_many([data], author=author, action="create", state=state)
+        except Conflict as e:
+            raise ImportFailed([RecordProblem("record", None, "id", str(e))]) from e
+        self._sync([data["id"]])
+        return self.store.get(data["id"], include_deleted=True)
+
+    def update(self, record_id: str, raw: dict, *, expected_version: int, author: str,
+               state: str | None = None) -> dict:
+        data = self._valid_one({**raw, "id": record_id}, "record")
+        rec = self.store.update(record_id, data, expected_version=expected_version, author=author, state=state)
+        self._sync([record_id])
+        return rec
+
+    def set_state(self, record_id: str, state: str, *, author: str, expected_version: int | None = None) -> dict:
+        rec = self.store.set_state(record_id, state, author=author, expected_version=expected_version)
+        self._sync([record_id])
+        return rec
+
+    def _valid_one(self, raw: dict, source: str) -> dict:
+        data, errs = validate_record(raw)
+        if errs:
+            raise ImportFailed([RecordProblem(source, None, f, m) for f, m in errs])
+        return data
+
+    def _sync(self, ids: list[str]) -> None:
+        """Bring the index in line with the store for ``ids`` (published ones indexed)."""
+        add, delete = [], []
+        for rid in ids:
+            rec = self.store.get(rid, include_deleted=True)
+            (add if rec["state"] == "published" else delete).append(rid)
+        self.index.update([self._index_data(self.store.get(r)) for r in add], delete_ids=delete)
+
+    @staticmethod
+    def _index_data(rec: dict) -> dict:
+        return rec
+
+    # -- reading ----------------------------------------------------------------------------
+    def search(self, text: str, **kw):
+        return self.index.search(text, **kw)
+
+    def get(self, record_id: str, **kw) -> dict:
+        return self.store.get(record_id, **kw)
+
+    # -- maintenance ------------------------------------------------------------------------
+    def reindex(self, progress: Callable[[int], None] | None = None) -> int:
+        return self.index.rebuild(self.store.iter_data(), progress=progress)
+
+    def check(self) -> dict:
+        """Differences between store and index: missing, extra and stale documents."""
+        store = self.store.versions()
+        indexed = self.index.stored()
+        missing = sorted(set(store) - set(indexed))
+        extra = sorted(set(indexed) - set(store))
+        stale = sorted(k for k in set(store) & set(indexed) if store[k] != indexed[k])
+        return {"ok": not (missing or extra or stale), "store": len(store), "index": len(indexed),
+                "missing_in_index": missing, "not_in_store": extra, "stale_in_index": stale}
+
+    def export(self, fmt: str = "jsonl") -> str:
+        records = (self._strip(d) for d in self.store.iter_data())
+        if fmt == "csv":
+            return export_csv(records)
+        if fmt == "jsonl":
+            return "".join(export_jsonl(records))
+        raise ValueError(f"unknown export format {fmt!r}: use jsonl or csv")
+
+    @staticmethod
+    def _strip(data: dict) -> dict:
+        return {k: v for k, v in data.items() if k != "version"}
+
+    def stats(self) -> dict:
+        """Counts by kind, sector, island, status and year over the published records."""
+        res = self.index.search("", limit=1, facets=("sector", "island", "status", "kind", "year", "type",
+                                                     "province"))
+        return {"total": res.total, "facets": res.facets}
+
+    def counts(self) -> Counter:
+        return Counter(d["kind"] for d in self.store.iter_data())

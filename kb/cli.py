@@ -1,0 +1,270 @@
+"""The ``sinergi`` command line (the contract of BRIEF.md); commands stay thin."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from .base import KnowledgeBase, bundled_corpus_dir
+from .errors import ImportFailed, InstanceError, SinergiError
+from .index import FACET_SPECS, highlight_to_text
+
+
+def _kb(ctx: click.Context, *, create: bool = False) -> KnowledgeBase:
+    home = ctx.obj["home"]
+    return KnowledgeBase(home, create=create)
+
+
+def _ready_kb(ctx: click.Context) -> KnowledgeBase:
+    kb = _kb(ctx, create=False)
+    if not kb.is_initialized:
+        raise InstanceError(f"the instance at {kb.home} is not initialised; run `sinergi init` first")
+    return kb
+
+
+def handle_errors(fn):
+    """Turn domain errors into a message on stderr and exit status 1 (never a traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ImportFailed as e:
+            for p in e.problems:
+                click.echo(f"error: {p}", err=True)
+            click.echo(f"{len(e.problems)} problem(s) found; nothing was imported.", err=True)
+            sys.exit(1)
+        except SinergiError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _progress(desc: str, total: int | None = None):
+    return tqdm(total=total, desc=desc, unit="rec", disable=None, file=sys.stderr, leave=False)
+
+
+def _echo_json(obj) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+@click.group()
+@click.option("--home", type=click.Path(file_okay=False), envvar="SINERGI_HOME",
+              help="Instance folder (default: $SINERGI_HOME, else ./instance).")
+@click.version_option(package_name="sinergi")
+@click.pass_context
+def main(ctx: click.Context, home: str | None) -> None:
+    """Sinergi: knowledge base and recommender for kerja sama antar daerah."""
+    ctx.ensure_object(dict)
+    ctx.obj["home"] = home
+
+
+@main.command()
+@click.option("--empty", is_flag=True, help="Create the instance without the bundled corpus.")
+@click.pass_context
+@handle_errors
+def init(ctx: click.Context, empty: bool) -> None:
+    """Create the instance; load the bundled corpus unless --empty."""
+    kb = _kb(ctx, create=True)
+    if kb.is_initialized:
+        click.echo(f"Instance at {kb.home} already exists ({kb.store.count()} records); nothing to do.")
+        return
+    t0 = time.perf_counter()
+    if not empty:
+        report = kb.load_corpus()
+        _fit_models(kb)
+        click.echo(f"Loaded the bundled corpus from {bundled_corpus_dir().name}/: {len(report.created)} records.")
+    kb.mark_initialized()
+    click.echo(f"Instance ready at {kb.home} in {time.perf_counter() - t0:.1f} s.")
+
+
+def _fit_models(kb: KnowledgeBase) -> None:
+    """Fit the recommender if it is installed (it lives above kb; kb never needs it)."""
+    try:
+        from recommender.service import refresh_models
+    except ImportError:
+        return
+    refresh_models(kb)
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
+@click.option("--upsert", is_flag=True, help="Update records whose id already exists.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+@handle_errors
+def import_(ctx: click.Context, files: tuple[str, ...], dry_run: bool, upsert: bool, as_json: bool) -> None:
+    """Validate FILES (JSON Lines, JSON, CSV, Markdown or text guides), then import all or nothing."""
+    kb = _ready_kb(ctx)
+    report = kb.import_files(files, upsert=upsert, dry_run=dry_run, author="cli")
+    if not dry_run:
+        _fit_models(kb)
+    if as_json:
+        _echo_json(report.as_dict())
+    elif dry_run:
+        click.echo(f"Dry run: {report.read} record(s) are valid; nothing was written.")
+    else:
+        click.echo(f"Imported {len(report.created)} new and {len(report.updated)} updated record(s)"
+                   f" ({report.unchanged} unchanged).")
+
+
+def _search_options(fn):
+    for spec in reversed([s for s in FACET_SPECS if not s.numeric]):
+        fn = click.option(f"--{spec.key}", multiple=True, help=f"Filter by {spec.label.lower()} (repeatable).")(fn)
+    return fn
+
+
+@main.command()
+@click.argument("query", nargs=-1)
+@_search_options
+@click.option("--year-from", type=int, help="Started in or after this year.")
+@click.option("--year-to", type=int, help="Started in or before this year.")
+@click.option("--sort", type=click.Choice(["relevance", "year", "title"]), default="relevance")
+@click.option("--page", type=click.IntRange(min=1), default=1)
+@click.option("--limit", type=click.IntRange(1, 100), default=10)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def search(ctx, query, year_from, year_to, sort, page, limit, as_json, **facets) -> None:
+    """Search cases and practices (quotes, AND/OR/NOT and field: syntax work)."""
+    kb = _ready_kb(ctx)
+    text = " ".join(query)
+    filters = {k: list(v) for k, v in facets.items() if v}
+    res = kb.search(text, filters=filters, year_from=year_from, year_to=year_to, sort=sort, page=page, limit=limit)
+    if as_json:
+        _echo_json(res.as_dict())
+        return
+    for note in res.notices:
+        click.echo(f"note: {note}", err=True)
+    if res.corrected_query:
+        click.echo(f"No results for “{res.query}”; showing results for “{res.corrected_query}”.")
+    elif res.suggestion:
+        click.echo(f"Did you mean: {res.suggestion}?")
+    click.echo(f"{res.total} result(s) for “{text}”" + (f", page {res.page} of {res.pages}" if res.total else ""))
+    for i, h in enumerate(res.results, (res.page - 1) * res.limit + 1):
+        regions = ", ".join(r["name"] for r in h.regions[:4]) + (" …" if len(h.regions) > 4 else "")
+        year = f" ({h.start_year})" if h.start_year else ""
+        click.echo(f"\n{i:>3}. {h.title}{year}  [{h.id}, {h.kind}, score {h.score:.2f}]")
+        if regions:
+            click.echo(f"     {regions}")
+        click.echo("     " + highlight_to_text(h.highlight, "*", "*").replace("\n", " ")[:300])
+    if not res.total:
+        click.echo("Try fewer or more general words, or remove a filter.")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.pass_context
+@handle_errors
+def export(ctx, fmt: str, output: str | None) -> None:
+    """Export every published record (lossless: import it into an empty instance to copy)."""
+    kb = _ready_kb(ctx)
+    text = kb.export(fmt)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}.", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.pass_context
+@handle_errors
+def reindex(ctx) -> None:
+    """Rebuild the search index (and the recommender model) from the store."""
+    kb = _ready_kb(ctx)
+    t0 = time.perf_counter()
+    with _progress("indexing", kb.store.count()) as bar:
+        n = kb.reindex(progress=bar.update)
+    _fit_models(kb)
+    click.echo(f"Indexed {n} records in {time.perf_counter() - t0:.1f} s.")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def check(ctx, as_json: bool) -> None:
+    """Report any difference between the store and the search index (exit 1 if any)."""
+    kb = _ready_kb(ctx)
+    report = kb.check()
+    if as_json:
+        _echo_json(report)
+    else:
+        click.echo(f"store: {report['store']} published records; index: {report['index']} documents")
+        for key in ("missing_in_index", "not_in_store", "stale_in_index"):
+            if report[key]:
+                click.echo(f"{key.replace('_', ' ')}: {', '.join(report[key][:20])}"
+                           + (" …" if len(report[key]) > 20 else ""))
+        click.echo("OK: store and index agree." if report["ok"] else "Run `sinergi reindex` to repair the index.")
+    if not report["ok"]:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def stats(ctx, as_json: bool) -> None:
+    """Counts of records by sector, island, status, kind and year."""
+    kb = _ready_kb(ctx)
+    st = kb.stats()
+    if as_json:
+        _echo_json(st)
+        return
+    click.echo(f"{st['total']} published records")
+    for key, rows in st["facets"].items():
+        click.echo(f"\n{key}:")
+        for r in rows:
+            click.echo(f"  {r['label']:<45} {r['count']:>5}")
+
+
+@main.command()
+@click.option("--judgments", type=click.Path(exists=True, dir_okay=False),
+              help="Search judgments (default: corpus/dev/search.jsonl).")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--details", is_flag=True, help="Print the score of every query.")
+@click.pass_context
+@handle_errors
+def evaluate(ctx, judgments: str | None, as_json: bool, details: bool) -> None:
+    """Measure search quality (nDCG@10, MRR, Recall@10) against a plain BM25 baseline."""
+    from .evaluate import evaluate_search, load_judgments
+
+    kb = _ready_kb(ctx)
+    path = Path(judgments) if judgments else bundled_corpus_dir() / "dev" / "search.jsonl"
+    report = evaluate_search(kb, load_judgments(path))
+    if as_json:
+        _echo_json(report)
+        return
+    click.echo(f"{report['queries']} queries from {path.name}")
+    click.echo(f"{'system':<12}{'nDCG@10':>10}{'MRR':>8}{'R@10':>8}")
+    for name in ("sinergi", "baseline"):
+        m = report[name]
+        click.echo(f"{name:<12}{m['ndcg@10']:>10.3f}{m['mrr']:>8.3f}{m['recall@10']:>8.3f}")
+    click.echo(f"nDCG@10 gain over baseline: {report['ndcg_gain']:+.1%}")
+    if details:
+        for row in report["per_query"]:
+            click.echo(f"{row['sinergi']:.2f} {row['baseline']:.2f}  {row['query']}")
+
+
+try:  # commands contributed by the packages above kb (recommender, webapp), when installed
+    from recommender.cli import register as _register_recommender
+
+    _register_recommender(main)
+except ImportError:
+    pass
+try:
+    from webapp.cli import register as _register_webapp
+
+    _register_webapp(main)
+except ImportError:
+    pass

@@ -1,0 +1,530 @@
+"""The Whoosh search index: declared once from field specs, derived from the store.
+
+Text fields exist once per language (``title_id`` / ``title_en`` ...): a record's text goes to
+the fields of its language, and a query is analyzed for both and searched in both, so an
+English query finds English records and an Indonesian query Indonesian ones, while the shared
+concept tokens of :mod:`kb.text` let each meet the other where the vocabulary allows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+from whoosh import highlight, index, qparser, query, sorting
+from whoosh.analysis import LowercaseFilter, RegexTokenizer
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+from .gazetteer import ISLANDS, gazetteer
+from .text import SinergiTokenizer, normalize, words
+from .vocab import normalize_sector
+
+LANGS = ("id", "en")
+
+
+@dataclass(frozen=True)
+class TextSpec:
+    """A weighted text field; ``source`` picks its text out of a record's data."""
+
+    name: str
+    boost: float
+    stored: bool
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FacetSpec:
+    """A facet: its URL/CLI key, index field, label and how user values are normalised."""
+
+    key: str
+    label: str
+    aliases: tuple[str, ...] = ()
+    numeric: bool = False
+
+
+TEXT_SPECS = (
+    TextSpec("title", 5.0, True, ("title", "judul")),
+    TextSpec("summary", 2.5, True, ("summary", "ringkasan")),
+    TextSpec("lessons", 1.8, True, ("lessons", "pelajaran", "challenges", "tantangan")),
+    TextSpec("meta", 1.5, False, ("meta", "mechanism", "mekanisme", "mitra")),
+    TextSpec("body", 1.0, True, ("body", "isi")),
+)
+FACET_SPECS = (
+    FacetSpec("sector", "Bidang", ("bidang", "sektor")),
+    FacetSpec("province", "Provinsi", ("provinsi",)),
+    FacetSpec("island", "Pulau", ("pulau",)),
+    FacetSpec("status", "Status", ()),
+    FacetSpec("type", "Jenis kerja sama", ("jenis", "cooperation_type")),
+    FacetSpec("kind", "Jenis catatan", ("tipe",)),
+    FacetSpec("region", "Daerah", ("daerah",)),
+    FacetSpec("year", "Tahun mulai", ("tahun",), numeric=True),
+)
+FACETS = {f.key: f for f in FACET_SPECS}
+# Facets counted for every search (region has hundreds of values: counted on request only).
+DEFAULT_FACETS = ("sector", "province", "island", "status", "type", "kind", "year")
+MAX_QUERY_CHARS = 1000
+MAX_QUERY_WORDS = 64
+
+
+def build_schema() -> Schema:
+    """The Whoosh schema, built from the specs above."""
+    fields: dict = {"id": ID(stored=True, unique=True), "version": STORED(), "language": ID(stored=True),
+                    "words": TEXT(analyzer=RegexTokenizer(r"[^\W_]+") | LowercaseFilter(), phrase=False)}
+    for lang in LANGS:
+        for spec in TEXT_SPECS:
+            fields[f"{spec.name}_{lang}"] = TEXT(analyzer=SinergiTokenizer(lang), stored=spec.stored,
+                                                 field_boost=spec.boost)
+    for spec in FACET_SPECS:
+        if spec.numeric:
+            fields[spec.key] = NUMERIC(int, stored=True, sortable=True, bits=32, signed=False)
+        else:
+            fields[spec.key] = KEYWORD(stored=True, commas=True, lowercase=False, scorable=False)
+    fields["end_year"] = NUMERIC(int, stored=True, bits=32, signed=False)
+    fields["title_sort"] = ID(sortable=True)
+    return Schema(**fields)
+
+
+def document_for(data: dict) -> dict:
+    """The index document of a record's canonical data."""
+    g = gazetteer()
+    lang = data.get("language", "id")
+    regions = [g.get(c) for c in data.get("regions", [])]
+    regions = [r for r in regions if r]
+    provinces = sorted({r.province_code for r in regions})
+    islands = sorted({r.island for r in regions})
+    names = [r.name for r in regions] + [g.get(p).name for p in provinces if not any(
+        r.code == p for r in regions)]
+    meta = " ; ".join(names + data.get("third_parties", []) + data.get("urusan", [])
+                      + [data.get("mechanism", "")])
+    lessons = "\n".join(data.get("lessons", []) + data.get("challenges", []))
+    doc = {
+        "id": data["id"], "version": data.get("version", 1), "language": lang,
+        f"title_{lang}": data["title"], f"summary_{lang}": data["summary"],
+        f"lessons_{lang}": lessons, f"meta_{lang}": meta, f"body_{lang}": data.get("body", ""),
+        "words": " ".join([data["title"], data["summary"], data.get("body", ""), lessons]),
+        "sector": ",".join(data.get("sectors", [])), "province": ",".join(provinces),
+        "island": ",".join(islands), "region": ",".join(r.code for r in regions),
+        "status": data.get("status", ""), "type": data.get("cooperation_type", ""),
+        "kind": data.get("kind", "case"), "title_sort": data["title"].lower()[:100],
+    }
+    if data.get("start_year"):
+        doc["year"] = data["start_year"]
+    if data.get("end_year"):
+        doc["end_year"] = data["end_year"]
+    return {k: v for k, v in doc.items() if v not in ("", None)}
+
+
+@dataclass
+class Hit:
+    id: str
+    kind: str
+    title: str
+    score: float
+    regions: list[dict]
+    sectors: list[str]
+    start_year: int | None
+    status: str | None
+    language: str
+    highlight: str
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "kind": self.kind, "title": self.title, "score": round(self.score, 4),
+                "regions": self.regions, "sectors": self.sectors, "start_year": self.start_year,
+                "status": self.status, "language": self.language, "highlight": self.highlight}
+
+
+@dataclass
+class SearchResult:
+    query: str
+    total: int
+    page: int
+    limit: int
+    results: list[Hit]
+    facets: dict[str, list[dict]]
+    suggestion: str | None = None
+    corrected_query: str | None = None
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.limit))
+
+    def as_dict(self) -> dict:
+        return {"query": self.query, "total": self.total, "page": self.page, "pages": self.pages,
+                "limit": self.limit, "results": [h.as_dict() for h in self.results], "facets": self.facets,
+                "suggestion": self.suggestion, "corrected_query": self.corrected_query,
+                "notices": self.notices}
+
+
+class _FacetCache:
+    """Per-searcher arrays: for each facet value, the sorted docnums that carry it."""
+
+    def __init__(self, searcher):
+        self.ndocs = searcher.doc_count_all()
+        reader = searcher.reader()
+        self.postings: dict[str, dict[str, np.ndarray]] = {}
+        live = np.zeros(self.ndocs, dtype=bool)
+        for docnum in reader.all_doc_ids():
+            live[docnum] = True
+        self.live = live
+        for spec in FACET_SPECS:
+            values: dict[str, np.ndarray] = {}
+            fobj = searcher.schema[spec.key]
+            for btext in reader.lexicon(spec.key):
+                if spec.numeric:
+                    # Numeric fields index several precisions; keep the full-precision terms.
+                    if btext[0] != 0:
+                        continue
+                    value = str(fobj.from_bytes(btext))
+                else:
+                    value = btext.decode("utf-8")
+                ids = np.fromiter(reader.postings(spec.key, btext).all_ids(), dtype=np.int64)
+                values[value] = ids[live[ids]]
+            self.postings[spec.key] = values
+        self.vocab: dict[str, int] = {}
+        for btext in reader.lexicon("words"):
+            self.vocab[btext.decode("utf-8")] = reader.doc_frequency("words", btext)
+        self.vocab_list = list(self.vocab)
+
+    def counts(self, mask: np.ndarray, keys: Iterable[str]) -> dict[str, list[dict]]:
+        out = {}
+        for key in keys:
+            rows = [(v, int(mask[ids].sum())) for v, ids in self.postings[key].items()]
+            rows = [r for r in rows if r[1]]
+            if FACETS[key].numeric:
+                rows.sort(key=lambda r: int(r[0]))
+            else:
+                rows.sort(key=lambda r: (-r[1], r[0]))
+            out[key] = [{"value": v, "label": facet_label(key, v), "count": n} for v, n in rows]
+        return out
+
+
+def facet_label(key: str, value: str) -> str:
+    """A human label for a facet value (a region name for a code, a sector label ...)."""
+    from .vocab import COOPERATION_TYPES, SECTORS, STATUSES
+
+    if key in ("province", "region"):
+        r = gazetteer().get(value)
+        return r.name if r else value
+    if key == "island":
+        return ISLANDS.get(value, value)
+    if key == "sector":
+        return SECTORS.get(value, value)
+    if key == "status":
+        return STATUSES.get(value, value)
+    if key == "type":
+        return f"{value} — {COOPERATION_TYPES.get(value, '')}".strip(" —")
+    if key == "kind":
+        return {"case": "Studi kasus", "practice": "Praktik baik"}.get(value, value)
+    return value
+
+
+def normalize_facet_value(key: str, value: str) -> str | None:
+    """The indexed form of a user's facet value (names to codes, synonyms to keys)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if key == "sector":
+        return normalize_sector(value)
+    if key in ("province", "region"):
+        try:
+            r = gazetteer().resolve(value)
+        except Exception:
+            return None
+        return r.province_code if key == "province" else r.code
+    if key == "island":
+        v = value.lower().replace("–", "-").replace(" ", "-")
+        v = {"sumatra": "sumatera", "java": "jawa", "bali": "bali-nusa-tenggara",
+             "nusa-tenggara": "bali-nusa-tenggara", "maluku": "maluku-papua", "papua": "maluku-papua"}.get(v, v)
+        return v if v in ISLANDS else None
+    if key == "type":
+        from .vocab import COOPERATION_TYPE_ALIASES, COOPERATION_TYPES
+
+        v = value.upper()
+        return v if v in COOPERATION_TYPES else COOPERATION_TYPE_ALIASES.get(value.lower())
+    if key == "status":
+        v = value.lower()
+        from .vocab import STATUSES
+
+        return v if v in STATUSES else None
+    if key == "kind":
+        v = value.lower()
+        return v if v in ("case", "practice") else None
+    return value
+
+
+class SearchIndex:
+    """One Whoosh index folder: one writer at a time (a file lock), one shared searcher."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._lock = FileLock(str(self.path) + ".lock", timeout=600)
+        self._searcher = None
+        self._facets: _FacetCache | None = None
+        self._mutex = threading.RLock()
+        self.schema = build_schema()
+        if not index.exists_in(self.path):
+            self.path.mkdir(parents=True, exist_ok=True)
+            with self._lock:
+                if not index.exists_in(self.path):
+                    index.create_in(self.path, self.schema)
+        self.ix = index.open_dir(self.path)
+        self._parsers = {lang: self._make_parser(lang) for lang in LANGS}
+
+    # -- writing -----------------------------------------------------------------------------
+    def _writer(self, **kw):
+        return self.ix.writer(timeout=60.0, **kw)
+
+    def update(self, records: Iterable[dict], delete_ids: Iterable[str] = ()) -> int:
+        """Add or replace the documents of ``records`` and delete ``delete_ids``; commit once."""
+        n = 0
+        with self._lock:
+            w = self._writer()
+            try:
+                for rid in delete_ids:
+                    w.delete_by_term("id", rid)
+                for data in records:
+                    w.update_document(**document_for(data))
+                    n += 1
+                w.commit()
+            except BaseException:
+                w.cancel()
+                raise
+        self._invalidate()
+        return n
+
+    def rebuild(self, records: Iterable[dict], progress=None) -> int:
+        """Recreate the index from ``records`` (the store's published records)."""
+        n = 0
+        with self._lock:
+            self.ix = index.create_in(self.path, self.schema)
+            w = self._writer(limitmb=256)
+            try:
+                for data in records:
+                    w.add_document(**document_for(data))
+                    n += 1
+                    if progress:
+                        progress(1)
+                w.commit(optimize=True)
+            except BaseException:
+                w.cancel()
+                raise
+        self._invalidate()
+        return n
+
+    def _invalidate(self) -> None:
+        with self._mutex:
+            if self._searcher is not None:
+                self._searcher.close()
+            self._searcher = None
+            self._facets = None
+
+    # -- reading -----------------------------------------------------------------------------
+    def searcher(self):
+        """The shared searcher, refreshed when another process or thread committed."""
+        with self._mutex:
+            if self._searcher is None:
+                self.ix = index.open_dir(self.path)
+                self._searcher = self.ix.searcher()
+                self._facets = None
+            elif not self._searcher.up_to_date():
+                fresh = self._searcher.refresh()
+                if fresh is not self._searcher:
+                    self._searcher = fresh
+                    self._facets = None
+            return self._searcher
+
+    def _facet_cache(self, searcher) -> _FacetCache:
+        with self._mutex:
+            if self._facets is None or self._searcher is not searcher:
+                self._facets = _FacetCache(searcher)
+            return self._facets
+
+    def stored(self) -> dict[str, int]:
+        """``{id: version}`` of every indexed document (for ``check``)."""
+        s = self.searcher()
+        return {f["id"]: f.get("version", 0) for f in s.all_stored_fields()}
+
+    def doc_count(self) -> int:
+        return self.searcher().doc_count()
+
+    def _make_parser(self, lang: str) -> qparser.QueryParser:
+        names = [f"{s.name}_{lang}" for s in TEXT_SPECS]
+        boosts = {f"{s.name}_{lang}": s.boost for s in TEXT_SPECS}
+        aliases = {f"{s.name}_{lang}": list(s.aliases) for s in TEXT_SPECS}
+        for spec in FACET_SPECS:
+            aliases[spec.key] = list(spec.aliases)
+        plugins = [qparser.WhitespacePlugin(), qparser.SingleQuotePlugin(), qparser.FieldsPlugin(),
+                   qparser.PhrasePlugin(), qparser.GroupPlugin(), qparser.OperatorsPlugin(),
+                   qparser.RangePlugin(), qparser.FieldAliasPlugin(aliases),
+                   qparser.MultifieldPlugin(names, fieldboosts=boosts)]
+        return qparser.QueryParser(None, self.schema, plugins=plugins, group=qparser.OrGroup.factory(0.9))
+
+    def parse(self, text: str) -> query.Query:
+        """Parse a user query for both languages; a malformed query becomes its plain words."""
+        parts = []
+        for lang in LANGS:
+            try:
+                q = self._parsers[lang].parse(text)
+                q = q.accept(_normalize_facet_terms)
+            except Exception:
+                q = self._parsers[lang].parse(" ".join(_plain_words(text)))
+            if q is not query.NullQuery:
+                parts.append(q)
+        return query.Or(parts) if parts else query.NullQuery
+
+    def search(self, text: str, *, filters: dict[str, list[str]] | None = None, year_from: int | None = None,
+               year_to: int | None = None, sort: str = "relevance", page: int = 1, limit: int = 10,
+               facets: Iterable[str] = DEFAULT_FACETS, retry: bool = True) -> SearchResult:
+        """Search; see the module and the README for the query syntax."""
+        notices: list[str] = []
+        text = normalize(text or "").strip()
+        if len(text) > MAX_QUERY_CHARS:
+            text = text[:MAX_QUERY_CHARS]
+            notices.append(f"query cut to its first {MAX_QUERY_CHARS} characters")
+        tokens = text.split()
+        if len(tokens) > MAX_QUERY_WORDS:
+            text = " ".join(tokens[:MAX_QUERY_WORDS])
+            notices.append(f"query cut to its first {MAX_QUERY_WORDS} words")
+        page, limit = max(1, int(page)), max(1, min(int(limit), 100))
+        s = self.searcher()
+        q = self.parse(text) if text else query.Every()
+        if q is query.NullQuery or not any(True for _ in q.leaves()):  # only stop words or punctuation
+            q = query.Every()
+        filt = _filter_query(filters or {}, year_from, year_to)
+        sortedby = None
+        reverse = False
+        if sort == "year":
+            sortedby = sorting.FieldFacet("year", reverse=True)
+        elif sort == "title":
+            sortedby = "title_sort"
+        rp = s.search_page(q, page, pagelen=limit, filter=filt, sortedby=sortedby, reverse=reverse,
+                           terms=True)
+        total = rp.total
+        cache = self._facet_cache(s)
+        mask = _mask(q, s, cache.ndocs) & cache.live
+        if filt is not None:
+            mask &= _mask(filt, s, cache.ndocs)
+        facet_counts = cache.counts(mask, [k for k in facets if k in FACETS])
+        hits = [self._hit(h) for h in rp]
+        suggestion = None
+        if text and total < 3:
+            suggestion = self.suggest(text, cache)
+        result = SearchResult(text, total, page, limit, hits, facet_counts, suggestion, None, notices)
+        if total == 0 and suggestion and retry:
+            again = self.search(suggestion, filters=filters, year_from=year_from, year_to=year_to, sort=sort,
+                                page=page, limit=limit, facets=facets, retry=False)
+            if again.total:
+                again.query, again.corrected_query, again.suggestion = text, suggestion, suggestion
+                again.notices = notices + again.notices
+                return again
+        return result
+
+    def _hit(self, h) -> Hit:
+        g = gazetteer()
+        f = h.fields()
+        lang = f.get("language", "id")
+        frag = ""
+        for name in (f"summary_{lang}", f"body_{lang}", f"lessons_{lang}", f"title_{lang}"):
+            if f.get(name):
+                try:
+                    frag = h.highlights(name, top=2)
+                except Exception:
+                    frag = ""
+                if frag:
+                    break
+        if not frag:
+            summary = f.get(f"summary_{lang}", "")
+            frag = _escape(summary[:240] + ("…" if len(summary) > 240 else ""))
+        regions = [g.get(c) for c in (f.get("region") or "").split(",") if c]
+        return Hit(id=f["id"], kind=f.get("kind", "case"), title=f.get(f"title_{lang}", ""), score=float(h.score or 0),
+                   regions=[r.as_ref() for r in regions if r],
+                   sectors=[x for x in (f.get("sector") or "").split(",") if x], start_year=f.get("year"),
+                   status=f.get("status"), language=lang, highlight=frag)
+
+    def suggest(self, text: str, cache: _FacetCache | None = None) -> str | None:
+        """A corrected query when some of its words are unknown and a close known word exists."""
+        cache = cache or self._facet_cache(self.searcher())
+        vocab = cache.vocab
+        changed = False
+        out = []
+        for tok in re.findall(r"\S+", text):
+            if ":" in tok or tok.upper() in ("AND", "OR", "NOT") or tok.startswith(('"', "(")):
+                out.append(tok)
+                continue
+            w = tok.lower().strip(".,;!?")
+            if len(w) < 4 or w in vocab or not w.isalpha():
+                out.append(tok)
+                continue
+            maxd = 1 if len(w) <= 5 else 2
+            hits = process.extract(w, cache.vocab_list, scorer=Levenshtein.distance, score_cutoff=maxd,
+                                   limit=20)
+            if hits:
+                best = min(hits, key=lambda x: (x[1], -vocab[x[0]]))[0]
+                out.append(best)
+                changed = True
+            else:
+                out.append(tok)
+        return " ".join(out) if changed else None
+
+
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def _plain_words(text: str) -> list[str]:
+    return [w for w in _WORDS.findall(text) if w.upper() not in ("AND", "OR", "NOT", "TO")]
+
+
+def _normalize_facet_terms(q: query.Query) -> query.Query:
+    if isinstance(q, query.Term) and q.fieldname in FACETS and not FACETS[q.fieldname].numeric:
+        value = normalize_facet_value(q.fieldname, str(q.text))
+        return query.Term(q.fieldname, value or f"__unknown__{q.text}", boost=q.boost)
+    return q
+
+
+def _filter_query(filters: dict[str, list[str]], year_from: int | None, year_to: int | None):
+    parts = []
+    for key, values in filters.items():
+        spec = FACETS.get(key)
+        if spec is None or spec.numeric:
+            continue
+        vals = [v for v in (normalize_facet_value(key, x) for x in values) if v]
+        if not values:
+            continue
+        if not vals:
+            vals = ["__none__"]
+        parts.append(query.Or([query.Term(key, v) for v in vals]) if len(vals) > 1 else query.Term(key, vals[0]))
+    if year_from or year_to:
+        parts.append(query.NumericRange("year", year_from, year_to))
+    if not parts:
+        return None
+    return query.And(parts) if len(parts) > 1 else parts[0]
+
+
+def _mask(q: query.Query, searcher, ndocs: int) -> np.ndarray:
+    mask = np.zeros(ndocs, dtype=bool)
+    ids = np.fromiter(q.docs(searcher), dtype=np.int64)
+    if ids.size:
+        mask[ids] = True
+    return mask
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def highlight_to_text(fragment: str, start: str = "[", end: str = "]") -> str:
+    """Turn a highlighted HTML fragment into plain text with ``start``/``end`` marks."""
+    import html
+
+    fragment = re.sub(r'<b class="match[^"]*">', start, fragment)
+    fragment = fragment.replace("</b>", end)
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))

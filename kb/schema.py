@@ -1,0 +1,259 @@
+"""The one validation model of the interchange format (import, API and forms share it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from slugify import slugify
+
+from .errors import RegionError
+from .gazetteer import gazetteer
+from .text import normalize
+from .vocab import (COOPERATION_TYPE_ALIASES, COOPERATION_TYPES, DOCUMENT_TYPES, SECTORS, STATUSES,
+                    normalize_sector)
+
+MAX_TITLE = 300
+MAX_SUMMARY = 3_000
+MAX_BODY = 100_000
+MAX_ITEM = 2_000
+MAX_ITEMS = 200
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+# The order of fields in exports: the interchange format's order.
+FIELD_ORDER = ("id", "kind", "language", "title", "summary", "body", "regions", "third_parties",
+               "sectors", "cooperation_type", "obligation", "urusan", "mechanism", "documents",
+               "start_year", "end_year", "status", "lessons", "challenges", "indicators", "sources",
+               "related_cases")
+LIST_FIELDS = ("regions", "third_parties", "sectors", "urusan", "lessons", "challenges", "related_cases")
+OBJECT_LIST_FIELDS = ("documents", "indicators", "sources")
+
+
+def _clean(text: str) -> str:
+    return normalize(text).strip()
+
+
+def _clean_line(text: str) -> str:
+    return " ".join(normalize(text).split())
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Document(_Strict):
+    type: str
+    number: str | None = Field(None, max_length=300)
+    signed: dt.date | None = None
+    expires: dt.date | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, v: str) -> str:
+        key = " ".join(v.lower().split())
+        if key not in DOCUMENT_TYPES:
+            raise ValueError("document type must be KSB, PKS or nota kesepakatan")
+        return DOCUMENT_TYPES[key]
+
+    @model_validator(mode="after")
+    def _dates(self) -> Document:
+        if self.signed and self.expires and self.expires < self.signed:
+            raise ValueError("expires is before signed")
+        return self
+
+
+class Indicator(_Strict):
+    name: str = Field(min_length=1, max_length=300)
+    value: float | int | str | None = None
+    unit: str | None = Field(None, max_length=100)
+    year: int | None = Field(None, ge=1945, le=2100)
+
+
+class Source(_Strict):
+    title: str = Field(min_length=1, max_length=1000)
+    url: str | None = Field(None, max_length=2000)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v and not re.match(r"^https?://[^\s]+$", v):
+            raise ValueError("url must start with http:// or https://")
+        return v or None
+
+
+class RecordIn(_Strict):
+    """One case or practice, validated and normalised.
+
+    Regions are resolved through the gazetteer and stored as Kemendagri codes; sector synonyms
+    become sector keys; cooperation-type aliases become the PP 28/2018 codes.
+    """
+
+    id: str | None = Field(None, max_length=120)
+    kind: Literal["case", "practice"] = "case"
+    language: Literal["id", "en"] = "id"
+    title: str = Field(min_length=3, max_length=MAX_TITLE)
+    summary: str = Field(min_length=10, max_length=MAX_SUMMARY)
+    body: str = Field("", max_length=MAX_BODY)
+    regions: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    third_parties: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    sectors: list[str] = Field(default_factory=list, max_length=len(SECTORS))
+    cooperation_type: str | None = None
+    obligation: Literal["wajib", "sukarela"] | None = None
+    urusan: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    mechanism: str | None = Field(None, max_length=300)
+    documents: list[Document] = Field(default_factory=list, max_length=MAX_ITEMS)
+    start_year: int | None = Field(None, ge=1945, le=2100)
+    end_year: int | None = Field(None, ge=1945, le=2100)
+    status: Literal["direncanakan", "berjalan", "selesai", "terhenti"] | None = None
+    lessons: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    challenges: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    indicators: list[Indicator] = Field(default_factory=list, max_length=MAX_ITEMS)
+    sources: list[Source] = Field(default_factory=list, max_length=MAX_ITEMS)
+    related_cases: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+
+    @field_validator("title", "summary", "mechanism", mode="before")
+    @classmethod
+    def _line(cls, v: Any) -> Any:
+        return _clean_line(v) if isinstance(v, str) else v
+
+    @field_validator("body", mode="before")
+    @classmethod
+    def _body(cls, v: Any) -> Any:
+        if v is None:
+            return ""
+        return _clean(v).replace("\r\n", "\n") if isinstance(v, str) else v
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if not _SLUG.match(v):
+            raise ValueError("id must be lower-case letters, digits and single hyphens (a slug)")
+        return v
+
+    @field_validator("third_parties", "urusan", "lessons", "challenges", "related_cases", mode="before")
+    @classmethod
+    def _strings(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [v]
+        if isinstance(v, list):
+            out = []
+            for item in v:
+                if not isinstance(item, str):
+                    raise ValueError("every item must be a string")
+                item = _clean_line(item)
+                if len(item) > MAX_ITEM:
+                    raise ValueError(f"an item is longer than {MAX_ITEM} characters")
+                if item and item not in out:
+                    out.append(item)
+            return out
+        return v
+
+    @field_validator("regions", mode="before")
+    @classmethod
+    def _regions(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [v]
+        if not isinstance(v, list):
+            return v
+        g = gazetteer()
+        codes, errors = [], []
+        for item in v:
+            if not isinstance(item, str):
+                raise ValueError("every region must be a string")
+            try:
+                code = g.resolve(item).code
+            except RegionError as e:
+                errors.append(str(e))
+                continue
+            if code not in codes:
+                codes.append(code)
+        if errors:
+            raise ValueError("; ".join(errors))
+        return codes
+
+    @field_validator("sectors", mode="before")
+    @classmethod
+    def _sectors(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [v]
+        if not isinstance(v, list):
+            return v
+        out = []
+        for item in v:
+            key = normalize_sector(str(item))
+            if key is None:
+                raise ValueError(f"unknown sector {item!r}; known sectors: {', '.join(SECTORS)}")
+            if key not in out:
+                out.append(key)
+        return out
+
+    @field_validator("cooperation_type", mode="before")
+    @classmethod
+    def _ctype(cls, v: Any) -> Any:
+        if v is None or v == "":
+            return None
+        key = str(v).strip()
+        if key.upper() in COOPERATION_TYPES:
+            return key.upper()
+        alias = COOPERATION_TYPE_ALIASES.get(key.lower())
+        if alias:
+            return alias
+        raise ValueError(f"cooperation_type must be one of {', '.join(COOPERATION_TYPES)} "
+                         "(or antar-daerah, pihak-ketiga)")
+
+    @field_validator("status", "obligation", mode="before")
+    @classmethod
+    def _lower(cls, v: Any) -> Any:
+        if v == "":
+            return None
+        return v.strip().lower() if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _years(self) -> RecordIn:
+        if self.start_year and self.end_year and self.end_year < self.start_year:
+            raise ValueError("end_year is before start_year")
+        if not self.id:
+            self.id = slugify(self.title, max_length=80, word_boundary=True) or "record"
+        return self
+
+    def to_data(self) -> dict:
+        """The canonical dict form (stored, indexed, exported): empty fields left out."""
+        raw = self.model_dump(mode="json", exclude_none=True)
+        out: dict = {}
+        for key in FIELD_ORDER:
+            v = raw.get(key)
+            if v in (None, "", []):
+                continue
+            if key in OBJECT_LIST_FIELDS:
+                v = [{k: x for k, x in item.items() if x not in (None, "")} for item in v]
+            out[key] = v
+        return out
+
+
+def validate_record(data: dict) -> tuple[dict | None, list[tuple[str | None, str]]]:
+    """Validate one raw record; return ``(canonical data, [])`` or ``(None, [(field, message)])``."""
+    if not isinstance(data, dict):
+        return None, [(None, "a record must be a JSON object")]
+    try:
+        rec = RecordIn.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            loc = ".".join(str(x) for x in err["loc"]) or None
+            msg = err["msg"]
+            if msg.startswith("Value error, "):
+                msg = msg[len("Value error, "):]
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown field (known fields: {', '.join(FIELD_ORDER)})"
+            if err["type"] == "missing":
+                msg = "required field is missing"
+            problems.append((loc, msg))
+        return None, problems
+    return rec.to_data(), []
+
+
+STATUS_LABELS = STATUSES

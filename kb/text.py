@@ -1,0 +1,225 @@
+"""The one text analyzer of Sinergi, for Indonesian and English.
+
+Used by the Whoosh index (through :class:`SinergiTokenizer`) and by the TF-IDF model (through
+:func:`terms`). Steps, in order:
+
+1. Unicode NFKC normalisation and case folding.
+2. Word tokens; a hyphenated word is split, and a reduplication (``daerah-daerah``) keeps one
+   copy.
+3. Compounds written split or joined meet (``kerja sama`` / ``kerja-sama`` / ``kerjasama``; the
+   bound ``antar daerah`` -> ``antardaerah``).
+4. Domain phrases and acronyms add a concept token (``TPA``, ``limbah padat`` and ``pengelolaan
+   sampah`` all add ``_sampah``), in both languages, so English and Indonesian texts meet.
+5. Stop words are dropped (Sastrawi's list for Indonesian, scikit-learn's for English).
+6. Stemming: Sastrawi for Indonesian (cached: it is slow per word), Porter for English.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from whoosh.analysis import Token, Tokenizer
+from whoosh.lang.porter import stem as porter_stem
+
+from .vocab import BOUND_PREFIXES, COMPOUNDS, CONCEPTS
+
+_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
+
+_WORD_ALIASES = {
+    "bekerjasama": "kerjasama", "kerjasamanya": "kerjasama", "dikerjasamakan": "kerjasama",
+    "bekerja-sama": "kerjasama",
+}
+
+# Words that Sastrawi lists as stop words but that carry meaning here.
+_KEEP_ID = {"daerah", "antar", "bersama", "kerja", "sama", "baru", "akhir", "awal", "besar",
+            "bagian", "masyarakat", "pihak", "wilayah", "kota", "lintas", "tidak"}
+_EXTRA_STOP_ID = {"yg", "dgn", "utk", "dll", "tsb", "pun", "nya"}
+
+
+@functools.cache
+def _stop_words(lang: str) -> frozenset[str]:
+    if lang == "en":
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        return frozenset(ENGLISH_STOP_WORDS)
+    from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
+
+    words = set(StopWordRemoverFactory().get_stop_words()) | _EXTRA_STOP_ID
+    return frozenset(words - _KEEP_ID)
+
+
+@functools.cache
+def _stemmer():
+    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+    # Our own lru_cache replaces Sastrawi's unbounded dict cache: stem through the inner stemmer.
+    stemmer = StemmerFactory().create_stemmer()
+    return getattr(stemmer, "delegatedStemmer", stemmer)
+
+
+@functools.lru_cache(maxsize=200_000)
+def stem_id(word: str) -> str:
+    """Stem one Indonesian word with Sastrawi (cached)."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    return _stemmer().stem_word(word)
+
+
+@functools.lru_cache(maxsize=200_000)
+def stem_en(word: str) -> str:
+    """Stem one English word with the Porter stemmer (cached)."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    return porter_stem(word)
+
+
+def _build_phrases() -> tuple[dict[tuple[str, ...], list[str]], int]:
+    table: dict[tuple[str, ...], list[str]] = {}
+    for concept, phrases in CONCEPTS.items():
+        for phrase in phrases:
+            words = tuple(w for w, _, _ in _join(list(_raw_words(phrase))))
+            table.setdefault(words, [])
+            if concept not in table[words]:
+                table[words].append(concept)
+    return table, max(len(k) for k in table)
+
+
+def normalize(text: str) -> str:
+    """NFKC-normalise ``text`` (spans of the analyzer refer to this form)."""
+    return unicodedata.normalize("NFKC", text or "")
+
+
+def _raw_words(text: str) -> Iterator[tuple[str, int, int]]:
+    for m in _WORD.finditer(text):
+        word = m.group().casefold().replace("’", "'")
+        start = m.start()
+        if "-" in word:
+            parts = [p for p in word.split("-") if p]
+            if word in _WORD_ALIASES:
+                yield _WORD_ALIASES[word], start, m.end()
+                continue
+            if len(set(parts)) == 1:  # reduplication: daerah-daerah
+                yield parts[0], start, m.end()
+                continue
+            offset = start
+            for p in parts:
+                yield p, offset, offset + len(p)
+                offset += len(p) + 1
+            continue
+        if "'" in word:  # English possessive
+            word = word.split("'")[0]
+        yield _WORD_ALIASES.get(word, word), start, m.end()
+
+
+_COMPOUND_SET = set(COMPOUNDS)
+
+
+def _join(words: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    out: list[tuple[str, int, int]] = []
+    i = 0
+    while i < len(words):
+        w, s, e = words[i]
+        if i + 1 < len(words):
+            w2, s2, e2 = words[i + 1]
+            if (w, w2) in _COMPOUND_SET or (w in BOUND_PREFIXES and w2.isalpha() and w != "lintas"):
+                joined = w + w2
+                out.append((_WORD_ALIASES.get(joined, joined), s, e2))
+                i += 2
+                continue
+            if w == "bekerja" and w2 == "sama":
+                out.append(("kerjasama", s, e2))
+                i += 2
+                continue
+        out.append((w, s, e))
+        i += 1
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One analyzed term: its text, position and span in the normalised input."""
+
+    text: str
+    pos: int
+    start: int
+    end: int
+
+
+def analyze(text: str, lang: str = "id", *, stem: bool = True) -> list[Term]:
+    """Analyze ``text`` in language ``lang`` (``id`` or ``en``) into terms with positions."""
+    text = normalize(text)
+    words = _join(list(_raw_words(text)))
+    phrases, longest = _PHRASES
+    stops = _stop_words("en" if lang == "en" else "id")
+    stemmer = stem_en if lang == "en" else stem_id
+    out: list[Term] = []
+    n = len(words)
+    for i, (w, s, e) in enumerate(words):
+        # Concept tokens for every phrase that starts here.
+        for size in range(min(longest, n - i), 0, -1):
+            key = tuple(x[0] for x in words[i:i + size])
+            concepts = phrases.get(key)
+            if concepts:
+                end = words[i + size - 1][2]
+                for c in concepts:
+                    out.append(Term(c, i, s, end))
+        if w in stops:
+            continue
+        out.append(Term(stemmer(w) if stem else w, i, s, e))
+    return out
+
+
+def terms(text: str, lang: str = "id") -> list[str]:
+    """The analyzed terms of ``text`` as plain strings (the TF-IDF analyzer)."""
+    return [t.text for t in analyze(text, lang)]
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased surface words of ``text``, for spelling suggestions."""
+    return [w for w, _, _ in _raw_words(normalize(text))]
+
+
+_PHRASES = _build_phrases()
+
+
+class SinergiTokenizer(Tokenizer):
+    """Whoosh adapter of :func:`analyze` (one instance per language)."""
+
+    def __init__(self, lang: str = "id"):
+        self.lang = lang
+
+    def __eq__(self, other):
+        return isinstance(other, SinergiTokenizer) and other.lang == self.lang
+
+    def __hash__(self):
+        return hash(("SinergiTokenizer", self.lang))
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = value
+            t.boost = 1.0
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar = start_char
+                t.endchar = start_char + len(value)
+            yield t
+            return
+        for term in analyze(value, self.lang):
+            t.text = term.text
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = term.text
+            if positions:
+                t.pos = start_pos + term.pos
+            if chars:
+                t.startchar = start_char + term.start
+                t.endchar = start_char + term.end
+            yield t

@@ -1,0 +1,143 @@
+"""Controlled vocabularies: sectors, cooperation types, statuses and domain synonyms.
+
+The sector list and the enumerations come from the product brief (PP 28/2018 for the
+cooperation types). The synonym groups are the domain's usual words, acronyms and
+agglomeration names; the text analyzer turns each phrase into the group's concept token so that
+``pengelolaan sampah``, ``TPA`` and ``limbah padat`` meet, in Indonesian and English alike.
+"""
+
+from __future__ import annotations
+
+SECTORS: dict[str, str] = {
+    "persampahan": "Persampahan",
+    "air-minum": "Air minum",
+    "sanitasi": "Sanitasi dan air limbah",
+    "transportasi": "Transportasi",
+    "infrastruktur": "Infrastruktur",
+    "pendidikan": "Pendidikan",
+    "kesehatan": "Kesehatan",
+    "pariwisata": "Pariwisata",
+    "pertanian-pangan": "Pertanian dan pangan",
+    "perdagangan-investasi": "Perdagangan dan investasi",
+    "industri-umkm": "Industri dan UMKM",
+    "lingkungan-sda": "Lingkungan dan sumber daya alam",
+    "kebencanaan": "Kebencanaan",
+    "tata-ruang-perbatasan": "Tata ruang dan perbatasan",
+    "pelayanan-publik": "Pelayanan publik",
+    "kelautan-perikanan": "Kelautan dan perikanan",
+}
+
+# Words a user may give instead of a sector key (import files, search filters).
+SECTOR_SYNONYMS: dict[str, str] = {
+    "sampah": "persampahan", "limbah padat": "persampahan", "waste": "persampahan",
+    "solid waste": "persampahan",
+    "air bersih": "air-minum", "spam": "air-minum", "air": "air-minum", "water": "air-minum",
+    "water supply": "air-minum", "drinking water": "air-minum",
+    "air limbah": "sanitasi", "limbah": "sanitasi", "sanitation": "sanitasi", "wastewater": "sanitasi",
+    "transport": "transportasi", "perhubungan": "transportasi", "transportation": "transportasi",
+    "jalan": "infrastruktur", "pekerjaan umum": "infrastruktur", "infrastructure": "infrastruktur",
+    "education": "pendidikan", "health": "kesehatan", "tourism": "pariwisata", "wisata": "pariwisata",
+    "pertanian": "pertanian-pangan", "pangan": "pertanian-pangan", "agriculture": "pertanian-pangan",
+    "food": "pertanian-pangan",
+    "perdagangan": "perdagangan-investasi", "investasi": "perdagangan-investasi",
+    "penanaman modal": "perdagangan-investasi", "trade": "perdagangan-investasi",
+    "investment": "perdagangan-investasi",
+    "industri": "industri-umkm", "umkm": "industri-umkm", "industry": "industri-umkm",
+    "lingkungan": "lingkungan-sda", "lingkungan hidup": "lingkungan-sda", "sda": "lingkungan-sda",
+    "environment": "lingkungan-sda", "sumber daya alam": "lingkungan-sda",
+    "bencana": "kebencanaan", "penanggulangan bencana": "kebencanaan", "disaster": "kebencanaan",
+    "tata ruang": "tata-ruang-perbatasan", "perbatasan": "tata-ruang-perbatasan",
+    "batas daerah": "tata-ruang-perbatasan", "spatial planning": "tata-ruang-perbatasan",
+    "border": "tata-ruang-perbatasan",
+    "pelayanan": "pelayanan-publik", "public service": "pelayanan-publik",
+    "kelautan": "kelautan-perikanan", "perikanan": "kelautan-perikanan", "fisheries": "kelautan-perikanan",
+}
+
+COOPERATION_TYPES: dict[str, str] = {
+    "KSDD": "Kerja sama daerah dengan daerah lain",
+    "KSDPK": "Kerja sama daerah dengan pihak ketiga",
+    "KSDPL": "Kerja sama daerah dengan pemerintah daerah di luar negeri",
+    "KSDLL": "Kerja sama daerah dengan lembaga di luar negeri",
+}
+COOPERATION_TYPE_ALIASES: dict[str, str] = {
+    "antar-daerah": "KSDD", "antardaerah": "KSDD", "antar daerah": "KSDD",
+    "pihak-ketiga": "KSDPK", "pihak ketiga": "KSDPK",
+}
+
+STATUSES: dict[str, str] = {
+    "direncanakan": "Direncanakan",
+    "berjalan": "Berjalan",
+    "selesai": "Selesai",
+    "terhenti": "Terhenti",
+}
+OBLIGATIONS = ("wajib", "sukarela")
+KINDS = ("case", "practice")
+LANGUAGES = ("id", "en")
+DOCUMENT_TYPES: dict[str, str] = {
+    "ksb": "KSB", "kesepakatan bersama": "KSB",
+    "pks": "PKS", "perjanjian kerja sama": "PKS", "perjanjian kerjasama": "PKS",
+    "nota kesepakatan": "nota kesepakatan", "mou": "nota kesepakatan",
+}
+
+
+# Concept groups for the analyzer. Each key is the concept token emitted (prefixed with "_" so
+# that it never collides with a real word); each value lists phrases in either language, lower
+# case, written as a user would type them. The analyzer matches phrases on word boundaries,
+# after joining the compounds (``kerja sama`` -> ``kerjasama``).
+CONCEPTS: dict[str, tuple[str, ...]] = {
+    "_sampah": ("sampah", "persampahan", "limbah padat", "tpa", "tpst", "tppas", "tps3r", "tpst3r",
+                "tempat pemrosesan akhir", "tempat pembuangan akhir", "bank sampah", "landfill",
+                "waste", "solid waste", "garbage", "rubbish", "refuse derived fuel", "rdf"),
+    "_airminum": ("air minum", "air bersih", "spam", "pdam", "perumda air minum", "sistem penyediaan air minum",
+                  "drinking water", "water supply", "clean water", "piped water"),
+    "_airlimbah": ("air limbah", "ipal", "iplt", "limbah domestik", "lumpur tinja", "sanitasi",
+                   "wastewater", "sewage", "sanitation"),
+    "_transportasi": ("transportasi", "angkutan umum", "angkutan massal", "bus", "brt", "perhubungan",
+                      "transport", "public transport", "transit"),
+    "_kesehatan": ("kesehatan", "rumah sakit", "rsud", "puskesmas", "rujukan", "health", "hospital",
+                   "referral"),
+    "_pendidikan": ("pendidikan", "sekolah", "beasiswa", "education", "school", "scholarship"),
+    "_pariwisata": ("pariwisata", "wisata", "wisatawan", "destinasi", "tourism", "tourist", "tourists"),
+    "_bencana": ("bencana", "kebencanaan", "kedaruratan", "evakuasi", "mitigasi", "gempa", "banjir",
+                 "erupsi", "tsunami", "disaster", "earthquake", "flood", "evacuation"),
+    "_pangan": ("pangan", "pertanian", "beras", "padi", "petani", "food", "agriculture", "farmers", "rice"),
+    "_investasi": ("investasi", "penanaman modal", "investor", "perdagangan", "investment", "trade"),
+    "_kpbu": ("kpbu", "kerja sama pemerintah dan badan usaha", "kerjasama pemerintah dan badan usaha",
+              "public private partnership", "ppp"),
+    "_perbatasan": ("perbatasan", "batas daerah", "lintas batas", "border", "cross border", "cross-border"),
+    "_aglomerasi": ("aglomerasi", "kawasan perkotaan", "metropolitan", "agglomeration"),
+    "_kartamantul": ("kartamantul", "yogyakarta sleman bantul"),
+    "_sarbagita": ("sarbagita", "denpasar badung gianyar tabanan"),
+    "_mebidangro": ("mebidangro", "mebidang", "medan binjai deli serdang karo"),
+    "_jabodetabek": ("jabodetabek", "jabodetabekjur", "jabodetabekpunjur",
+                     "jakarta bogor depok tangerang bekasi"),
+    "_mamminasata": ("mamminasata", "makassar maros sungguminasa takalar"),
+    "_gerbangkertosusila": ("gerbangkertosusila", "gresik bangkalan mojokerto surabaya sidoarjo lamongan"),
+    "_subosukawonosraten": ("subosukawonosraten", "solo raya", "surakarta boyolali sukoharjo"),
+    "_barlingmascakeb": ("barlingmascakeb", "banjarnegara purbalingga banyumas cilacap kebumen"),
+    "_kedungsepur": ("kedungsepur", "kendal demak ungaran semarang"),
+    "_banjarbakula": ("banjarbakula", "banjarmasin banjarbaru banjar barito kuala tanah laut"),
+    "_pawonsari": ("pawonsari", "pacitan wonogiri wonosari"),
+    "_sister": ("sister city", "sister province", "kota kembar", "kota bersaudara", "twin city"),
+}
+
+# Words written both split and joined: the analyzer joins them so both spellings meet.
+COMPOUNDS: tuple[tuple[str, str], ...] = (
+    ("kerja", "sama"), ("tanggung", "jawab"), ("daya", "saing"), ("daya", "guna"),
+    ("hasil", "guna"), ("swa", "kelola"), ("ibu", "kota"),
+)
+# Bound morphemes that Indonesian writes joined to the next word but users often separate.
+BOUND_PREFIXES: tuple[str, ...] = ("antar", "pasca", "pra", "non", "multi", "sub", "swa", "lintas")
+
+
+def normalize_sector(value: str) -> str | None:
+    """Map a sector key, label or synonym to its key, or ``None`` if unknown."""
+    v = " ".join(value.strip().lower().replace("_", "-").split())
+    if v in SECTORS:
+        return v
+    if v.replace(" ", "-") in SECTORS:
+        return v.replace(" ", "-")
+    for key, label in SECTORS.items():
+        if v == label.lower():
+            return key
+    return SECTOR_SYNONYMS.get(v)
