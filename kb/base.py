@@ -152,7 +152,8 @@ class KnowledgeBase:
         report.created, report.updated = created, updated
         report.unchanged = len(valid) - len(created) - len(updated)
         changed = set(created) | set(updated)
-        self.index.update(d for d in valid if d["id"] in changed)
+        versions = self.store.versions() if changed else {}
+        self.index.update({**d, "version": versions.get(d["id"], 1)} for d in valid if d["id"] in changed)
         return report
 
     def import_files(self, paths: Iterable[str | Path], **kw) -> ImportReport:

@@ -268,3 +268,6 @@ try:
     _register_webapp(main)
 except ImportError:
     pass
+
+if __name__ == "__main__":
+    main()

@@ -26,7 +26,7 @@ ISLANDS: dict[str, str] = {
     "sulawesi": "Sulawesi",
     "maluku-papua": "Maluku–Papua",
 }
-_ISLAND_BY_DIGIT = {"1": "sumatera", "3": "jawa", "5": "bali-nusa-tenggara", "6": "kalimantan",
+_ISLAND_BY_DIGIT = {"1": "sumatera", "2": "sumatera", "3": "jawa", "5": "bali-nusa-tenggara", "6": "kalimantan",
                     "7": "sulawesi", "8": "maluku-papua", "9": "maluku-papua"}
 
 # Everyday short names of provinces (a user's words, not data about the regions).

@@ -24,7 +24,7 @@ from whoosh.analysis import LowercaseFilter, RegexTokenizer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from .gazetteer import ISLANDS, gazetteer
-from .text import SinergiTokenizer, normalize, words
+from .text import SinergiTokenizer, glue_phrases, normalize
 from .vocab import normalize_sector
 
 LANGS = ("id", "en")
@@ -80,8 +80,9 @@ def build_schema() -> Schema:
                     "words": TEXT(analyzer=RegexTokenizer(r"[^\W_]+") | LowercaseFilter(), phrase=False)}
     for lang in LANGS:
         for spec in TEXT_SPECS:
-            fields[f"{spec.name}_{lang}"] = TEXT(analyzer=SinergiTokenizer(lang), stored=spec.stored,
-                                                 field_boost=spec.boost)
+            f = TEXT(analyzer=SinergiTokenizer(lang), stored=spec.stored)
+            f.multitoken_query = "or"  # a glued phrase (air+minum) gives its concept and its words
+            fields[f"{spec.name}_{lang}"] = f
     for spec in FACET_SPECS:
         if spec.numeric:
             fields[spec.key] = NUMERIC(int, stored=True, sortable=True, bits=32, signed=False)
@@ -366,15 +367,17 @@ class SearchIndex:
                    qparser.PhrasePlugin(), qparser.GroupPlugin(), qparser.OperatorsPlugin(),
                    qparser.RangePlugin(), qparser.FieldAliasPlugin(aliases),
                    qparser.MultifieldPlugin(names, fieldboosts=boosts)]
-        return qparser.QueryParser(None, self.schema, plugins=plugins, group=qparser.OrGroup.factory(0.9))
+        parser = qparser.QueryParser(None, self.schema, plugins=plugins, group=qparser.OrGroup.factory(0.9))
+        return parser
 
     def parse(self, text: str) -> query.Query:
         """Parse a user query for both languages; a malformed query becomes its plain words."""
         parts = []
+        text = glue_phrases(text)
         for lang in LANGS:
             try:
                 q = self._parsers[lang].parse(text)
-                q = q.accept(_normalize_facet_terms)
+                q = _fix_not(q.accept(_normalize_facet_terms))
             except Exception:
                 q = self._parsers[lang].parse(" ".join(_plain_words(text)))
             if q is not query.NullQuery:
@@ -481,6 +484,28 @@ _WORDS = re.compile(r"[^\W_]+")
 
 def _plain_words(text: str) -> list[str]:
     return [w for w in _WORDS.findall(text) if w.upper() not in ("AND", "OR", "NOT", "TO")]
+
+
+def _fix_not(q: query.Query) -> query.Query:
+    """``a b NOT c`` means a or b, but not c (Whoosh's OR grouping would read "or not c")."""
+    if isinstance(q, query.Or):
+        subs = [_fix_not(s) for s in q.subqueries]
+        nots = [s.query for s in subs if isinstance(s, query.Not)]
+        rest = [s for s in subs if not isinstance(s, query.Not)]
+        if nots and rest:
+            positive = rest[0] if len(rest) == 1 else q.__class__(rest, boost=q.boost)
+            negative = nots[0] if len(nots) == 1 else query.Or(nots)
+            return query.AndNot(positive, negative)
+        return _copy_or(q, subs)
+    if isinstance(q, query.And):
+        return query.And([_fix_not(s) for s in q.subqueries], boost=q.boost)
+    return q
+
+
+def _copy_or(q: query.Or, subs: list[query.Query]) -> query.Or:
+    new = q.copy()
+    new.subqueries = subs
+    return new
 
 
 def _normalize_facet_terms(q: query.Query) -> query.Query:

@@ -184,6 +184,33 @@ def words(text: str) -> list[str]:
 
 
 _PHRASES = _build_phrases()
+_PLAIN_CHUNK = re.compile(r"^[^\W_]+(?:-[^\W_]+)*$")
+
+
+def glue_phrases(query: str) -> str:
+    """Join the known multi-word phrases of a query with ``+`` so a query parser that splits on
+    spaces hands them to :func:`analyze` whole (``air minum`` -> ``air+minum``)."""
+    chunks = query.split()
+    phrases, longest = _PHRASES
+    out: list[str] = []
+    i = 0
+    while i < len(chunks):
+        glued = False
+        for size in range(min(longest, len(chunks) - i), 1, -1):
+            part = chunks[i:i + size]
+            if not all(_PLAIN_CHUNK.match(c) and c not in ("AND", "OR", "NOT", "TO") for c in part):
+                continue
+            ws = _join(list(_raw_words(" ".join(part))))
+            key = tuple(w for w, _, _ in ws)
+            if len(ws) == 1 or key in phrases:
+                out.append("+".join(part))
+                i += size
+                glued = True
+                break
+        if not glued:
+            out.append(chunks[i])
+            i += 1
+    return " ".join(out)
 
 
 class SinergiTokenizer(Tokenizer):

@@ -1,0 +1,134 @@
+"""Search behaviour a planner notices, on the bundled corpus."""
+
+import pytest
+
+
+def ids(res):
+    return [h.id for h in res.results]
+
+
+def test_pengelolaan_sampah_finds_the_waste_cases_first(corpus_kb):
+    res = corpus_kb.search("pengelolaan sampah", limit=5)
+    assert res.total >= 5
+    for h in res.results:
+        assert "persampahan" in h.sectors, h.id
+
+
+def test_kerjasama_and_kerja_sama_give_the_same_results(corpus_kb):
+    a = corpus_kb.search("kerjasama pengelolaan air minum", limit=20)
+    b = corpus_kb.search("kerja sama pengelolaan air minum", limit=20)
+    assert ids(a) == ids(b) and a.total == b.total
+
+
+def test_affixed_forms_meet(corpus_kb):
+    a = corpus_kb.search("persampahan", limit=10)
+    b = corpus_kb.search("sampah", limit=10)
+    assert set(ids(a)) == set(ids(b))
+
+
+def test_typo_gets_a_suggestion_and_a_retry(corpus_kb):
+    res = corpus_kb.search("persampahn")
+    assert res.suggestion == "persampahan"
+    assert res.corrected_query == "persampahan" and res.total > 0
+
+
+def test_english_query_finds_english_records(corpus_kb):
+    english = corpus_kb.search("", filters={"kind": ["case"]}, limit=100)
+    en_ids = {h.id for h in english.results if h.language == "en"}
+    assert en_ids, "the corpus should hold English cases"
+    res = corpus_kb.search("cooperation between cities", limit=10)
+    assert en_ids & set(ids(res))
+
+
+def test_acronym_query_finds_spelled_out_records(corpus_kb):
+    tpa = corpus_kb.search("TPA regional", limit=10)
+    assert all("persampahan" in h.sectors for h in tpa.results[:5])
+
+
+def test_facets_have_counts_and_filters_combine(corpus_kb):
+    res = corpus_kb.search("", limit=5)
+    sectors = {f["value"]: f["count"] for f in res.facets["sector"]}
+    assert sectors["persampahan"] >= 3
+    filtered = corpus_kb.search("", filters={"sector": ["persampahan"]}, limit=100)
+    assert filtered.total == sectors["persampahan"]
+    assert all("persampahan" in h.sectors for h in filtered.results)
+    islands = {f["value"] for f in res.facets["island"]}
+    assert {"jawa", "sulawesi"} <= islands
+    both = corpus_kb.search("", filters={"sector": ["persampahan"], "island": ["jawa"]}, limit=100)
+    assert 0 < both.total < filtered.total
+
+
+def test_province_filter_accepts_names(corpus_kb):
+    a = corpus_kb.search("", filters={"province": ["Jawa Barat"]}, limit=100)
+    b = corpus_kb.search("", filters={"province": ["32"]}, limit=100)
+    assert a.total == b.total > 0
+    assert all(any(r["code"].startswith("32") for r in h.regions) for h in a.results)
+
+
+def test_year_range_and_sort_by_year(corpus_kb):
+    res = corpus_kb.search("", year_from=2015, sort="year", limit=50)
+    years = [h.start_year for h in res.results]
+    assert years and all(y >= 2015 for y in years)
+    assert years == sorted(years, reverse=True)
+
+
+def test_paging(corpus_kb):
+    p1 = corpus_kb.search("kerja sama", limit=5, page=1)
+    p2 = corpus_kb.search("kerja sama", limit=5, page=2)
+    assert p1.total == p2.total > 10
+    assert not set(ids(p1)) & set(ids(p2))
+
+
+def test_highlight_marks_the_matched_words(corpus_kb):
+    h = corpus_kb.search("sampah", limit=1).results[0]
+    assert '<b class="match' in h.highlight
+
+
+@pytest.mark.parametrize("q", ['"sampah', "sampah AND", "(((", "title:", "NOT", "sector:", "a:b:c", "*", "[2010 TO",
+                               "'", "AND OR NOT", "sampah)"])
+def test_malformed_queries_never_fail(corpus_kb, q):
+    corpus_kb.search(q)
+
+
+def test_boolean_phrase_and_field_syntax(corpus_kb):
+    phrase = corpus_kb.search('"tempat pemrosesan akhir"', limit=50)
+    loose = corpus_kb.search("tempat pemrosesan akhir", limit=50)
+    assert 0 < phrase.total <= loose.total
+    both = corpus_kb.search("sampah AND transportasi", limit=100)
+    either = corpus_kb.search("sampah OR transportasi", limit=100)
+    assert both.total < either.total
+    without = corpus_kb.search("sampah NOT Bandung", limit=100)
+    assert without.total < corpus_kb.search("sampah", limit=100).total
+    titled = corpus_kb.search("judul:sampah", limit=100)
+    assert titled.total > 0 and all("ampah" in h.title or "TPA" in h.title or "TP" in h.title for h in titled.results)
+    by_sector = corpus_kb.search("bidang:persampahan", limit=100)
+    assert by_sector.total > 0 and all("persampahan" in h.sectors for h in by_sector.results)
+
+
+def test_very_long_query_is_cut_not_refused(corpus_kb):
+    res = corpus_kb.search("sampah " * 2000)
+    assert res.notices and res.total > 0
+
+
+def test_store_change_updates_index_at_once(writable_corpus_kb):
+    kb = writable_corpus_kb
+    kb.create({"id": "uji-baru", "title": "Kerja sama pengolahan lumpur tinja zebrafinch",
+               "summary": "Tiga kabupaten berbagi IPLT untuk lumpur tinja."}, author="uji")
+    assert ids(kb.search("zebrafinch")) == ["uji-baru"]
+    rec = kb.get("uji-baru")
+    kb.update("uji-baru", {**{k: rec[k] for k in ("title", "summary")}, "title": "Kerja sama IPLT bersama kingfisher"},
+              expected_version=rec["version"], author="uji")
+    assert ids(kb.search("zebrafinch")) == [] and ids(kb.search("kingfisher")) == ["uji-baru"]
+    kb.set_state("uji-baru", "deleted", author="uji")
+    assert ids(kb.search("kingfisher")) == []
+    assert kb.check()["ok"]
+
+
+def test_check_reports_a_difference(writable_corpus_kb):
+    kb = writable_corpus_kb
+    victim = kb.search("sampah", limit=1).results[0].id
+    kb.index.update([], delete_ids=[victim])
+    report = kb.check()
+    assert not report["ok"] and report["missing_in_index"] == [victim]
+    kb.reindex()
+    assert kb.check()["ok"]

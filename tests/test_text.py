@@ -1,0 +1,50 @@
+from kb.text import analyze, terms
+
+
+def test_kerjasama_spellings_meet():
+    assert terms("kerjasama") == terms("kerja sama") == terms("kerja-sama") == terms("bekerja sama")
+
+
+def test_antar_daerah_spellings_meet():
+    assert terms("antar daerah") == terms("antardaerah") == terms("antar-daerah")
+
+
+def test_reduplication_keeps_one_word():
+    assert terms("daerah-daerah") == terms("daerah")
+
+
+def test_stemming_and_stop_words():
+    t = terms("pengelolaan persampahan di daerah yang padat")
+    assert "kelola" in t and "sampah" in t
+    assert "yang" not in t and "di" not in t
+
+
+def test_waste_synonyms_share_a_concept():
+    for phrase in ("sampah", "persampahan", "limbah padat", "TPA", "TPST", "TPPAS", "landfill"):
+        assert "_sampah" in terms(phrase), phrase
+
+
+def test_water_synonyms_share_a_concept():
+    for phrase in ("air minum", "air bersih", "SPAM", "PDAM", "drinking water"):
+        assert "_airminum" in terms(phrase), phrase
+
+
+def test_agglomeration_names():
+    assert "_jabodetabek" in terms("Jabodetabek") and "_jabodetabek" in terms("Jabodetabekjur")
+    assert "_kartamantul" in terms("Kartamantul")
+    assert "_mebidangro" in terms("Mebidangro")
+    assert "_sarbagita" in terms("SARBAGITA")
+
+
+def test_english_analysis_stems_and_drops_stop_words():
+    t = terms("The managing of regional landfills", "en")
+    assert "the" not in t and "of" not in t
+    assert "landfil" in t and "manag" in t
+
+
+def test_spans_point_into_the_original_text():
+    text = "Kerja sama pengelolaan TPA"
+    for term in analyze(text):
+        assert 0 <= term.start < term.end <= len(text)
+    tpa = [t for t in analyze(text) if t.text == "tpa"][0]
+    assert text[tpa.start:tpa.end] == "TPA"
