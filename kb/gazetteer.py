@@ -112,6 +112,10 @@ class Gazetteer:
         self._names = names
         self._choices = sorted(names)
 
+    def aliases(self) -> dict[str, set[str]]:
+        """Every known name form (normalised) and the codes it names."""
+        return self._names
+
     def get(self, code: str) -> Region | None:
         """The region with Kemendagri ``code``, or ``None``."""
         return self.by_code.get(code)

@@ -25,7 +25,7 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from .gazetteer import ISLANDS, gazetteer
 from .text import SinergiTokenizer, glue_phrases, normalize
-from .vocab import normalize_sector
+from .vocab import COOPERATION_TYPES, SECTORS, STATUSES, normalize_sector
 
 LANGS = ("id", "en")
 
@@ -72,6 +72,7 @@ FACETS = {f.key: f for f in FACET_SPECS}
 DEFAULT_FACETS = ("sector", "province", "island", "status", "type", "kind", "year")
 MAX_QUERY_CHARS = 1000
 MAX_QUERY_WORDS = 64
+MAX_HIGHLIGHT_CHARS = 5000
 
 
 def build_schema() -> Schema:
@@ -103,8 +104,15 @@ def document_for(data: dict) -> dict:
     islands = sorted({r.island for r in regions})
     names = [r.name for r in regions] + [g.get(p).name for p in provinces if not any(
         r.code == p for r in regions)]
+    # Labels of the record's facets join the searchable text, so "terhenti", "luar negeri" or
+    # "air minum" find records by their status, type and sectors too.
+    labels = [SECTORS.get(x, x) for x in data.get("sectors", [])]
+    if data.get("status"):
+        labels.append(STATUSES.get(data["status"], data["status"]))
+    if data.get("cooperation_type"):
+        labels.append(COOPERATION_TYPES.get(data["cooperation_type"], ""))
     meta = " ; ".join(names + data.get("third_parties", []) + data.get("urusan", [])
-                      + [data.get("mechanism", "")])
+                      + [data.get("mechanism", "")] + labels)
     lessons = "\n".join(data.get("lessons", []) + data.get("challenges", []))
     doc = {
         "id": data["id"], "version": data.get("version", 1), "language": lang,
@@ -436,12 +444,12 @@ class SearchIndex:
         f = h.fields()
         lang = f.get("language", "id")
         frag = ""
-        for name in (f"summary_{lang}", f"body_{lang}", f"lessons_{lang}", f"title_{lang}"):
-            if f.get(name):
-                try:
-                    frag = h.highlights(name, top=2)
-                except Exception:
-                    frag = ""
+        # Highlight the first field, in reading order, that holds a matched term; analyzing a
+        # field costs time, so fields without a match are never analyzed.
+        matched = {name for name, _ in (h.matched_terms() or [])}
+        for name in (f"summary_{lang}", f"lessons_{lang}", f"body_{lang}"):
+            if name in matched and f.get(name):
+                frag = h.highlights(name, text=f[name][:MAX_HIGHLIGHT_CHARS], top=2)
                 if frag:
                     break
         if not frag:

@@ -77,15 +77,38 @@ def stem_en(word: str) -> str:
     return porter_stem(word)
 
 
-def _build_phrases() -> tuple[dict[tuple[str, ...], list[str]], int]:
+def _region_phrases() -> dict[str, list[str]]:
+    """Region names as concept phrases: ``Nusa Tenggara Timur`` and ``Kab. Sleman`` add the
+    region's token (``_r53``, ``_r3404``). A one-word name that is also an Indonesian root word
+    (``malang``, ``tegal``) is left out: only its longer forms (``Kota Malang``) count."""
+    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+    from .gazetteer import gazetteer
+
+    roots = set(StemmerFactory().get_words_from_file())
+    out: dict[str, list[str]] = {}
+    for alias, codes in gazetteer().aliases().items():
+        if " " not in alias and (alias in roots or len(alias) < 4):
+            continue
+        out.setdefault(alias, []).extend("_r" + c.replace(".", "") for c in sorted(codes))
+    return out
+
+
+def _build_phrases() -> tuple[dict[tuple[str, ...], list[str]], int, frozenset[str]]:
     table: dict[tuple[str, ...], list[str]] = {}
+    groups: dict[str, list[str]] = {}
     for concept, phrases in CONCEPTS.items():
         for phrase in phrases:
+            groups.setdefault(phrase, []).append(concept)
+    for alias, tokens in _region_phrases().items():
+        groups.setdefault(alias, []).extend(tokens)
+    for phrase, concepts in groups.items():
+        for concept in concepts:
             words = tuple(w for w, _, _ in _join(list(_raw_words(phrase))))
             table.setdefault(words, [])
             if concept not in table[words]:
                 table[words].append(concept)
-    return table, max(len(k) for k in table)
+    return table, max(len(k) for k in table), frozenset(k[0] for k in table)
 
 
 def normalize(text: str) -> str:
@@ -153,21 +176,28 @@ def analyze(text: str, lang: str = "id", *, stem: bool = True) -> list[Term]:
     """Analyze ``text`` in language ``lang`` (``id`` or ``en``) into terms with positions."""
     text = normalize(text)
     words = _join(list(_raw_words(text)))
-    phrases, longest = _PHRASES
+    phrases, longest, starts = _PHRASES
     stops = _stop_words("en" if lang == "en" else "id")
     stemmer = stem_en if lang == "en" else stem_id
     out: list[Term] = []
     n = len(words)
+    skip_until = 0
     for i, (w, s, e) in enumerate(words):
-        # Concept tokens for every phrase that starts here.
-        for size in range(min(longest, n - i), 0, -1):
-            key = tuple(x[0] for x in words[i:i + size])
-            concepts = phrases.get(key)
-            if concepts:
-                end = words[i + size - 1][2]
-                for c in concepts:
-                    out.append(Term(c, i, s, end))
-        if w in stops:
+        if i >= skip_until and w in starts:
+            # The longest phrase that starts here adds its concept tokens. A phrase of several
+            # words stands for them all ("luar negeri" is not "negeri"); a one-word phrase
+            # ("TPA") keeps its own word too.
+            for size in range(min(longest, n - i), 0, -1):
+                key = tuple(x[0] for x in words[i:i + size])
+                concepts = phrases.get(key)
+                if concepts:
+                    end = words[i + size - 1][2]
+                    for c in concepts:
+                        out.append(Term(c, i, s, end))
+                    if size > 1:
+                        skip_until = i + size
+                    break
+        if i < skip_until or w in stops:
             continue
         out.append(Term(stemmer(w) if stem else w, i, s, e))
     return out
@@ -191,7 +221,7 @@ def glue_phrases(query: str) -> str:
     """Join the known multi-word phrases of a query with ``+`` so a query parser that splits on
     spaces hands them to :func:`analyze` whole (``air minum`` -> ``air+minum``)."""
     chunks = query.split()
-    phrases, longest = _PHRASES
+    phrases, longest, _ = _PHRASES
     out: list[str] = []
     i = 0
     while i < len(chunks):
