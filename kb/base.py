@@ -153,7 +153,8 @@ class KnowledgeBase:
         report.unchanged = len(valid) - len(created) - len(updated)
         changed = set(created) | set(updated)
         versions = self.store.versions() if changed else {}
-        self.index.update({**d, "version": versions.get(d["id"], 1)} for d in valid if d["id"] in changed)
+        self.index.update(({**d, "version": versions.get(d["id"], 1)} for d in valid if d["id"] in changed),
+                          new_ids=set(created))
         return report
 
     def import_files(self, paths: Iterable[str | Path], **kw) -> ImportReport:

@@ -6,6 +6,7 @@ import functools
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -38,7 +39,9 @@ def handle_errors(fn):
         except ImportFailed as e:
             for p in e.problems:
                 click.echo(f"error: {p}", err=True)
-            click.echo(f"{len(e.problems)} problem(s) found; nothing was imported.", err=True)
+            ctx = click.get_current_context(silent=True)
+            tail = "; nothing was imported." if ctx and ctx.command.name == "import" else "."
+            click.echo(f"{len(e.problems)} problem(s) found{tail}", err=True)
             sys.exit(1)
         except SinergiError as e:
             click.echo(f"error: {e}", err=True)
@@ -85,13 +88,14 @@ def init(ctx: click.Context, empty: bool) -> None:
     click.echo(f"Instance ready at {kb.home} in {time.perf_counter() - t0:.1f} s.")
 
 
+# Packages above kb (the recommender) register here what must run after the store changed
+# (refitting their models); kb itself never imports them.
+AFTER_CHANGE: list[Callable[[KnowledgeBase], None]] = []
+
+
 def _fit_models(kb: KnowledgeBase) -> None:
-    """Fit the recommender if it is installed (it lives above kb; kb never needs it)."""
-    try:
-        from recommender.service import refresh_models
-    except ImportError:
-        return
-    refresh_models(kb)
+    for hook in AFTER_CHANGE:
+        hook(kb)
 
 
 @main.command("import")
@@ -255,19 +259,6 @@ def evaluate(ctx, judgments: str | None, as_json: bool, details: bool) -> None:
         for row in report["per_query"]:
             click.echo(f"{row['sinergi']:.2f} {row['baseline']:.2f}  {row['query']}")
 
-
-try:  # commands contributed by the packages above kb (recommender, webapp), when installed
-    from recommender.cli import register as _register_recommender
-
-    _register_recommender(main)
-except ImportError:
-    pass
-try:
-    from webapp.cli import register as _register_webapp
-
-    _register_webapp(main)
-except ImportError:
-    pass
 
 if __name__ == "__main__":
     main()

@@ -292,16 +292,25 @@ class SearchIndex:
     def _writer(self, **kw):
         return self.ix.writer(timeout=60.0, **kw)
 
-    def update(self, records: Iterable[dict], delete_ids: Iterable[str] = ()) -> int:
-        """Add or replace the documents of ``records`` and delete ``delete_ids``; commit once."""
+    def update(self, records: Iterable[dict], delete_ids: Iterable[str] = (), *,
+               new_ids: frozenset[str] | set[str] = frozenset()) -> int:
+        """Add or replace the documents of ``records`` and delete ``delete_ids``; commit once.
+
+        Records whose id is in ``new_ids`` are known not to be indexed yet and are simply added
+        (replacing costs a look-up per document).
+        """
         n = 0
         with self._lock:
-            w = self._writer()
+            w = self._writer(limitmb=256)
             try:
                 for rid in delete_ids:
                     w.delete_by_term("id", rid)
                 for data in records:
-                    w.update_document(**document_for(data))
+                    doc = document_for(data)
+                    if doc["id"] in new_ids:
+                        w.add_document(**doc)
+                    else:
+                        w.update_document(**doc)
                     n += 1
                 w.commit()
             except BaseException:

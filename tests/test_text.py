@@ -48,3 +48,23 @@ def test_spans_point_into_the_original_text():
         assert 0 <= term.start < term.end <= len(text)
     tpa = [t for t in analyze(text) if t.text == "tpa"][0]
     assert text[tpa.start:tpa.end] == "TPA"
+
+
+def test_stemming_shortcut_agrees_with_sastrawi_on_the_corpus_words():
+    """The fast path that skips Sastrawi for words it cannot change must give its exact answer."""
+    import glob
+    import json
+    import re
+
+    from kb.text import _stemmer, stem_id
+
+    words = set()
+    for f in glob.glob("corpus/*/*.jsonl"):
+        for line in open(f, encoding="utf-8"):
+            d = json.loads(line)
+            words |= {w.lower() for w in re.findall(r"[A-Za-z]+", d.get("body", "") + " " + d.get("summary", ""))}
+    assert len(words) > 3000
+    stemmer = _stemmer()
+    for w in words:
+        if len(w) > 3:
+            assert stem_id(w) == stemmer.stem_word(w), w

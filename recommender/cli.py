@@ -1,0 +1,130 @@
+"""``sinergi recommend``, ``sinergi peers`` and ``sinergi evaluate-recommender``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from kb import cli as kbcli
+from kb.base import bundled_corpus_dir
+from kb.errors import ImportFailed, RecordProblem
+
+from .service import recommender_for, refresh_models
+
+
+def _print_regions(title: str, rows: list[dict]) -> None:
+    if not rows:
+        return
+    click.echo(f"\n{title}")
+    for i, r in enumerate(rows, 1):
+        dist = f", ±{r['distance_km']} km" if "distance_km" in r else ""
+        click.echo(f"{i:>3}. {r['name']} [{r['code']}{dist}]")
+        for w in r["why"]:
+            click.echo(f"       - {w}")
+
+
+@click.command()
+@click.option("--text", help="The proposal as free text.")
+@click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False),
+              help='A JSON file: {"title", "description", "region", "sectors"}.')
+@click.option("--region", help="The proposing region (name or Kemendagri code).")
+@click.option("--limit", type=click.IntRange(1, 50), default=10)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@kbcli.handle_errors
+def recommend(ctx, text, file_, region, limit, as_json) -> None:
+    """Similar cases and practices, study-visit peers and partners for a proposal."""
+    if bool(text) == bool(file_):
+        raise click.UsageError("give either --text or --file")
+    kb = kbcli._ready_kb(ctx)
+    if file_:
+        try:
+            proposal = json.loads(Path(file_).read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ImportFailed([RecordProblem(file_, None, None, f"not a JSON object in UTF-8: {e}")]) from e
+        if not isinstance(proposal, dict):
+            raise ImportFailed([RecordProblem(file_, None, None, "the file must hold one JSON object")])
+    else:
+        proposal = {"description": text}
+    if region:
+        proposal["region"] = region
+    res = recommender_for(kb).recommend(proposal, limit=limit)
+    if as_json:
+        kbcli._echo_json(res.as_dict())
+        return
+    if res.message:
+        click.echo(res.message)
+    if res.cases:
+        click.echo("Kasus dan praktik yang mirip:")
+    for i, c in enumerate(res.cases, 1):
+        click.echo(f"{i:>3}. {c['title']}  [{c['id']}, {c['kind']}, {c['score']:.2f}]")
+        for w in c["why"]:
+            click.echo(f"       - {w}")
+    if res.what_worked:
+        click.echo("\nYang berhasil:")
+        for item in res.what_worked[:6]:
+            click.echo(f"  - {item['text']} ({item['case']})")
+    if res.watch_out:
+        click.echo("\nYang perlu diwaspadai:")
+        for item in res.watch_out[:6]:
+            click.echo(f"  - {item['text']} ({item['case']})")
+    _print_regions("Daerah tujuan studi banding (peers):", res.peers)
+    _print_regions("Calon mitra kerja sama (partners):", res.partners)
+
+
+@click.command()
+@click.option("--topic", required=True, help="What the study visit is about.")
+@click.option("--region", help="Home region, for distances (name or code).")
+@click.option("--limit", type=click.IntRange(1, 50), default=10)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@kbcli.handle_errors
+def peers(ctx, topic, region, limit, as_json) -> None:
+    """Regions that have done this kind of cooperation: study-visit destinations."""
+    kb = kbcli._ready_kb(ctx)
+    rows = recommender_for(kb).peers_for(topic, region, limit=limit)
+    if as_json:
+        kbcli._echo_json({"peers": rows})
+        return
+    if not rows:
+        click.echo("Tidak ditemukan daerah yang berpengalaman dengan topik ini.")
+    _print_regions(f"Daerah tujuan studi banding untuk “{topic}”:", rows)
+
+
+@click.command("evaluate-recommender")
+@click.option("--proposals", type=click.Path(exists=True, dir_okay=False),
+              help="Labelled proposals (default: corpus/dev/proposals.jsonl).")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--details", is_flag=True)
+@click.pass_context
+@kbcli.handle_errors
+def evaluate_recommender_cmd(ctx, proposals, as_json, details) -> None:
+    """nDCG@10 of similar cases and hit@5 / precision@5 of peers, against a plain TF-IDF baseline."""
+    from .evaluate import evaluate_recommender, load_proposals
+
+    kb = kbcli._ready_kb(ctx)
+    path = Path(proposals) if proposals else bundled_corpus_dir() / "dev" / "proposals.jsonl"
+    report = evaluate_recommender(kb, load_proposals(path))
+    if as_json:
+        kbcli._echo_json(report)
+        return
+    click.echo(f"{report['proposals']} proposals from {path.name}")
+    click.echo(f"{'system':<12}{'cases nDCG@10':>15}{'peers hit@5':>13}{'peers P@5':>11}")
+    for name in ("sinergi", "baseline"):
+        m = report[name]
+        click.echo(f"{name:<12}{m['ndcg@10']:>15.3f}{m['peers_hit@5']:>13.3f}{m['peers_precision@5']:>11.3f}")
+    if details:
+        for row in report["per_proposal"]:
+            s, b = row["sinergi"], row["baseline"]
+            click.echo(f"{s['ndcg@10']:.2f}/{b['ndcg@10']:.2f} hit {s['hit@5']:.0f}/{b['hit@5']:.0f} "
+                       f"P@5 {s['precision@5']:.1f}/{b['precision@5']:.1f}  {row['id']} {row['title']}")
+
+
+def register(group: click.Group) -> None:
+    """Add the recommender's commands to the ``sinergi`` group and refit after changes."""
+    for cmd in (recommend, peers, evaluate_recommender_cmd):
+        group.add_command(cmd)
+    if refresh_models not in kbcli.AFTER_CHANGE:
+        kbcli.AFTER_CHANGE.append(refresh_models)

@@ -1,0 +1,176 @@
+"""TF-IDF similarity over cases and practices, with scikit-learn's estimator conventions.
+
+The vectorizer uses the shared analyzer of :mod:`kb.text` (so ``pengelolaan sampah`` meets
+``persampahan``, and English proposals meet Indonesian cases through the concept tokens), with
+field weights applied by repeating a field's terms and sublinear tf. Similarity is the cosine,
+computed as a sparse matrix times a dense query vector.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+from sklearn.utils.validation import check_is_fitted
+
+from kb.gazetteer import gazetteer
+from kb.text import _stop_words, analyze, terms
+from kb.vocab import SECTORS
+
+DEFAULT_FIELD_WEIGHTS = {"title": 3, "summary": 2, "lessons": 1, "meta": 1, "body": 1}
+
+
+def record_fields(rec: dict) -> dict[str, str]:
+    """The texts of a record by field (``meta`` holds regions, sectors, mechanism, parties)."""
+    g = gazetteer()
+    names = [g.get(c).name for c in rec.get("regions", []) if g.get(c)]
+    meta = " ; ".join(names + [SECTORS.get(s, s) for s in rec.get("sectors", [])]
+                      + rec.get("third_parties", []) + rec.get("urusan", []) + [rec.get("mechanism", "")])
+    return {"title": rec.get("title", ""), "summary": rec.get("summary", ""),
+            "lessons": "\n".join(rec.get("lessons", []) + rec.get("challenges", [])),
+            "meta": meta, "body": rec.get("body", "")}
+
+
+_EN_HINTS = frozenset("the and of to in for with is are this that our we will from by on".split())
+
+
+def guess_language(text: str) -> str:
+    """``en`` when English function words outnumber Indonesian ones, else ``id``."""
+    words = re.findall(r"[a-z]+", text.lower())
+    en = sum(w in _EN_HINTS for w in words)
+    idn = sum(w in _stop_words("id") for w in words)
+    return "en" if en > idn else "id"
+
+
+def _pre_analyzed(doc: list[str]) -> list[str]:
+    """Documents reach the vectorizer already analyzed (a named function: models are pickled)."""
+    return doc
+
+
+class CaseSimilarity(BaseEstimator):
+    """Cosine similarity between texts and the records of the knowledge base.
+
+    Parameters
+    ----------
+    field_weights : dict, optional
+        How many times each field's terms count (title, summary, lessons, meta, body).
+    sublinear_tf : bool
+        Use ``1 + log(tf)``.
+    min_df : int
+        Ignore terms in fewer documents than this.
+    max_df : float
+        Ignore terms in more than this share of documents (the corpus's own stop words).
+    svd_components : int
+        When above 0, blend in a latent (TruncatedSVD) similarity with weight ``svd_weight``.
+    svd_weight : float
+        Weight of the latent similarity in the blend.
+    """
+
+    def __init__(self, field_weights: dict | None = None, sublinear_tf: bool = True, min_df: int = 1,
+                 max_df: float = 0.9, svd_components: int = 0, svd_weight: float = 0.0):
+        self.field_weights = field_weights
+        self.sublinear_tf = sublinear_tf
+        self.min_df = min_df
+        self.max_df = max_df
+        self.svd_components = svd_components
+        self.svd_weight = svd_weight
+
+    def _doc_terms(self, rec: dict) -> list[str]:
+        weights = self.field_weights or DEFAULT_FIELD_WEIGHTS
+        lang = rec.get("language", "id")
+        out: list[str] = []
+        for name, text in record_fields(rec).items():
+            if text:
+                out += terms(text, lang) * int(weights.get(name, 1))
+        return out
+
+    def fit(self, records: Sequence[dict], y=None):
+        """Learn the vocabulary, idf and the record matrix from ``records``.
+
+        Parameters
+        ----------
+        records : sequence of dict
+            Canonical record data (as stored), each with ``id`` and ``version``.
+
+        Returns
+        -------
+        self
+        """
+        records = list(records)
+        self.ids_ = [r["id"] for r in records]
+        self.versions_ = {r["id"]: r.get("version", 1) for r in records}
+        self.index_ = {rid: i for i, rid in enumerate(self.ids_)}
+        self.vectorizer_ = TfidfVectorizer(analyzer=_pre_analyzed, sublinear_tf=self.sublinear_tf,
+                                           min_df=self.min_df, max_df=self.max_df if len(records) > 20 else 1.0,
+                                           dtype=np.float32)
+        docs = [self._doc_terms(r) for r in records]
+        if records:
+            self.matrix_ = self.vectorizer_.fit_transform(docs).tocsr()
+            self.vocabulary_ = np.array(self.vectorizer_.get_feature_names_out())
+        else:
+            self.matrix_ = sparse.csr_matrix((0, 0), dtype=np.float32)
+            self.vocabulary_ = np.array([])
+        self.svd_ = None
+        if self.svd_components and len(records) > self.svd_components:
+            self.svd_ = TruncatedSVD(n_components=self.svd_components, random_state=0)
+            self.latent_ = normalize(self.svd_.fit_transform(self.matrix_)).astype(np.float32)
+        return self
+
+    def transform_text(self, text: str, lang: str | None = None) -> sparse.csr_matrix:
+        """The TF-IDF vector (1 × vocabulary) of a free text."""
+        check_is_fitted(self, "matrix_")
+        lang = lang or guess_language(text)
+        if not self.ids_:
+            return sparse.csr_matrix((1, 0), dtype=np.float32)
+        # Place names say where, not what: the topic alone decides similarity (the region logic
+        # of peers and partners handles place).
+        analyzed = analyze(text, lang)
+        places = {t.pos for t in analyzed if _is_region_token(t.text)}
+        return self.vectorizer_.transform([[t.text for t in analyzed if t.pos not in places]])
+
+    def scores(self, qvec: sparse.csr_matrix) -> np.ndarray:
+        """Similarity of every record to the query vector ``qvec``."""
+        check_is_fitted(self, "matrix_")
+        if qvec.shape[1] == 0 or qvec.nnz == 0:
+            return np.zeros(len(self.ids_), dtype=np.float32)
+        dense = np.asarray(qvec.todense()).ravel()
+        sims = self.matrix_ @ dense
+        if self.svd_ is not None and self.svd_weight:
+            lq = normalize(self.svd_.transform(qvec)).astype(np.float32).ravel()
+            sims = (1 - self.svd_weight) * sims + self.svd_weight * (self.latent_ @ lq)
+        return np.asarray(sims).ravel()
+
+    def record_vector(self, record_id: str) -> sparse.csr_matrix:
+        check_is_fitted(self, "matrix_")
+        return self.matrix_[self.index_[record_id]]
+
+    def shared_terms(self, qvec: sparse.csr_matrix, record_id: str, k: int = 6) -> list[str]:
+        """The terms that contribute most to a record's similarity with ``qvec``, readable."""
+        row = self.matrix_[self.index_[record_id]]
+        prod = row.multiply(qvec).tocoo()
+        if prod.nnz == 0:
+            return []
+        order = np.argsort(-prod.data)[:k]
+        return [readable_term(self.vocabulary_[prod.col[i]]) for i in order]
+
+
+def _is_region_token(term: str) -> bool:
+    return term.startswith("_r") and term[2:].isdigit()
+
+
+def readable_term(term: str) -> str:
+    """A term as a person reads it: concept and region tokens become words."""
+    if term.startswith("_r") and term[2:].isdigit():
+        code = term[2:4] + ("." + term[4:] if len(term) > 4 else "")
+        r = gazetteer().get(code)
+        return r.name if r else term
+    if term.startswith("_"):
+        return term[1:].replace("airminum", "air minum").replace("airlimbah", "air limbah") \
+            .replace("luarnegeri", "luar negeri")
+    return term

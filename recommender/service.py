@@ -1,0 +1,365 @@
+"""Recommendations for a proposal: similar cases and practices, peers and partners.
+
+The model is fitted on ``init``/``reindex`` and after every store change, saved in the instance
+with the store's fingerprint, and loaded by each process. Between a change and the refit, a
+record whose version differs from the model's is left out of the answers, so a deleted or
+edited case is never recommended in its old form.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import joblib
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kb.base import KnowledgeBase
+from kb.errors import ImportFailed, RecordProblem, RegionError, SinergiError
+from kb.gazetteer import Region, gazetteer
+from kb.text import terms
+from kb.vocab import SECTORS, normalize_sector
+
+from .model import CaseSimilarity, guess_language
+
+MODEL_FILE = "recommender.joblib"
+MIN_TERMS = 3                 # fewer content terms than this is "too short"
+MIN_SCORE = 0.04              # below this a record is not relevant at all
+STATUS_WEIGHT = {"berjalan": 1.0, "selesai": 1.0, None: 0.8, "direncanakan": 0.5, "terhenti": 0.4}
+SECTOR_BONUS = 0.05           # per sector shared with a proposal that names its sectors
+PEER_CASES = 25               # how many of the most similar cases vote for peers
+PEER_EXTRA_CASES = 0.2        # weight of a peer's further cases beside its best one
+PARTNER_RADIUS_KM = 400
+
+
+class ProposalIn(BaseModel):
+    """A proposal as the API, the form and ``sinergi recommend --file`` give it."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    title: str = Field("", max_length=300)
+    description: str = Field(min_length=1, max_length=20_000)
+    region: str | None = Field(None, max_length=200)
+    sectors: list[str] = Field(default_factory=list, max_length=16)
+    language: str | None = None
+
+    @field_validator("sectors", mode="before")
+    @classmethod
+    def _sectors(cls, v):
+        if isinstance(v, str):
+            v = [x for x in v.replace(";", ",").split(",") if x.strip()]
+        out = []
+        for item in v or []:
+            key = normalize_sector(str(item))
+            if key is None:
+                raise ValueError(f"unknown sector {item!r}; known sectors: {', '.join(SECTORS)}")
+            out.append(key)
+        return out
+
+    @field_validator("language")
+    @classmethod
+    def _lang(cls, v):
+        if v not in (None, "", "id", "en"):
+            raise ValueError("language must be id or en")
+        return v or None
+
+
+def parse_proposal(data: dict) -> ProposalIn:
+    """Validate a proposal; problems raise :class:`ImportFailed` naming the field."""
+    if not isinstance(data, dict):
+        raise ImportFailed([RecordProblem("proposal", None, None, "a proposal must be a JSON object")])
+    try:
+        return ProposalIn.model_validate(data)
+    except ValidationError as e:
+        raise ImportFailed([RecordProblem("proposal", None, ".".join(map(str, err["loc"])) or None,
+                                          err["msg"].removeprefix("Value error, ")) for err in e.errors()]) from e
+
+
+@dataclass
+class Recommendation:
+    cases: list[dict] = field(default_factory=list)
+    peers: list[dict] = field(default_factory=list)
+    partners: list[dict] = field(default_factory=list)
+    what_worked: list[dict] = field(default_factory=list)
+    watch_out: list[dict] = field(default_factory=list)
+    message: str | None = None
+    proposer: dict | None = None
+
+    def as_dict(self) -> dict:
+        return {"cases": self.cases, "peers": self.peers, "partners": self.partners,
+                "what_worked": self.what_worked, "watch_out": self.watch_out, "message": self.message,
+                "proposer": self.proposer}
+
+
+class Recommender:
+    """Answers proposals with the instance's fitted model (refitted when the store changed)."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+        self._lock = threading.Lock()
+        self._model: CaseSimilarity | None = None
+        self._fingerprint: str | None = None
+        self._records: dict[str, dict] = {}
+        self._stale = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @property
+    def path(self) -> Path:
+        return self.kb.home / "models" / MODEL_FILE
+
+    def model(self) -> CaseSimilarity:
+        """The current model: in memory, else from disk, else fitted now."""
+        fp = self.kb.store.fingerprint()
+        with self._lock:
+            self._stale = False
+            if self._model is not None and self._fingerprint == fp:
+                return self._model
+            if self._model is None and self.path.exists():
+                saved = joblib.load(self.path)
+                self._set(saved["model"], saved["fingerprint"], saved["records"])
+            if self._fingerprint != fp:
+                if self._model is None:
+                    self._fit_locked(fp)
+                else:
+                    # Serve the loaded model (stale entries are filtered) and refit in the background.
+                    self._stale = True
+                    threading.Thread(target=self.refresh, daemon=True).start()
+            return self._model
+
+    def _set(self, model, fp, records):
+        self._model, self._fingerprint, self._records = model, fp, records
+
+    def _fit_locked(self, fp: str) -> None:
+        records = list(self.kb.store.iter_data())
+        model = CaseSimilarity().fit(records)
+        slim = {r["id"]: _slim(r) for r in records}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        joblib.dump({"model": model, "fingerprint": fp, "records": slim}, tmp)
+        tmp.replace(self.path)
+        self._set(model, fp, slim)
+
+    def refresh(self) -> None:
+        """Refit if the store changed since the model was fitted."""
+        fp = self.kb.store.fingerprint()
+        with self._lock:
+            if self._fingerprint != fp or self._model is None:
+                self._fit_locked(fp)
+
+    def _live_versions(self) -> dict[str, int]:
+        return self.kb.store.versions()
+
+    # -- answers -----------------------------------------------------------------------------
+    def recommend(self, proposal: dict | ProposalIn, *, limit: int = 10) -> Recommendation:
+        """Similar cases and practices, peers and (with a region) partners for a proposal."""
+        p = proposal if isinstance(proposal, ProposalIn) else parse_proposal(proposal)
+        proposer = self._resolve(p.region)
+        text = f"{p.title}\n{p.description}".strip()
+        lang = p.language or guess_language(text)
+        content = [t for t in terms(text, lang) if not t.startswith("_r")]
+        if len(content) < MIN_TERMS:
+            raise ImportFailed([RecordProblem("proposal", None, "description",
+                                              "the proposal is too short: describe what the regions want to do, "
+                                              "in at least a sentence")])
+        model = self.model()
+        qvec = model.transform_text(text, lang)
+        scores = model.scores(qvec)
+        if p.sectors:
+            scores = scores + self._sector_bonus(model, p.sectors)
+        ranked = self._rank(model, scores)
+        out = Recommendation(proposer=proposer.as_ref() if proposer else None)
+        if not ranked or ranked[0][1] < MIN_SCORE:
+            out.message = "Tidak ditemukan kasus atau praktik yang relevan dengan usulan ini."
+            if proposer:
+                out.partners = self._partners(proposer, [], p.sectors)[:limit]
+            return out
+        for rid, score in ranked[:limit]:
+            rec = self._records[rid]
+            why = [f"istilah bersama: {', '.join(model.shared_terms(qvec, rid))}"]
+            shared = [s for s in rec.get("sectors", []) if s in p.sectors]
+            if shared:
+                why.append(f"bidang sama: {', '.join(SECTORS[s] for s in shared)}")
+            if rec.get("status"):
+                why.append(f"status: {rec['status']}")
+            out.cases.append({"id": rid, "kind": rec["kind"], "title": rec["title"], "score": round(float(score), 4),
+                              "status": rec.get("status"), "regions": _refs(rec.get("regions", [])), "why": why})
+        top_cases = [(rid, s) for rid, s in ranked if self._records[rid]["kind"] == "case"][:PEER_CASES]
+        out.peers = self._peers(top_cases, proposer)[:limit]
+        if proposer:
+            out.partners = self._partners(proposer, top_cases, p.sectors)[:limit]
+        for rid, _ in top_cases[:5]:
+            rec = self._records[rid]
+            for lesson in rec.get("lessons", [])[:2]:
+                out.what_worked.append({"text": lesson, "case": rid, "title": rec["title"]})
+            for ch in rec.get("challenges", [])[:2]:
+                out.watch_out.append({"text": ch, "case": rid, "title": rec["title"]})
+        return out
+
+    def peers_for(self, topic: str, region: str | None = None, *, limit: int = 10) -> list[dict]:
+        """Study-visit destinations for a topic (and a home region, for distances)."""
+        res = self.recommend({"description": topic, "region": region}, limit=limit)
+        return res.peers
+
+    def similar_to(self, record_id: str, *, limit: int = 5) -> list[dict]:
+        """Records most similar to an existing record (for the case page)."""
+        model = self.model()
+        if record_id not in model.index_:
+            return []
+        qvec = model.record_vector(record_id)
+        scores = model.scores(qvec)
+        out = []
+        for rid, score in self._rank(model, scores):
+            if rid == record_id or score < MIN_SCORE:
+                continue
+            rec = self._records[rid]
+            out.append({"id": rid, "kind": rec["kind"], "title": rec["title"], "score": round(float(score), 4),
+                        "why": [f"istilah bersama: {', '.join(model.shared_terms(qvec, rid))}"]})
+            if len(out) >= limit:
+                break
+        return out
+
+    # -- pieces -------------------------------------------------------------------------------
+    def _resolve(self, region: str | None) -> Region | None:
+        if not region:
+            return None
+        try:
+            return gazetteer().resolve(region)
+        except RegionError as e:
+            raise ImportFailed([RecordProblem("proposal", None, "region", str(e))]) from e
+
+    def _sector_bonus(self, model: CaseSimilarity, sectors: list[str]) -> np.ndarray:
+        bonus = np.zeros(len(model.ids_), dtype=np.float32)
+        wanted = set(sectors)
+        for i, rid in enumerate(model.ids_):
+            rec = self._records.get(rid)
+            if rec:
+                bonus[i] = SECTOR_BONUS * len(wanted & set(rec.get("sectors", [])))
+        return bonus
+
+    def _rank(self, model: CaseSimilarity, scores: np.ndarray) -> list[tuple[str, float]]:
+        live = self._live_versions() if self._stale else None
+        order = np.argsort(-scores)
+        out = []
+        for i in order:
+            if scores[i] <= 0:
+                break
+            rid = model.ids_[i]
+            if live is not None and live.get(rid) != model.versions_.get(rid):
+                continue  # deleted or edited since the fit: never shown in its old form
+            out.append((rid, float(scores[i])))
+        return out
+
+    def _peers(self, top_cases: list[tuple[str, float]], proposer: Region | None) -> list[dict]:
+        g = gazetteer()
+        votes: dict[str, list[float]] = defaultdict(list)
+        support: dict[str, list[str]] = defaultdict(list)
+        for rid, sim in top_cases:
+            if sim < MIN_SCORE:
+                continue
+            rec = self._records[rid]
+            w = STATUS_WEIGHT.get(rec.get("status"), 0.8)
+            for code in rec.get("regions", []):
+                if proposer and code == proposer.code:
+                    continue
+                votes[code].append(sim * w)
+                support[code].append(rid)
+        # A region's best case decides its rank; more cases add a little (a region named in many
+        # loosely related cases must not outrank the parties of the one case that fits).
+        score = {code: max(v) + PEER_EXTRA_CASES * (sum(v) - max(v)) for code, v in votes.items()}
+        out = []
+        for code, s in sorted(score.items(), key=lambda x: -x[1]):
+            r = g.get(code)
+            if r is None:
+                continue
+            cases = support[code]
+            titles = [self._records[c]["title"] for c in cases[:2]]
+            statuses = sorted({self._records[c].get("status") or "tanpa status" for c in cases})
+            why = [f"{len(cases)} kasus relevan: " + "; ".join(titles) + (" …" if len(cases) > 2 else ""),
+                   f"status kasus: {', '.join(statuses)}"]
+            item = {"code": code, "name": r.name, "score": round(s, 4), "why": why, "cases": cases,
+                    "island": r.island}
+            if proposer:
+                d = g.distance_km(proposer, r)
+                item["distance_km"] = round(d)
+                why.append(f"jarak dari {proposer.name}: ±{round(d):,} km".replace(",", "."))
+            out.append(item)
+        return out
+
+    def _partners(self, proposer: Region, top_cases: list[tuple[str, float]], sectors: list[str]) -> list[dict]:
+        """Nearby regions on the same island group, ranked by closeness, shared province and
+        experience with the topic; those already cooperating with the proposer are marked."""
+        g = gazetteer()
+        experience: dict[str, float] = defaultdict(float)
+        for rid, sim in top_cases:
+            for code in self._records[rid].get("regions", []):
+                experience[code] += sim
+        top_exp = max(experience.values(), default=0) or 1.0
+        related = set(sectors) | {s for rid, _ in top_cases[:5] for s in self._records[rid].get("sectors", [])}
+        already: dict[str, list[str]] = defaultdict(list)
+        for rid, rec in self._records.items():
+            if rec["kind"] != "case" or proposer.code not in rec.get("regions", []):
+                continue
+            if related and not related & set(rec.get("sectors", [])):
+                continue
+            for code in rec.get("regions", []):
+                if code != proposer.code:
+                    already[code].append(rid)
+        pool = [r for r in g.regions if r.code != proposer.code and r.is_province == proposer.is_province
+                and r.island == proposer.island]
+        ranked = []
+        for r in pool:
+            d = g.distance_km(proposer, r)
+            if d > PARTNER_RADIUS_KM and r.code not in already:
+                continue
+            proximity = 1.0 / (1.0 + d / 60.0)
+            same_prov = r.province_code == proposer.province_code
+            exp = experience.get(r.code, 0.0) / top_exp
+            s = 0.6 * proximity + 0.2 * same_prov + 0.2 * exp + (0.2 if r.code in already else 0.0)
+            ranked.append((s, d, r, same_prov, exp))
+        ranked.sort(key=lambda x: -x[0])
+        out = []
+        for nth, (s, d, r, same_prov, exp) in enumerate(ranked, 1):
+            why = [f"terdekat: ±{round(d):,} km dari {proposer.name}".replace(",", ".")]
+            if same_prov:
+                why.append("satu provinsi")
+            if exp > 0:
+                why.append("berpengalaman dalam topik ini")
+            if r.code in already:
+                why.append("sudah bekerja sama dengan " + proposer.name + ": "
+                           + "; ".join(self._records[c]["title"] for c in already[r.code][:2]))
+            out.append({"code": r.code, "name": r.name, "score": round(s, 4), "distance_km": round(d),
+                        "why": why, "cases": already.get(r.code, []), "already_cooperating": r.code in already})
+        return out
+
+
+def _refs(codes: list[str]) -> list[dict]:
+    g = gazetteer()
+    return [g.get(c).as_ref() for c in codes if g.get(c)]
+
+
+def _slim(rec: dict) -> dict:
+    keys = ("id", "kind", "title", "status", "regions", "sectors", "lessons", "challenges", "start_year",
+            "language", "version")
+    return {k: rec[k] for k in keys if k in rec}
+
+
+_INSTANCES: dict[Path, Recommender] = {}
+
+
+def recommender_for(kb: KnowledgeBase) -> Recommender:
+    """One recommender per instance folder per process."""
+    rec = _INSTANCES.get(kb.home)
+    if rec is None or rec.kb is not kb:
+        rec = _INSTANCES[kb.home] = Recommender(kb)
+    return rec
+
+
+def refresh_models(kb: KnowledgeBase) -> None:
+    """Fit and save the model now (after init, import and reindex)."""
+    recommender_for(kb).refresh()
+
+
+__all__ = ["Recommender", "ProposalIn", "parse_proposal", "recommender_for", "refresh_models", "SinergiError"]

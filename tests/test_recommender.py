@@ -1,0 +1,122 @@
+"""Recommendations a planner notices, on the bundled corpus."""
+
+import json
+
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from kb.errors import ImportFailed
+from recommender.model import CaseSimilarity
+from recommender.service import Recommender, recommender_for
+
+WASTE = ("Kabupaten kami dan dua kabupaten tetangga ingin membangun tempat pemrosesan akhir sampah "
+         "regional karena lahan TPA masing-masing hampir penuh. Kami perlu pola pembagian biaya dan "
+         "penanganan penolakan warga di sekitar lokasi.")
+
+
+@pytest.fixture(scope="module")
+def rec(corpus_kb):
+    r = recommender_for(corpus_kb)
+    r.refresh()
+    return r
+
+
+def test_waste_proposal_gets_waste_cases_with_reasons(rec):
+    res = rec.recommend({"description": WASTE, "region": "Kabupaten Kampar"})
+    assert res.cases and res.message is None
+    top = res.cases[:5]
+    assert sum(1 for c in top if c["kind"] == "case") >= 3
+    for c in top:
+        assert c["why"] and c["why"][0].startswith("istilah bersama")
+    assert res.what_worked and res.watch_out
+
+
+def test_peers_never_include_the_proposer_and_have_distances(rec):
+    res = rec.recommend({"description": WASTE, "region": "Kota Yogyakarta"})
+    codes = [p["code"] for p in res.peers]
+    assert codes and "34.71" not in codes
+    assert all("distance_km" in p and p["cases"] for p in res.peers)
+    # Successful and running cases weigh more than stopped ones.
+    assert all(rec._records[c]["kind"] == "case" for p in res.peers for c in p["cases"])
+
+
+def test_partners_are_near_and_existing_partners_are_marked(rec):
+    res = rec.recommend({"description": WASTE, "region": "Kota Yogyakarta", "sectors": ["persampahan"]})
+    partners = {p["code"]: p for p in res.partners}
+    # Sleman and Bantul already share waste arrangements with the city (Kartamantul): shown, marked.
+    assert partners["34.04"]["already_cooperating"] and partners["34.02"]["already_cooperating"]
+    assert res.partners[0]["distance_km"] < 60
+    assert all(p["distance_km"] <= 400 or p["already_cooperating"] for p in res.partners)
+    assert all("terdekat" in p["why"][0] for p in res.partners)
+
+
+def test_english_proposal_finds_cases(rec):
+    res = rec.recommend({"description": "Our city wants a shared regional landfill with neighbouring regencies "
+                                        "because our own dump site is full and residents protest."})
+    assert res.cases and any("persampahan" in rec._records[c["id"]].get("sectors", []) for c in res.cases[:3])
+
+
+def test_too_short_and_bad_region_are_clear_errors(rec):
+    with pytest.raises(ImportFailed) as e:
+        rec.recommend({"description": "sampah"})
+    assert "too short" in str(e.value.problems[0])
+    with pytest.raises(ImportFailed) as e:
+        rec.recommend({"description": WASTE, "region": "Bandung"})
+    assert "Kota Bandung" in str(e.value.problems[0])
+    with pytest.raises(ImportFailed):
+        rec.recommend({"description": WASTE, "sectors": ["kuliner"]})
+
+
+def test_no_matching_vocabulary_says_so(rec):
+    res = rec.recommend({"description": "xyzzy plugh quux frobnicate wibble"})
+    assert res.cases == [] and res.peers == [] and res.message
+
+
+def test_similar_to_an_existing_case(rec):
+    sims = rec.similar_to("tpa-sarimukti")
+    assert sims and all(s["id"] != "tpa-sarimukti" for s in sims)
+
+
+def test_deleted_and_edited_cases_are_never_recommended_in_old_form(writable_corpus_kb):
+    kb = writable_corpus_kb
+    r = Recommender(kb)
+    r.refresh()
+    first = r.recommend({"description": WASTE}).cases[0]["id"]
+    kb.set_state(first, "deleted", author="uji")
+    r2 = Recommender(kb)   # loads the saved model, now stale
+    r2._model = r._model
+    r2._fingerprint, r2._records = r._fingerprint, r._records
+    assert first not in [c["id"] for c in r2.recommend({"description": WASTE}).cases]
+    r2.refresh()
+    assert first not in r2._model.ids_
+
+
+def test_estimator_conventions():
+    est = CaseSimilarity(max_df=0.8)
+    assert clone(est).get_params()["max_df"] == 0.8
+    with pytest.raises(NotFittedError):
+        est.transform_text("sampah")
+
+
+def test_cli_recommend_and_peers_json(corpus_home, tmp_path):
+    from click.testing import CliRunner
+
+    from webapp.cli import main
+
+    runner = CliRunner()
+    r = runner.invoke(main, ["--home", str(corpus_home), "recommend", "--text", WASTE, "--region", "Kab. Kampar",
+                             "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert {"cases", "peers", "partners"} <= set(out)
+    assert {"id", "kind", "title", "score", "why"} <= set(out["cases"][0])
+    assert {"code", "name", "score", "why", "cases"} <= set(out["peers"][0])
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps({"title": "TPA bersama", "description": WASTE, "region": "14.06"}), encoding="utf-8")
+    r = runner.invoke(main, ["--home", str(corpus_home), "recommend", "--file", str(f)])
+    assert r.exit_code == 0 and "Calon mitra" in r.output
+    r = runner.invoke(main, ["--home", str(corpus_home), "peers", "--topic", "SPAM regional air minum", "--json"])
+    assert r.exit_code == 0 and json.loads(r.output)["peers"]
+    r = runner.invoke(main, ["--home", str(corpus_home), "recommend", "--text", "x"])
+    assert r.exit_code == 1 and "too short" in r.output
