@@ -1,0 +1,97 @@
+"""The bundled corpus: valid, varied, sourced, and consistent with the development sets."""
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from kb.base import corpus_files
+from kb.gazetteer import gazetteer
+from kb.io import read_file
+from kb.schema import validate_record
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+@pytest.fixture(scope="module")
+def records():
+    out = []
+    for f in corpus_files(CORPUS):
+        for raw in read_file(f):
+            data, errs = validate_record(raw.data)
+            assert not errs, f"{raw.source}:{raw.line}: {errs}"
+            out.append(data)
+    return out
+
+
+def test_ids_are_unique_and_given(records):
+    ids = [r["id"] for r in records]
+    assert len(ids) == len(set(ids))
+
+
+def test_enough_cases_and_practices(records):
+    kinds = Counter(r["kind"] for r in records)
+    assert kinds["case"] >= 80 and kinds["practice"] >= 30
+
+
+def test_cases_cover_islands_and_sectors(records):
+    g = gazetteer()
+    islands = Counter(g.get(c).island for r in records if r["kind"] == "case" for c in r.get("regions", []))
+    assert len(islands) == 6, islands
+    sectors = Counter(s for r in records if r["kind"] == "case" for s in r.get("sectors", []))
+    assert len(sectors) >= 12, sectors
+
+
+def test_every_case_has_sources_lessons_and_a_real_body(records):
+    for r in records:
+        assert r.get("sources"), r["id"]
+        if r["kind"] == "case":
+            words = len(r["body"].split())
+            assert 150 <= words <= 400, (r["id"], words)
+            assert 2 <= len(r.get("lessons", [])) <= 4, r["id"]
+            assert 1 <= len(r.get("challenges", [])) <= 3, r["id"]
+            assert r.get("regions"), r["id"]
+
+
+def test_some_cases_stopped_and_some_are_in_english(records):
+    cases = [r for r in records if r["kind"] == "case"]
+    assert sum(r.get("status") == "terhenti" for r in cases) >= 3
+    assert sum(r["language"] == "en" for r in cases) >= 3
+
+
+def test_practices_point_to_existing_cases(records):
+    ids = {r["id"] for r in records}
+    for r in records:
+        for rid in r.get("related_cases", []):
+            assert rid in ids, (r["id"], rid)
+
+
+def test_no_synthetic_record_in_the_real_corpus(records):
+    assert not [r["id"] for r in records if r["id"].startswith("sintetis-") or "[SINTETIS]" in r["title"]]
+
+
+def _lines(name):
+    return [json.loads(x) for x in (CORPUS / "dev" / name).read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def test_search_judgments_name_existing_records(records):
+    ids = {r["id"] for r in records}
+    judgments = _lines("search.jsonl")
+    assert len(judgments) >= 40
+    for j in judgments:
+        assert j["query"] and j["relevant"]
+        assert set(j["relevant"]) <= ids, j["query"]
+        assert set(j["relevant"].values()) <= {1, 2}
+
+
+def test_proposals_name_existing_records_and_regions(records):
+    ids = {r["id"] for r in records}
+    g = gazetteer()
+    proposals = _lines("proposals.jsonl")
+    assert len(proposals) >= 25
+    for p in proposals:
+        assert set(p["relevant"]) <= ids, p["id"]
+        assert g.get(p["region"]) is not None
+        assert p["peers"] and all(g.get(c) for c in p["peers"])
+        assert p["region"] not in p["peers"]
