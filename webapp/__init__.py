@@ -1,0 +1,145 @@
+"""Sinergi's web app: server-rendered pages and the JSON API over kb and the recommender."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, g, jsonify, render_template, request, session
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from kb.base import KnowledgeBase
+from kb.errors import SinergiError
+
+from .auth import login_manager
+from .i18n import compile_catalogs
+
+LANGUAGES = ("id", "en")
+csrf = CSRFProtect()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+
+DEFAULTS = {
+    "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,     # uploads: 10 MB
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_SECURE": True,
+    "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+    "BABEL_DEFAULT_LOCALE": "id",
+    "SINERGI_TILE_URL": None,                   # e.g. a tile server's URL template, when online
+    "SINERGI_LOGIN_LIMIT": "10 per minute",
+    "PAGE_SIZE": 10,
+}
+
+
+def create_app(test_config: dict | None = None, *, home: str | os.PathLike | None = None) -> Flask:
+    """The app for the instance at ``home`` (or ``$SINERGI_HOME``); created with the bundled
+    corpus on first start."""
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("SINERGI_FLASK")
+    if test_config:
+        app.config.from_mapping(test_config)
+    kb = KnowledgeBase(home or app.config.get("SINERGI_HOME"))
+    if not kb.is_initialized:
+        ensure_initialized(kb)
+    app.config["SECRET_KEY"] = kb.settings["secret_key"]
+    app.extensions["sinergi_kb"] = kb
+    translations = compile_catalogs(kb.home / "translations")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(translations)
+
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_locale)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+
+    from .views import api, cases, curation, main, proposals, regions, search
+
+    for bp in (main.bp, search.bp, cases.bp, proposals.bp, regions.bp, curation.bp, api.bp):
+        app.register_blueprint(bp)
+    csrf.exempt(api.bp)
+
+    @app.after_request
+    def _headers(resp):
+        tiles = app.config.get("SINERGI_TILE_URL")
+        img = "'self' data:" + (" " + tiles.split("/{")[0] if tiles else "")
+        resp.headers.setdefault("Content-Security-Policy",
+                                f"default-src 'self'; img-src {img}; style-src 'self'; script-src 'self'; "
+                                "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        return resp
+
+    @app.errorhandler(CSRFError)
+    def _csrf(e):
+        return _error(400, str(e.description))
+
+    @app.errorhandler(HTTPException)
+    def _http(e):
+        return _error(e.code or 500, e.description)
+
+    @app.errorhandler(SinergiError)
+    def _domain(e):
+        return _error(400, str(e))
+
+    @app.errorhandler(Exception)
+    def _unexpected(e):  # never a traceback to the user
+        app.logger.exception("unexpected error")
+        return _error(500, "internal error")
+
+    @app.context_processor
+    def _globals():
+        return {"current_lang": _locale(), "languages": LANGUAGES}
+
+    return app
+
+
+def ensure_initialized(kb: KnowledgeBase) -> None:
+    """Load the bundled corpus and fit the model the first time an instance is served."""
+    from filelock import FileLock
+
+    from recommender.service import refresh_models
+
+    with FileLock(str(kb.home / "init.lock")):
+        if kb.is_initialized:
+            return
+        if kb.store.count() == 0:
+            kb.load_corpus()
+        refresh_models(kb)
+        kb.mark_initialized()
+
+
+def _locale() -> str:
+    lang = request.args.get("lang") if request else None
+    if lang in LANGUAGES:
+        session["lang"] = lang
+        return lang
+    if request and session.get("lang") in LANGUAGES:
+        return session["lang"]
+    return "id"
+
+
+def _error(code: int, message: str):
+    from flask_babel import gettext as _
+
+    if request.path.startswith("/api/"):
+        return jsonify({"error": {"code": code, "message": message, "details": getattr(g, "error_details", None)}}), code
+    titles = {400: _("Permintaan tidak valid"), 401: _("Perlu masuk"), 403: _("Tidak diizinkan"),
+              404: _("Halaman tidak ditemukan"), 409: _("Konflik suntingan"), 413: _("Berkas terlalu besar"),
+              429: _("Terlalu banyak percobaan"), 500: _("Terjadi kesalahan")}
+    return render_template("error.html", code=code, title=titles.get(code, _("Kesalahan")),
+                           message=message if code != 500 else _("Maaf, terjadi kesalahan di server.")), code
+
+
+def get_kb() -> KnowledgeBase:
+    from flask import current_app
+
+    return current_app.extensions["sinergi_kb"]
+
+
+__all__ = ["create_app", "get_kb", "Path"]

@@ -1,11 +1,98 @@
-"""The ``sinergi`` console script: kb's commands, the recommender's, and the web server's."""
+"""The ``sinergi`` console script: kb's commands, the recommender's, and the web app's
+(``serve``, ``user``)."""
 
 from __future__ import annotations
 
+import sys
+import time
+
+import click
+
+from kb import cli as kbcli
 from kb.cli import main
 from recommender.cli import register as register_recommender
 
 register_recommender(main)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.pass_context
+@kbcli.handle_errors
+def serve(ctx, host: str, port: int, threads: int) -> None:
+    """Serve the web app with waitress; the first start loads the bundled corpus."""
+    from waitress import serve as waitress_serve
+
+    from . import create_app
+
+    t0 = time.perf_counter()
+    app = create_app(home=ctx.obj["home"])
+    kb = app.extensions["sinergi_kb"]
+    click.echo(f"Sinergi ready in {time.perf_counter() - t0:.1f} s: {kb.store.count()} records from {kb.home}")
+    click.echo(f"Open http://{host}:{port}/  (Ctrl+C to stop)")
+    sys.stdout.flush()
+    waitress_serve(app, host=host, port=port, threads=threads, ident="Sinergi")
+
+
+@main.group()
+def user() -> None:
+    """Manage accounts (contributor, editor, admin)."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["contributor", "editor", "admin"]), default="contributor")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted when not given; with --password - it is read from standard input.")
+@click.pass_context
+@kbcli.handle_errors
+def user_add(ctx, username: str, role: str, password: str) -> None:
+    """Create an account."""
+    from .auth import add_user
+
+    if password == "-":
+        password = sys.stdin.readline().rstrip("\n")
+    kb = kbcli._kb(ctx, create=True)
+    add_user(kb.store, username, password, role)
+    click.echo(f"User {username} ({role}) created.")
+
+
+@user.command("list")
+@click.pass_context
+@kbcli.handle_errors
+def user_list(ctx) -> None:
+    """List accounts."""
+    from .auth import list_users
+
+    for u in list_users(kbcli._kb(ctx, create=True).store):
+        click.echo(f"{u['username']:<24} {u['role']:<12} {'token' if u['token'] else ''}")
+
+
+@user.command("role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(["contributor", "editor", "admin"]))
+@click.pass_context
+@kbcli.handle_errors
+def user_role(ctx, username: str, role: str) -> None:
+    """Change an account's role."""
+    from .auth import set_role
+
+    set_role(kbcli._kb(ctx, create=True).store, username, role)
+    click.echo(f"{username} is now {role}.")
+
+
+@user.command("token")
+@click.argument("username")
+@click.pass_context
+@kbcli.handle_errors
+def user_token(ctx, username: str) -> None:
+    """Issue a new API token (shown once; the old one stops working)."""
+    from .auth import new_token
+
+    click.echo(new_token(kbcli._kb(ctx, create=True).store, username))
+
 
 __all__ = ["main"]
 

@@ -1,0 +1,28 @@
+"""Message catalogues: Indonesian is the source language; English lives in
+``webapp/translations/en/LC_MESSAGES/messages.po`` and is compiled with Babel into the instance
+folder when the app starts (and again whenever the ``.po`` file is newer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+SOURCE = Path(__file__).resolve().parent / "translations"
+
+
+def compile_catalogs(target: Path) -> Path:
+    """Compile every ``.po`` under ``webapp/translations`` into ``target``; return ``target``."""
+    for po in SOURCE.glob("*/LC_MESSAGES/*.po"):
+        mo = target / po.relative_to(SOURCE).with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        with po.open("rb") as f:
+            catalog = read_po(f)
+        tmp = mo.with_suffix(".tmp")
+        with tmp.open("wb") as f:
+            write_mo(f, catalog)
+        tmp.replace(mo)
+    return target
