@@ -39,22 +39,22 @@ def _pipes(text: str | None, keys: tuple[str, ...]) -> list[dict]:
 class CaseForm(FlaskForm):
     version = HiddenField()
     id = StringField(_l("ID (slug, boleh kosong)"), validators=[Optional(), Length(max=120)])
-    kind = SelectField(_l("Jenis catatan"), choices=[("case", _l("Studi kasus")), ("practice", _l("Praktik baik"))])
-    language = SelectField(_l("Bahasa"), choices=[("id", "Bahasa Indonesia"), ("en", "English")])
+    kind = SelectField(_l("Jenis catatan"), validate_choice=False, choices=[("case", _l("Studi kasus")), ("practice", _l("Praktik baik"))])
+    language = SelectField(_l("Bahasa"), validate_choice=False, choices=[("id", "Bahasa Indonesia"), ("en", "English")])
     title = StringField(_l("Judul"), validators=[DataRequired(), Length(max=300)])
     summary = TextAreaField(_l("Ringkasan"), validators=[DataRequired(), Length(max=3000)])
     body = TextAreaField(_l("Uraian (Markdown)"), validators=[Length(max=100_000)])
     regions = TextAreaField(_l("Daerah (satu per baris: nama atau kode Kemendagri)"))
     third_parties = TextAreaField(_l("Pihak ketiga (satu per baris)"))
     sectors = MultiCheckboxField(_l("Bidang"), choices=list(SECTORS.items()))
-    cooperation_type = SelectField(_l("Jenis kerja sama"),
+    cooperation_type = SelectField(_l("Jenis kerja sama"), validate_choice=False,
                                    choices=[("", "—")] + [(k, f"{k} — {v}") for k, v in COOPERATION_TYPES.items()])
-    obligation = SelectField(_l("Sifat"), choices=[("", "—"), ("wajib", "wajib"), ("sukarela", "sukarela")])
+    obligation = SelectField(_l("Sifat"), validate_choice=False, choices=[("", "—"), ("wajib", "wajib"), ("sukarela", "sukarela")])
     urusan = TextAreaField(_l("Urusan pemerintahan (satu per baris)"))
     mechanism = StringField(_l("Mekanisme / kelembagaan"), validators=[Length(max=300)])
     start_year = IntegerField(_l("Tahun mulai"), validators=[Optional()])
     end_year = IntegerField(_l("Tahun selesai"), validators=[Optional()])
-    status = SelectField(_l("Status"), choices=[("", "—")] + list(STATUSES.items()))
+    status = SelectField(_l("Status"), validate_choice=False, choices=[("", "—")] + list(STATUSES.items()))
     lessons = TextAreaField(_l("Pelajaran (satu per baris)"))
     challenges = TextAreaField(_l("Tantangan (satu per baris)"))
     documents = TextAreaField(_l("Dokumen (per baris: jenis | nomor | tanggal tanda tangan | berakhir)"))
@@ -120,5 +120,5 @@ class ProposalForm(FlaskForm):
 
 class UploadForm(FlaskForm):
     file = FileField(_l("Berkas (CSV, JSON Lines, JSON, Markdown atau teks)"), validators=[FileRequired()])
-    upsert = SelectField(_l("Jika ID sudah ada"), choices=[("", _l("tolak")), ("1", _l("perbarui"))])
+    upsert = SelectField(_l("Jika ID sudah ada"), validate_choice=False, choices=[("", _l("tolak")), ("1", _l("perbarui"))])
     token = HiddenField()

@@ -81,6 +81,8 @@ def new():
             flash(_("Tersimpan.") + " " + (_("Sudah terbit.") if publish else _("Menunggu terbit oleh editor.")),
                   "ok")
             return redirect(url_for("cases.view", record_id=rec["id"]))
+    elif request.method == "POST":
+        errors = dict(form.errors)
     return render_template("curation/edit.html", form=form, errors=errors, rec=None), (400 if errors else 200)
 
 
@@ -117,6 +119,8 @@ def edit(record_id: str):
         else:
             flash(_("Perubahan tersimpan."), "ok")
             return redirect(url_for("cases.view", record_id=record_id))
+    else:
+        errors = dict(form.errors)
     return render_template("curation/edit.html", form=form, errors=errors, rec=rec), (400 if errors else 200)
 
 

@@ -1,0 +1,151 @@
+"""Refresh ``webapp/translations/en/LC_MESSAGES/messages.po`` from the sources.
+
+    pybabel extract -F babel.cfg -k _l -o messages.pot . && python scripts/translations_en.py messages.pot
+
+Indonesian is the source language; this table holds the English of every message. A message
+missing here is written untranslated and listed, so the English page falls back to Indonesian.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from babel.messages.pofile import read_po, write_po
+
+EN = {
+    "Permintaan tidak valid": "Bad request", "Perlu masuk": "Sign-in needed", "Tidak diizinkan": "Not allowed",
+    "Halaman tidak ditemukan": "Page not found", "Konflik suntingan": "Edit conflict",
+    "Berkas terlalu besar": "File too large", "Terlalu banyak percobaan": "Too many attempts",
+    "Terjadi kesalahan": "Something went wrong", "Kesalahan": "Error",
+    "Maaf, terjadi kesalahan di server.": "Sorry, something went wrong on the server.",
+    "Nama pengguna": "User name", "Kata sandi": "Password", "ID (slug, boleh kosong)": "ID (slug, may be empty)",
+    "Jenis catatan": "Record kind", "Studi kasus": "Case study", "Praktik baik": "Good practice",
+    "Bahasa": "Language", "Judul": "Title", "Ringkasan": "Summary", "Uraian (Markdown)": "Description (Markdown)",
+    "Daerah (satu per baris: nama atau kode Kemendagri)": "Regions (one a line: name or Kemendagri code)",
+    "Pihak ketiga (satu per baris)": "Third parties (one a line)", "Bidang": "Sectors",
+    "Jenis kerja sama": "Cooperation type", "Sifat": "Obligation",
+    "Urusan pemerintahan (satu per baris)": "Government affairs (one a line)",
+    "Mekanisme / kelembagaan": "Mechanism / institution", "Tahun mulai": "Start year", "Tahun selesai": "End year",
+    "Status": "Status", "Pelajaran (satu per baris)": "Lessons (one a line)",
+    "Tantangan (satu per baris)": "Challenges (one a line)",
+    "Dokumen (per baris: jenis | nomor | tanggal tanda tangan | berakhir)":
+        "Documents (a line each: type | number | signed | expires)",
+    "Indikator (per baris: nama | nilai | satuan | tahun)": "Indicators (a line each: name | value | unit | year)",
+    "Sumber (per baris: judul | url)": "Sources (a line each: title | url)", "Judul usulan": "Proposal title",
+    "Uraian usulan": "Proposal description", "Daerah pengusul": "Proposing region",
+    "Berkas (CSV, JSON Lines, JSON, Markdown atau teks)": "File (CSV, JSON Lines, JSON, Markdown or text)",
+    "Jika ID sudah ada": "If the ID exists", "tolak": "refuse", "perbarui": "update",
+    "Cari studi kasus dan praktik baik": "Search case studies and good practices",
+    "mis. pengelolaan sampah regional": "e.g. regional waste management", "Cari": "Search",
+    "Lompat ke isi": "Skip to content", "Navigasi utama": "Main navigation", "Usulan": "Proposal",
+    "Daerah": "Regions", "Peta": "Map", "Statistik": "Statistics", "Kurasi": "Curation", "Masuk": "Sign in",
+    "Sinergi — basis pengetahuan kerja sama antar daerah. Periksa setiap kasus pada sumbernya sebelum dijadikan rujukan.":
+        "Sinergi — a knowledge base of cooperation between Indonesian regions. Check every case against its sources before relying on it.",
+    "Kembali ke beranda": "Back to the home page", "Cari kasus": "Search cases", "Riwayat": "History",
+    "Riwayat revisi": "Revision history", "Versi": "Version",
+    "Tidak ada perubahan isi (hanya status).": "No change of content (status only).", "draf": "draft",
+    "dihapus": "deleted", "Pihak ketiga": "Third parties", "Urusan": "Government affairs", "Mekanisme": "Mechanism",
+    "Tahun": "Years", "Dokumen": "Documents", "nomor": "number", "ditandatangani": "signed",
+    "berlaku sampai": "valid until", "Pelajaran": "Lessons", "Tantangan": "Challenges", "Indikator": "Indicators",
+    "Nilai": "Value", "Satuan": "Unit", "Kasus yang menunjukkan praktik ini": "Cases that show this practice",
+    "Sumber": "Sources", "Kasus serupa": "Similar cases", "Penulis dan riwayat": "Authors and history",
+    "Ditulis oleh": "Written by", "terakhir disunting oleh": "last edited by",
+    "Lihat riwayat revisi dan perbedaannya": "See the revision history and its differences", "Sunting": "Edit",
+    "Terbitkan": "Publish", "Hapus": "Delete", "Pulihkan": "Restore",
+    "Suntingan Anda belum disimpan": "Your edit was not saved",
+    "Orang lain sudah menyimpan perubahan pada catatan ini setelah Anda membukanya.":
+        "Someone else saved a change to this record after you opened it.",
+    "Kedua versi ditampilkan di bawah. Salin bagian yang ingin Anda pertahankan, lalu":
+        "Both versions are shown below. Copy what you want to keep, then",
+    "sunting versi terbaru": "edit the latest version", "Versi Anda (belum tersimpan)": "Your version (not saved)",
+    "Versi tersimpan": "Saved version", "versi": "version", "Masuk sebagai": "Signed in as",
+    "Tambah kasus": "Add a case", "Unggah berkas": "Upload a file", "Keluar": "Sign out",
+    "Draf menunggu terbit": "Drafts waiting for publication", "Tidak ada draf.": "No drafts.",
+    "Terhapus (dapat dipulihkan)": "Deleted (can be restored)", "Tidak ada.": "None.",
+    "Tambah kasus atau praktik": "Add a case or practice",
+    "Belum tersimpan. Perbaiki isian yang ditandai:": "Not saved yet. Correct the marked fields:",
+    "Terbitkan langsung": "Publish at once", "Simpan": "Save", "Batal": "Cancel",
+    "Masuk untuk kurasi": "Sign in to curate", "Akun dibuat oleh admin dengan perintah":
+        "Accounts are created by an admin with the command",
+    "CSV, JSON Lines, JSON, atau panduan Markdown/teks (satu praktik per bagian). Semua catatan diperiksa dulu; tidak ada yang disimpan sebelum Anda mengonfirmasi pratinjau, dan satu catatan yang salah membatalkan seluruh unggahan.":
+        "CSV, JSON Lines, JSON, or a Markdown/text guide (one practice per section). Every record is checked first; nothing is saved before you confirm the preview, and one wrong record cancels the whole upload.",
+    "Tidak ada yang disimpan. Masalah yang ditemukan:": "Nothing was saved. Problems found:",
+    "Pratinjau": "Preview", "catatan": "records", "Jenis": "Kind", "Simpan semua": "Save all", "Periksa": "Check",
+    "Beranda": "Home", "Belajar dari kerja sama antar daerah": "Learn from cooperation between regions",
+    "Studi kasus, pelajaran dan praktik baik kerja sama antardaerah di Indonesia — dan rekomendasi untuk usulan Anda.":
+        "Case studies, lessons and good practices of cooperation between Indonesian regions — and recommendations for your proposal.",
+    "Ajukan usulan kerja sama dan dapatkan rekomendasi": "Describe a cooperation proposal and get recommendations",
+    "Isi basis pengetahuan": "What the knowledge base holds", "%(n)d catatan terbit.": "%(n)d published records.",
+    "Per bidang": "By sector", "Per pulau": "By island", "Kasus terbaru": "Latest cases",
+    "Belum ada kasus.": "No cases yet.", "Peta kasus": "Map of cases",
+    "%(n)d catatan cocok dengan filter ini.": "%(n)d records match these filters.",
+    "Lihat sebagai daftar": "See as a list", "Kata kunci": "Keywords", "Perbarui peta": "Update the map",
+    "Peta ini digambar tanpa ubin peta sehingga tetap berfungsi luring; titik kecil adalah kabupaten/kota, lingkaran adalah daerah yang tercatat dalam kasus.":
+        "This map is drawn without map tiles, so it works offline; small dots are regencies and cities, circles are regions named in cases.",
+    "Daerah terbanyak": "Regions with most records", "Per status": "By status",
+    "Per dasawarsa mulai": "By decade of start", "Jaringan daerah yang bekerja sama": "Network of cooperating regions",
+    "Garis menghubungkan kabupaten/kota yang tercatat dalam kasus yang sama; lingkaran makin besar makin banyak kemitraannya.":
+        "Lines join regencies and cities named in the same case; the larger the circle, the more partnerships.",
+    "Pasangan yang paling sering bekerja sama": "Pairs that cooperate most often", "Kasus": "Cases",
+    "Usulan kerja sama": "Cooperation proposal",
+    "Uraikan usulan kerja sama daerah Anda. Sinergi mencarikan kasus dan praktik yang relevan, pelajaran dan hal yang perlu diwaspadai, daerah tujuan studi banding, dan calon mitra.":
+        "Describe your region's cooperation proposal. Sinergi finds the relevant cases and practices, lessons and pitfalls, study-visit destinations and candidate partners.",
+    "Periksa usulan:": "Check the proposal:",
+    "mis. Kota kami dan dua kabupaten tetangga ingin membangun TPA regional karena lahan TPA hampir penuh…":
+        "e.g. Our city and two neighbouring regencies want a regional landfill because our landfill is nearly full…",
+    "mis. Kabupaten Sleman": "e.g. Kabupaten Sleman", "Cari rekomendasi": "Get recommendations",
+    "Praktik baik yang berlaku": "Good practices that apply", "Yang berhasil": "What worked",
+    "Yang perlu diwaspadai": "What to watch out for", "Daerah tujuan studi banding": "Study-visit destinations",
+    "Pilih": "Choose", "Jarak": "Distance", "Alasan": "Why",
+    "Unduh daftar studi banding (CSV)": "Download the study-visit shortlist (CSV)",
+    "Calon mitra kerja sama": "Candidate partners",
+    "Diurutkan menurut kedekatan (jarak lurus antar pusat daerah, bukan data batas wilayah), kesamaan provinsi dan pengalaman dalam topik ini.":
+        "Ranked by nearness (straight-line distance between region centres, not boundary data), shared province and experience with this topic.",
+    "Isi daerah pengusul untuk melihat calon mitra di sekitar Anda.":
+        "Give the proposing region to see candidate partners around you.",
+    "Cari daerah": "Find a region", "Tidak ada daerah dengan nama itu.": "No region has that name.",
+    "Provinsi": "Province", "Kabupaten": "Regency", "Kota": "City", "kode Kemendagri": "Kemendagri code",
+    "Belum ada kasus tercatat untuk daerah ini.": "No case recorded for this region yet.",
+    "Bekerja sama dengan": "Cooperates with", "Daerah terdekat": "Nearest regions", "Koordinat": "Coordinate",
+    "Kabupaten/kota": "Regencies and cities", "Tidak ada hasil untuk": "No results for",
+    "Menampilkan hasil untuk": "Showing results for", "Maksud Anda": "Did you mean", "Saring hasil": "Filter results",
+    "Filter aktif": "Active filters", "Hapus filter": "Remove filter", "dari": "from", "sampai": "to",
+    "Terapkan": "Apply", "hasil": "results", "untuk": "for", "Urutkan": "Sort by", "relevansi": "relevance",
+    "tahun": "year", "judul": "title", "Unduh hasil (CSV)": "Download results (CSV)", "Lihat di peta": "See on the map",
+    "Tidak ada hasil": "No results",
+    "Coba kata yang lebih umum (mis. “sampah” alih-alih “TPST terpadu”), periksa ejaan, atau hapus sebagian filter.":
+        "Try more general words (e.g. “sampah” rather than “TPST terpadu”), check the spelling, or remove a filter.",
+    "Contoh": "Examples", "Halaman": "Pages", "Sebelumnya": "Previous", "Halaman %(p)d dari %(n)d": "Page %(p)d of %(n)d",
+    "Berikutnya": "Next", "Nama pengguna atau kata sandi salah.": "Wrong user name or password.",
+    "Tersimpan.": "Saved.", "Sudah terbit.": "Published.", "Menunggu terbit oleh editor.": "Waiting for an editor to publish it.",
+    "Perubahan tersimpan.": "Changes saved.", "Diterbitkan.": "Published.", "Dikembalikan ke draf.": "Returned to draft.",
+    "Dihapus (dapat dipulihkan).": "Deleted (can be restored).",
+    "Unggahan kedaluwarsa; unggah ulang berkasnya.": "The upload expired; upload the file again.",
+    "%(n)d catatan baru dan %(m)d diperbarui.": "%(n)d new and %(m)d updated records.",
+    "Kasus per bidang": "Cases by sector", "Kasus per pulau": "Cases by island", "Kasus per status": "Cases by status",
+    "Kasus per dasawarsa mulai": "Cases by decade of start", "Bahasa Indonesia": "Bahasa Indonesia",
+}
+
+OUT = Path(__file__).resolve().parent.parent / "webapp" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+
+
+def main(pot: str) -> int:
+    with open(pot, "rb") as f:
+        catalog = read_po(f, locale="en")
+    missing = []
+    for m in catalog:
+        if m.id:
+            m.string = EN.get(m.id, "")
+            if not m.string:
+                missing.append(m.id)
+            m.locations = []
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    with OUT.open("wb") as f:
+        write_po(f, catalog, omit_header=False, width=100)
+    print(f"wrote {OUT}; {len(missing)} untranslated: {missing}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1]))
