@@ -428,11 +428,12 @@ class SearchIndex:
             sortedby = "title_sort"
         rp = s.search_page(q, page, pagelen=limit, filter=filt, sortedby=sortedby, reverse=reverse,
                            terms=True)
-        total = rp.total
         cache = self._facet_cache(s)
         mask = _mask(q, s, cache.ndocs) & cache.live
         if filt is not None:
             mask &= _mask(filt, s, cache.ndocs)
+        # Whoosh counts a filtered page's total without the filter; the mask is exact.
+        total = int(mask.sum())
         facet_counts = cache.counts(mask, [k for k in facets if k in FACETS])
         hits = [self._hit(h) for h in rp]
         suggestion = None

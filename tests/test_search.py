@@ -132,3 +132,11 @@ def test_check_reports_a_difference(writable_corpus_kb):
     assert not report["ok"] and report["missing_in_index"] == [victim]
     kb.reindex()
     assert kb.check()["ok"]
+
+
+def test_filters_narrow_a_text_query_and_its_total(corpus_kb):
+    all_ = corpus_kb.search("pengelolaan sampah", limit=100)
+    java = corpus_kb.search("pengelolaan sampah", filters={"island": ["jawa"]}, limit=100)
+    assert 0 < java.total < all_.total
+    assert java.total == len(java.results)
+    assert all(any(r["code"][0] == "3" for r in h.regions) for h in java.results)

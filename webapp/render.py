@@ -84,7 +84,7 @@ def bars_svg(rows: list[dict], *, title: str, href=None, width: int = 520) -> Ma
     for i, r in enumerate(rows):
         y = gap + i * (bar_h + gap)
         w = (width - label_w - 50) * r["count"] / top
-        label = escape(str(r["label"])[:34])
+        label = escape(str(r["label"])[:30])
         item = (f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end" class="lbl">{label}</text>'
                 f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" class="bar"/>'
                 f'<text x="{label_w + w + 4:.1f}" y="{y + 13}" class="num">{r["count"]}</text>')

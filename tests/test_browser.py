@@ -1,0 +1,151 @@
+"""Pages in a real browser: Playwright driving Debian's Chromium against `sinergi serve`.
+
+Screenshots go to tests/screenshots/. Without /usr/bin/chromium the tests are skipped, unless
+SINERGI_REQUIRE_BROWSER=1 (as in .ci/run), where they fail instead.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).parent / "screenshots"
+PASSWORD = "kata-sandi-uji-123"
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("SINERGI_REQUIRE_BROWSER") == "1":
+        raise RuntimeError("Chromium is required for the browser tests (apt-get install chromium)")
+    pytest.skip("Chromium not installed", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(corpus_home, tmp_path_factory):
+    home = tmp_path_factory.mktemp("browser") / "inst"
+    shutil.copytree(corpus_home, home)
+    env = {**os.environ, "SINERGI_HOME": str(home)}
+    cli = [sys.executable, "-m", "webapp.cli"]
+    add = subprocess.run(cli + ["user", "add", "peneliti", "--role", "editor", "--password", PASSWORD], env=env,
+                         capture_output=True, text=True)
+    assert add.returncode == 0, add.stderr
+    port = _free_port()
+    log = (home.parent / "serve.log").open("w")
+    proc = subprocess.Popen(cli + ["serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://localhost:{port}"
+    for _ in range(150):
+        try:
+            urlopen(base + "/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        log.close()
+        pytest.fail("server did not start: " + (home.parent / "serve.log").read_text())
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    SHOTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()
+
+
+def test_search_and_facet_clicks(server, page):
+    page.goto(server + "/")
+    page.fill("#q", "pengelolaan sampah")
+    page.click("form.searchbox button")
+    page.wait_for_selector(".hit")
+    total = int(page.inner_text(".toolbar strong"))
+    assert total > 5
+    page.click(".facets a[href*='island=jawa']")
+    page.wait_for_selector(".chips")
+    filtered = int(page.inner_text(".toolbar strong"))
+    assert 0 < filtered < total and "island=jawa" in page.url
+    page.screenshot(path=str(SHOTS / "search.png"), full_page=False)
+    page.click(".chips a")  # remove the filter again
+    assert int(page.inner_text(".toolbar strong")) == total
+    page.click(".hit h3 a >> nth=0")
+    page.wait_for_selector("article.case h1")
+    assert page.is_visible("text=Sumber")
+    page.screenshot(path=str(SHOTS / "case.png"), full_page=False)
+
+
+def test_proposal_flow(server, page):
+    page.goto(server + "/usulan")
+    page.fill("#description", "Kota kami dan dua kabupaten tetangga ingin membangun TPA regional bersama karena "
+                              "lahan TPA kota hampir penuh dan warga sekitar menolak perluasan.")
+    page.fill("#region", "Kota Pekanbaru")
+    page.click("form.proposal button")
+    page.wait_for_selector("text=Daerah tujuan studi banding")
+    assert page.locator(".reco-list li").count() >= 3
+    assert page.is_visible("text=Calon mitra kerja sama")
+    page.screenshot(path=str(SHOTS / "proposal.png"), full_page=True)
+    with page.expect_download() as dl:
+        page.click("text=Unduh daftar studi banding (CSV)")
+    assert dl.value.suggested_filename.endswith(".csv")
+
+
+def test_add_case_with_a_validation_error(server, page):
+    page.goto(server + "/kurasi/masuk")
+    page.fill("#username", "peneliti")
+    page.fill("#password", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_selector("text=Masuk sebagai")
+    page.goto(server + "/kurasi/baru")
+    page.fill("#title", "Kerja sama uji peramban")
+    page.fill("#summary", "Dua kabupaten berbagi armada pengangkut sampah untuk uji peramban.")
+    page.fill("#regions", "Slemann")
+    page.click("form.case-form button[type=submit]")
+    page.wait_for_selector(".errors")
+    assert "Kabupaten Sleman" in page.inner_text(".errors")
+    page.screenshot(path=str(SHOTS / "add-case-error.png"), full_page=False)
+    page.fill("#regions", "Kabupaten Sleman\nKabupaten Bantul")
+    page.check("input[value=persampahan]")
+    page.click("form.case-form button[type=submit]")
+    page.wait_for_selector("article.case h1")
+    assert page.inner_text("article.case h1") == "Kerja sama uji peramban"
+    page.goto(server + "/cari?q=uji+peramban")
+    assert "Kerja sama uji peramban" in page.inner_text(".results")
+
+
+def test_language_switch(server, page):
+    page.goto(server + "/cari?q=air+minum")
+    assert page.is_visible("text=Unduh hasil (CSV)")
+    page.click(".lang a:has-text('EN')")
+    page.wait_for_selector("text=Download results (CSV)")
+    assert "q=air" in page.url
+    page.screenshot(path=str(SHOTS / "english.png"), full_page=False)
+    page.goto(server + "/statistik")
+    assert page.is_visible("text=Network of cooperating regions")
+    page.screenshot(path=str(SHOTS / "stats.png"), full_page=True)
