@@ -394,7 +394,7 @@ class SearchIndex:
         for lang in LANGS:
             try:
                 q = self._parsers[lang].parse(text)
-                q = _fix_not(q.accept(_normalize_facet_terms))
+                q = _require_facets(_fix_not(q.accept(_normalize_facet_terms)))
             except Exception:
                 q = self._parsers[lang].parse(" ".join(_plain_words(text)))
             if q is not query.NullQuery:
@@ -517,6 +517,24 @@ def _fix_not(q: query.Query) -> query.Query:
         return _copy_or(q, subs)
     if isinstance(q, query.And):
         return query.And([_fix_not(s) for s in q.subqueries], boost=q.boost)
+    return q
+
+
+def _is_facet_clause(q: query.Query) -> bool:
+    names = {getattr(leaf, "fieldname", None) for leaf in q.leaves()} if q.is_leaf() is False else \
+        {getattr(q, "fieldname", None)}
+    return bool(names) and all(n in FACETS for n in names)
+
+
+def _require_facets(q: query.Query) -> query.Query:
+    """``sampah tahun:[2010 TO 2020]`` means waste records of those years: a facet clause beside
+    words is a condition, not one more alternative."""
+    if isinstance(q, query.Or):
+        facet = [s for s in q.subqueries if _is_facet_clause(s)]
+        rest = [s for s in q.subqueries if not _is_facet_clause(s)]
+        if facet and rest:
+            words = rest[0] if len(rest) == 1 else _copy_or(q, rest)
+            return query.And([words] + facet)
     return q
 
 

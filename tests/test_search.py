@@ -140,3 +140,12 @@ def test_filters_narrow_a_text_query_and_its_total(corpus_kb):
     assert 0 < java.total < all_.total
     assert java.total == len(java.results)
     assert all(any(r["code"][0] == "3" for r in h.regions) for h in java.results)
+
+
+def test_field_clauses_beside_words_are_conditions(corpus_kb):
+    res = corpus_kb.search("sampah tahun:[2010 TO 2020]", limit=100)
+    assert 0 < res.total < corpus_kb.search("sampah", limit=100).total
+    assert all(2010 <= h.start_year <= 2020 for h in res.results)
+    stopped = corpus_kb.search("sampah status:terhenti", limit=100)
+    assert stopped.total and all(h.status == "terhenti" for h in stopped.results)
+    assert corpus_kb.search('provinsi:"Jawa Barat"').total == corpus_kb.search("provinsi:jabar").total > 0
