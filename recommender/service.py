@@ -34,6 +34,7 @@ SECTOR_BONUS = 0.05           # per sector shared with a proposal that names its
 PEER_CASES = 25               # how many of the most similar cases vote for peers
 PEER_EXTRA_CASES = 0.2        # weight of a peer's further cases beside its best one
 PARTNER_RADIUS_KM = 400
+RANK_DEPTH = 300              # records ranked per request (answers use far fewer)
 
 
 class ProposalIn(BaseModel):
@@ -104,6 +105,7 @@ class Recommender:
         self._fingerprint: str | None = None
         self._records: dict[str, dict] = {}
         self._stale = False
+        self._cases_by_region: dict[str, list[str]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
@@ -131,6 +133,12 @@ class Recommender:
 
     def _set(self, model, fp, records):
         self._model, self._fingerprint, self._records = model, fp, records
+        by_region: dict[str, list[str]] = defaultdict(list)
+        for rid, rec in records.items():
+            if rec["kind"] == "case":
+                for code in rec.get("regions", []):
+                    by_region[code].append(rid)
+        self._cases_by_region = dict(by_region)
 
     def _fit_locked(self, fp: str) -> None:
         records = list(self.kb.store.iter_data())
@@ -239,9 +247,14 @@ class Recommender:
                 bonus[i] = SECTOR_BONUS * len(wanted & set(rec.get("sectors", [])))
         return bonus
 
-    def _rank(self, model: CaseSimilarity, scores: np.ndarray) -> list[tuple[str, float]]:
+    def _rank(self, model: CaseSimilarity, scores: np.ndarray, top: int = RANK_DEPTH) -> list[tuple[str, float]]:
+        """The ``top`` best records, best first (only those are ever shown or vote)."""
         live = self._live_versions() if self._stale else None
-        order = np.argsort(-scores)
+        if len(scores) > top:
+            cut = np.argpartition(-scores, top)[:top]
+            order = cut[np.argsort(-scores[cut])]
+        else:
+            order = np.argsort(-scores)
         out = []
         for i in order:
             if scores[i] <= 0:
@@ -299,9 +312,8 @@ class Recommender:
         top_exp = max(experience.values(), default=0) or 1.0
         related = set(sectors) | {s for rid, _ in top_cases[:5] for s in self._records[rid].get("sectors", [])}
         already: dict[str, list[str]] = defaultdict(list)
-        for rid, rec in self._records.items():
-            if rec["kind"] != "case" or proposer.code not in rec.get("regions", []):
-                continue
+        for rid in self._cases_by_region.get(proposer.code, []):
+            rec = self._records[rid]
             if related and not related & set(rec.get("sectors", [])):
                 continue
             for code in rec.get("regions", []):
