@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,11 +200,7 @@ class KnowledgeBase:
         for rid in ids:
             rec = self.store.get(rid, include_deleted=True)
             (add if rec["state"] == "published" else delete).append(rid)
-        self.index.update([self._index_data(self.store.get(r)) for r in add], delete_ids=delete)
-
-    @staticmethod
-    def _index_data(rec: dict) -> dict:
-        return rec
+        self.index.update([self.store.get(r) for r in add], delete_ids=delete)
 
     # -- reading ----------------------------------------------------------------------------
     def search(self, text: str, **kw):
@@ -245,6 +240,3 @@ class KnowledgeBase:
         res = self.index.search("", limit=1, facets=("sector", "island", "status", "kind", "year", "type",
                                                      "province"))
         return {"total": res.total, "facets": res.facets}
-
-    def counts(self) -> Counter:
-        return Counter(d["kind"] for d in self.store.iter_data())

@@ -8,10 +8,9 @@ concept tokens of :mod:`kb.text` let each meet the other where the vocabulary al
 
 from __future__ import annotations
 
-import os
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy as np
 from filelock import FileLock
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
-from whoosh import highlight, index, qparser, query, sorting
+from whoosh import index, qparser, query, sorting
 from whoosh.analysis import LowercaseFilter, RegexTokenizer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 

@@ -12,8 +12,7 @@ from slugify import slugify
 from .errors import RegionError
 from .gazetteer import gazetteer
 from .text import normalize
-from .vocab import (COOPERATION_TYPE_ALIASES, COOPERATION_TYPES, DOCUMENT_TYPES, SECTORS, STATUSES,
-                    normalize_sector)
+from .vocab import (COOPERATION_TYPE_ALIASES, COOPERATION_TYPES, DOCUMENT_TYPES, SECTORS, normalize_sector)
 
 MAX_TITLE = 300
 MAX_SUMMARY = 3_000
@@ -255,5 +254,3 @@ def validate_record(data: dict) -> tuple[dict | None, list[tuple[str | None, str
         return None, problems
     return rec.to_data(), []
 
-
-STATUS_LABELS = STATUSES

@@ -8,7 +8,6 @@ edited case is never recommended in its old form.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field

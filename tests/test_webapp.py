@@ -1,7 +1,6 @@
 """Every page and API call through Flask's test client, including the refusals."""
 
 import io
-import json
 import re
 import shutil
 
@@ -35,11 +34,6 @@ def app(corpus_home, tmp_path):
 @pytest.fixture
 def client(read_app):
     return read_app.test_client()
-
-
-def csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"', html).group(1) \
-        or re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def token_of(html: str) -> str:
