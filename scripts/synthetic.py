@@ -10,6 +10,7 @@ real region codes and sectors, so analysis, facets and the recommender do real w
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import sys
@@ -57,10 +58,11 @@ def _vocabulary(seed: int = 3, size: int = 30_000) -> tuple[list[str], list[floa
 
 
 VOCAB, WEIGHTS = _vocabulary()
+CUM_WEIGHTS = list(itertools.accumulate(WEIGHTS))  # once, not per call (choices would redo it)
 
 
 def sentence(rng: random.Random, n: int) -> str:
-    words = rng.choices(VOCAB, weights=WEIGHTS, k=n)
+    words = rng.choices(VOCAB, cum_weights=CUM_WEIGHTS, k=n)
     return " ".join(words).capitalize() + "."
 
 
