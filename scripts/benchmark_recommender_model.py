@@ -2,7 +2,7 @@
 
     python scripts/benchmark_recommender_model.py 100000
 """
-import sys, time, statistics, pickle, resource, random
+import sys, time, statistics, pickle, resource
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
