@@ -197,10 +197,17 @@ class _FacetCache:
                 ids = np.fromiter(reader.postings(spec.key, btext).all_ids(), dtype=np.int64)
                 values[value] = ids[live[ids]]
             self.postings[spec.key] = values
-        self.vocab: dict[str, int] = {}
-        for btext in reader.lexicon("words"):
-            self.vocab[btext.decode("utf-8")] = reader.doc_frequency("words", btext)
-        self.vocab_list = list(self.vocab)
+        self._reader = reader
+        self._vocab: dict[str, int] | None = None
+
+    @property
+    def vocab(self) -> dict[str, int]:
+        """Surface words and their document frequencies (built on first use: suggestions only)."""
+        if self._vocab is None:
+            reader = self._reader
+            self._vocab = {b.decode("utf-8"): reader.doc_frequency("words", b) for b in reader.lexicon("words")}
+            self.vocab_list = list(self._vocab)
+        return self._vocab
 
     def counts(self, mask: np.ndarray, keys: Iterable[str]) -> dict[str, list[dict]]:
         out = {}
@@ -338,9 +345,9 @@ class SearchIndex:
         return n
 
     def _invalidate(self) -> None:
+        # Other threads may still be reading with the old searcher: drop it, never close it under
+        # them (it is closed when the last reference goes).
         with self._mutex:
-            if self._searcher is not None:
-                self._searcher.close()
             self._searcher = None
             self._facets = None
 
@@ -353,10 +360,9 @@ class SearchIndex:
                 self._searcher = self.ix.searcher()
                 self._facets = None
             elif not self._searcher.up_to_date():
-                fresh = self._searcher.refresh()
-                if fresh is not self._searcher:
-                    self._searcher = fresh
-                    self._facets = None
+                self.ix = index.open_dir(self.path)
+                self._searcher = self.ix.searcher()
+                self._facets = None
             return self._searcher
 
     def _facet_cache(self, searcher) -> _FacetCache:

@@ -100,10 +100,11 @@ class Recommender:
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
         self._lock = threading.Lock()
+        self._refitting = threading.Lock()
         self._model: CaseSimilarity | None = None
         self._fingerprint: str | None = None
         self._records: dict[str, dict] = {}
-        self._stale = False
+        self._local = threading.local()  # per request thread: is the model older than the store?
         self._cases_by_region: dict[str, list[str]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -112,49 +113,52 @@ class Recommender:
         return self.kb.home / "models" / MODEL_FILE
 
     def model(self) -> CaseSimilarity:
-        """The current model: in memory, else from disk, else fitted now."""
+        """The current model: in memory, else from disk, else fitted now (first use only).
+
+        When the store changed since the fit, the loaded model keeps answering (records whose
+        version changed are filtered out) while one background thread refits: a request never
+        waits for a refit.
+        """
         fp = self.kb.store.fingerprint()
         with self._lock:
-            self._stale = False
-            if self._model is not None and self._fingerprint == fp:
-                return self._model
             if self._model is None and self.path.exists():
                 saved = joblib.load(self.path)
                 self._set(saved["model"], saved["fingerprint"], saved["records"])
-            if self._fingerprint != fp:
-                if self._model is None:
-                    self._fit_locked(fp)
-                else:
-                    # Serve the loaded model (stale entries are filtered) and refit in the background.
-                    self._stale = True
-                    threading.Thread(target=self.refresh, daemon=True).start()
+            model, current = self._model, self._fingerprint
+        if model is None:
+            self.refresh()
+            self._local.stale = False
             return self._model
+        self._local.stale = current != fp
+        if self._local.stale and not self._refitting.locked():
+            threading.Thread(target=self.refresh, daemon=True).start()
+        return model
 
     def _set(self, model, fp, records):
-        self._model, self._fingerprint, self._records = model, fp, records
         by_region: dict[str, list[str]] = defaultdict(list)
         for rid, rec in records.items():
             if rec["kind"] == "case":
                 for code in rec.get("regions", []):
                     by_region[code].append(rid)
+        self._model, self._fingerprint, self._records = model, fp, records
         self._cases_by_region = dict(by_region)
 
-    def _fit_locked(self, fp: str) -> None:
-        records = list(self.kb.store.iter_data())
-        model = CaseSimilarity().fit(records)
-        slim = {r["id"]: _slim(r) for r in records}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        joblib.dump({"model": model, "fingerprint": fp, "records": slim}, tmp)
-        tmp.replace(self.path)
-        self._set(model, fp, slim)
-
     def refresh(self) -> None:
-        """Refit if the store changed since the model was fitted."""
-        fp = self.kb.store.fingerprint()
-        with self._lock:
-            if self._fingerprint != fp or self._model is None:
-                self._fit_locked(fp)
+        """Refit if the store changed since the model was fitted (one refit at a time; the
+        fit runs outside the lock that requests take)."""
+        with self._refitting:
+            fp = self.kb.store.fingerprint()
+            if self._model is not None and self._fingerprint == fp:
+                return
+            records = list(self.kb.store.iter_data())
+            model = CaseSimilarity().fit(records)
+            slim = {r["id"]: _slim(r) for r in records}
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{threading.get_ident()}.tmp")
+            joblib.dump({"model": model, "fingerprint": fp, "records": slim}, tmp)
+            tmp.replace(self.path)
+            with self._lock:
+                self._set(model, fp, slim)
 
     def _live_versions(self) -> dict[str, int]:
         return self.kb.store.versions()
@@ -248,7 +252,7 @@ class Recommender:
 
     def _rank(self, model: CaseSimilarity, scores: np.ndarray, top: int = RANK_DEPTH) -> list[tuple[str, float]]:
         """The ``top`` best records, best first (only those are ever shown or vote)."""
-        live = self._live_versions() if self._stale else None
+        live = self._live_versions() if getattr(self._local, "stale", False) else None
         if len(scores) > top:
             cut = np.argpartition(-scores, top)[:top]
             order = cut[np.argsort(-scores[cut])]

@@ -1,0 +1,145 @@
+"""Load on `sinergi serve` over loopback: concurrent readers while a researcher saves a case
+every second. Bounded in requests and time; talks to 127.0.0.1 only.
+
+    python scripts/benchmark.py --n 10000 --workdir bench-out   # builds bench-out/instance
+    python scripts/benchmark_web.py --home bench-out/instance --clients 8 --seconds 60
+
+Prints p50/p95 of the search page and of POST /api/v1/recommend, the error count, and how long
+each saved case took to become searchable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.synthetic import WORDS  # noqa: E402
+
+
+def pct(v: list[float], p: float) -> float:
+    v = sorted(v)
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))] if v else float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--home", required=True)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--max-requests", type=int, default=20_000)
+    args = ap.parse_args()
+    env = {**os.environ, "SINERGI_HOME": args.home}
+    cli = [sys.executable, "-m", "webapp.cli"]
+    subprocess.run(cli + ["user", "add", "bench", "--role", "editor", "--password", "bench-password-1"], env=env,
+                   capture_output=True)
+    token = subprocess.run(cli + ["user", "token", "bench"], env=env, capture_output=True, text=True).stdout.strip()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    t0 = time.perf_counter()
+    server = subprocess.Popen(cli + ["serve", "--port", str(port), "--threads", str(args.clients)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(base + "/", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.1)
+        print(f"server ready in {time.perf_counter() - t0:.1f} s")
+        search_ms: list[float] = []
+        reco_ms: list[float] = []
+        fresh_s: list[float] = []
+        errors: list[str] = []
+        stop = time.perf_counter() + args.seconds
+        count = [0]
+        lock = threading.Lock()
+
+        def reader(seed: int) -> None:
+            rng = random.Random(seed)
+            while time.perf_counter() < stop:
+                with lock:
+                    if count[0] >= args.max_requests:
+                        return
+                    count[0] += 1
+                q = " ".join(rng.sample(WORDS, rng.randint(2, 3)))
+                try:
+                    if rng.random() < 0.8:
+                        t = time.perf_counter()
+                        urllib.request.urlopen(base + "/cari?" + urllib.parse.urlencode({"q": q}), timeout=30).read()
+                        search_ms.append((time.perf_counter() - t) * 1000)
+                    else:
+                        body = json.dumps({"description": " ".join(rng.choices(WORDS, k=60))}).encode()
+                        req = urllib.request.Request(base + "/api/v1/recommend", data=body,
+                                                     headers={"Content-Type": "application/json"})
+                        t = time.perf_counter()
+                        urllib.request.urlopen(req, timeout=30).read()
+                        reco_ms.append((time.perf_counter() - t) * 1000)
+                except (urllib.error.URLError, OSError) as e:
+                    errors.append(str(e))
+
+        def writer() -> None:
+            n = 0
+            while time.perf_counter() < stop - 2:
+                n += 1
+                word = f"benchmarkword{n}x{random.randint(0, 10**6)}"
+                body = json.dumps({"id": f"bench-save-{n}-{random.randint(0, 10**9)}", "title": f"Uji simpan {word}",
+                                   "summary": "Kasus uji beban yang disimpan setiap detik."}).encode()
+                req = urllib.request.Request(base + "/api/v1/cases", data=body, method="POST", headers={
+                    "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+                t = time.perf_counter()
+                try:
+                    urllib.request.urlopen(req, timeout=30).read()
+                    while time.perf_counter() - t < 10:
+                        out = json.loads(urllib.request.urlopen(
+                            base + "/api/v1/search?" + urllib.parse.urlencode({"q": word}), timeout=30).read())
+                        if out["total"]:
+                            fresh_s.append(time.perf_counter() - t)
+                            break
+                        time.sleep(0.05)
+                except (urllib.error.URLError, OSError) as e:
+                    errors.append("write: " + str(e))
+                time.sleep(max(0.0, 1.0 - (time.perf_counter() - t)))
+
+        threads = [threading.Thread(target=reader, args=(i,)) for i in range(args.clients)]
+        threads.append(threading.Thread(target=writer))
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        print(f"{args.clients} clients, {args.seconds} s, {count[0]} reads, {len(fresh_s)} saves")
+        print(f"  search page   p50 {statistics.median(search_ms):7.1f} ms  p95 {pct(search_ms, 95):7.1f} ms"
+              if search_ms else "  no search requests")
+        print(f"  recommend API p50 {statistics.median(reco_ms):7.1f} ms  p95 {pct(reco_ms, 95):7.1f} ms"
+              if reco_ms else "  no recommend requests")
+        print(f"  saved case searchable after: p50 {statistics.median(fresh_s):.2f} s, max {max(fresh_s):.2f} s"
+              if fresh_s else "  no saves measured")
+        print(f"  errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
