@@ -283,7 +283,7 @@ class SearchIndex:
         self.path = Path(path)
         self._lock = FileLock(str(self.path) + ".lock", timeout=600)
         self._searcher = None
-        self._facets: _FacetCache | None = None
+        self._facets: tuple[object, _FacetCache] | None = None
         self._mutex = threading.RLock()
         self.schema = build_schema()
         if not index.exists_in(self.path):
@@ -366,15 +366,20 @@ class SearchIndex:
             return self._searcher
 
     def _facet_cache(self, searcher) -> _FacetCache:
+        """The facet arrays of ``searcher`` (kept for the current searcher only)."""
         with self._mutex:
-            if self._facets is None or self._searcher is not searcher:
-                self._facets = _FacetCache(searcher)
-            return self._facets
+            if self._facets is not None and self._facets[0] is searcher:
+                return self._facets[1]
+            cache = _FacetCache(searcher)
+            if searcher is self._searcher:
+                self._facets = (searcher, cache)
+            return cache
 
     def stored(self) -> dict[str, int]:
         """``{id: version}`` of every indexed document (for ``check``)."""
-        s = self.searcher()
-        return {f["id"]: f.get("version", 0) for f in s.all_stored_fields()}
+        with self._mutex:
+            s = self.searcher()
+            return {f["id"]: f.get("version", 0) for f in s.all_stored_fields()}
 
     def doc_count(self) -> int:
         return self.searcher().doc_count()
@@ -406,10 +411,18 @@ class SearchIndex:
                 parts.append(q)
         return query.Or(parts) if parts else query.NullQuery
 
-    def search(self, text: str, *, filters: dict[str, list[str]] | None = None, year_from: int | None = None,
+    def search(self, text: str, **kw) -> SearchResult:
+        """Search; see the module and the README for the query syntax.
+
+        One search at a time per process: a Whoosh searcher reads stored fields through shared
+        file handles, which threads must not interleave (the work is CPU-bound under the GIL
+        anyway)."""
+        with self._mutex:
+            return self._search(text, **kw)
+
+    def _search(self, text: str, *, filters: dict[str, list[str]] | None = None, year_from: int | None = None,
                year_to: int | None = None, sort: str = "relevance", page: int = 1, limit: int = 10,
                facets: Iterable[str] = DEFAULT_FACETS, retry: bool = True) -> SearchResult:
-        """Search; see the module and the README for the query syntax."""
         notices: list[str] = []
         text = normalize(text or "").strip()
         if len(text) > MAX_QUERY_CHARS:
@@ -446,7 +459,7 @@ class SearchIndex:
             suggestion = self.suggest(text, cache)
         result = SearchResult(text, total, page, limit, hits, facet_counts, suggestion, None, notices)
         if total == 0 and suggestion and retry:
-            again = self.search(suggestion, filters=filters, year_from=year_from, year_to=year_to, sort=sort,
+            again = self._search(suggestion, filters=filters, year_from=year_from, year_to=year_to, sort=sort,
                                 page=page, limit=limit, facets=facets, retry=False)
             if again.total:
                 again.query, again.corrected_query, again.suggestion = text, suggestion, suggestion

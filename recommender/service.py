@@ -9,6 +9,7 @@ edited case is never recommended in its old form.
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ SECTOR_BONUS = 0.05           # per sector shared with a proposal that names its
 PEER_CASES = 25               # how many of the most similar cases vote for peers
 PEER_EXTRA_CASES = 0.2        # weight of a peer's further cases beside its best one
 PARTNER_RADIUS_KM = 400
+REFIT_DELAY_S = 5.0           # coalesce a burst of writes into one background refit
 RANK_DEPTH = 300              # records ranked per request (answers use far fewer)
 
 
@@ -101,6 +103,7 @@ class Recommender:
         self.kb = kb
         self._lock = threading.Lock()
         self._refitting = threading.Lock()
+        self._pending = False
         self._model: CaseSimilarity | None = None
         self._fingerprint: str | None = None
         self._records: dict[str, dict] = {}
@@ -130,9 +133,21 @@ class Recommender:
             self._local.stale = False
             return self._model
         self._local.stale = current != fp
-        if self._local.stale and not self._refitting.locked():
-            threading.Thread(target=self.refresh, daemon=True).start()
+        if self._local.stale:
+            with self._lock:
+                start = not self._pending
+                self._pending = True
+            if start:
+                threading.Thread(target=self._refresh_later, daemon=True).start()
         return model
+
+    def _refresh_later(self) -> None:
+        # Writes often come in bursts (a researcher saving, an upload): wait a little so that
+        # one refit covers them all, then refit.
+        time.sleep(REFIT_DELAY_S)
+        with self._lock:
+            self._pending = False
+        self.refresh()
 
     def _set(self, model, fp, records):
         by_region: dict[str, list[str]] = defaultdict(list)

@@ -57,8 +57,10 @@ def main() -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     t0 = time.perf_counter()
+    log_path = Path(args.home).resolve().parent / "benchmark-web-server.log"
+    log = log_path.open("w")
     server = subprocess.Popen(cli + ["serve", "--port", str(port), "--threads", str(args.clients)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=log, stderr=subprocess.STDOUT)
     try:
         for _ in range(600):
             try:
@@ -138,6 +140,8 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=20)
+        log.close()
+        print(f"  server log: {log_path}")
     return 0
 
 
