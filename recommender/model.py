@@ -20,21 +20,10 @@ from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
 from kb.gazetteer import gazetteer
+from kb.index import record_texts
 from kb.text import _stop_words, analyze, terms
-from kb.vocab import SECTORS
 
 DEFAULT_FIELD_WEIGHTS = {"title": 3, "summary": 2, "lessons": 1, "meta": 1, "body": 1}
-
-
-def record_fields(rec: dict) -> dict[str, str]:
-    """The texts of a record by field (``meta`` holds regions, sectors, mechanism, parties)."""
-    g = gazetteer()
-    names = [g.get(c).name for c in rec.get("regions", []) if g.get(c)]
-    meta = " ; ".join(names + [SECTORS.get(s, s) for s in rec.get("sectors", [])]
-                      + rec.get("third_parties", []) + rec.get("urusan", []) + [rec.get("mechanism", "")])
-    return {"title": rec.get("title", ""), "summary": rec.get("summary", ""),
-            "lessons": "\n".join(rec.get("lessons", []) + rec.get("challenges", [])),
-            "meta": meta, "body": rec.get("body", "")}
 
 
 _EN_HINTS = frozenset("the and of to in for with is are this that our we will from by on".split())
@@ -85,7 +74,7 @@ class CaseSimilarity(BaseEstimator):
         weights = self.field_weights or DEFAULT_FIELD_WEIGHTS
         lang = rec.get("language", "id")
         out: list[str] = []
-        for name, text in record_fields(rec).items():
+        for name, text in record_texts(rec, facet_labels=False).items():
             if text:
                 out += terms(text, lang) * int(weights.get(name, 1))
         return out

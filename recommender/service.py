@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kb.base import KnowledgeBase
-from kb.errors import ImportFailed, RecordProblem, RegionError, SinergiError
+from kb.errors import ImportFailed, RecordProblem, RegionError
 from kb.gazetteer import Region, gazetteer
 from kb.text import terms
 from kb.vocab import SECTORS, normalize_sector
@@ -392,4 +392,4 @@ def refresh_models(kb: KnowledgeBase) -> None:
     recommender_for(kb).refresh()
 
 
-__all__ = ["Recommender", "ProposalIn", "parse_proposal", "recommender_for", "refresh_models", "SinergiError"]
+__all__ = ["Recommender", "ProposalIn", "parse_proposal", "recommender_for", "refresh_models"]

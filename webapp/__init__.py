@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from flask import Flask, g, jsonify, render_template, request, session
 from flask_babel import Babel
@@ -142,4 +141,4 @@ def get_kb() -> KnowledgeBase:
     return current_app.extensions["sinergi_kb"]
 
 
-__all__ = ["create_app", "get_kb", "Path"]
+__all__ = ["create_app", "get_kb"]

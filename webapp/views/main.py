@@ -93,5 +93,4 @@ def map_page():
     counts = {f["value"]: f["count"] for f in res.facets.get("region", [])}
     svg = map_svg(counts, href=lambda c: url_for("regions.region", code=c), title=_("Peta kasus"))
     top = sorted(res.facets.get("region", []), key=lambda f: -f["count"])[:15]
-    return render_template("main/map.html", params=params, res=res, svg=svg, top=top, url_with=url_with,
-                           tile_url=None)
+    return render_template("main/map.html", params=params, res=res, svg=svg, top=top, url_with=url_with)

@@ -30,8 +30,7 @@ def region(code: str):
             if ref["code"] != code and "." in ref["code"]:
                 partners[ref["code"]] += 1
     near = g.nearest(r, limit=8)
-    children = [x for x in g.regions if not r.is_province or (x.province_code == r.code and not x.is_province)] \
-        if r.is_province else []
+    children = [x for x in g.regions if x.province_code == r.code and not x.is_province] if r.is_province else []
     svg = map_svg({code: max(1, res.total), **{c: n for c, n in partners.items()}},
                   href=lambda c: url_for("regions.region", code=c), title=r.name)
     return render_template("regions/view.html", r=r, province=g.province_of(r), res=res,
