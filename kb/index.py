@@ -8,6 +8,7 @@ concept tokens of :mod:`kb.text` let each meet the other where the vocabulary al
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Iterable
@@ -18,12 +19,13 @@ import numpy as np
 from filelock import FileLock
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
-from whoosh import index, qparser, query, sorting
+from whoosh import index, qparser, query
 from whoosh.analysis import LowercaseFilter, RegexTokenizer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from .gazetteer import ISLANDS, gazetteer
-from .text import SinergiTokenizer, glue_phrases, normalize
+from .ranking import MAX_CACHED_POSTINGS, PostingCache, Snapshot, positive_terms, top
+from .text import SinergiTokenizer, Term, analyze, glue_phrases, normalize, quick_matches
 from .vocab import COOPERATION_TYPES, SECTORS, STATUSES, normalize_sector
 
 LANGS = ("id", "en")
@@ -186,56 +188,30 @@ class SearchResult:
                 "notices": self.notices}
 
 
-class _FacetCache:
-    """Per-searcher arrays: for each facet value, the sorted docnums that carry it."""
-
-    def __init__(self, searcher):
-        self.ndocs = searcher.doc_count_all()
-        reader = searcher.reader()
-        self.postings: dict[str, dict[str, np.ndarray]] = {}
-        live = np.zeros(self.ndocs, dtype=bool)
-        for docnum in reader.all_doc_ids():
-            live[docnum] = True
-        self.live = live
-        for spec in FACET_SPECS:
-            values: dict[str, np.ndarray] = {}
-            fobj = searcher.schema[spec.key]
-            for btext in reader.lexicon(spec.key):
-                if spec.numeric:
-                    # Numeric fields index several precisions; keep the full-precision terms.
-                    if btext[0] != 0:
-                        continue
-                    value = str(fobj.from_bytes(btext))
-                else:
-                    value = btext.decode("utf-8")
-                ids = np.fromiter(reader.postings(spec.key, btext).all_ids(), dtype=np.int64)
-                values[value] = ids[live[ids]]
-            self.postings[spec.key] = values
-        self._reader = reader
-        self._vocab: dict[str, int] | None = None
-
-    @property
-    def vocab(self) -> dict[str, int]:
-        """Surface words and their document frequencies (built on first use: suggestions only)."""
-        if self._vocab is None:
-            reader = self._reader
-            self._vocab = {b.decode("utf-8"): reader.doc_frequency("words", b) for b in reader.lexicon("words")}
-            self.vocab_list = list(self._vocab)
-        return self._vocab
-
-    def counts(self, mask: np.ndarray, keys: Iterable[str]) -> dict[str, list[dict]]:
-        out = {}
-        for key in keys:
-            rows = [(v, int(mask[ids].sum())) for v, ids in self.postings[key].items()]
-            rows = [r for r in rows if r[1]]
-            if FACETS[key].numeric:
-                rows.sort(key=lambda r: int(r[0]))
-            else:
-                rows.sort(key=lambda r: (-r[1], r[0]))
-            out[key] = [{"value": v, "label": facet_label(key, v), "count": n} for v, n in rows]
-        return out
+def facet_counts(snap: Snapshot, mask: np.ndarray, keys: Iterable[str]) -> dict[str, list[dict]]:
+    """Counts of every facet value among the documents of ``mask``."""
+    out = {}
+    for key in keys:
+        rows = snap.facet_counts(key, mask)
+        if FACETS[key].numeric:
+            rows.sort(key=lambda r: int(r[0]))
+        else:
+            rows.sort(key=lambda r: (-r[1], r[0]))
+        out[key] = [{"value": v, "label": facet_label(key, v), "count": n} for v, n in rows]
+    return out
 
 
+def _vocab(snap: Snapshot) -> tuple[dict[str, int], list[str]]:
+    """Surface words and their document frequencies (built on first use: suggestions only)."""
+    cached = getattr(snap, "vocab", None)
+    if cached is None:
+        reader = snap.searcher.reader()
+        words = {b.decode("utf-8"): reader.doc_frequency("words", b) for b in reader.lexicon("words")}
+        cached = snap.vocab = (words, list(words))
+    return cached
+
+
+@functools.lru_cache(maxsize=4096)
 def facet_label(key: str, value: str) -> str:
     """A human label for a facet value (a region name for a code, a sector label ...)."""
     from .vocab import COOPERATION_TYPES, SECTORS, STATUSES
@@ -297,7 +273,9 @@ class SearchIndex:
         self.path = Path(path)
         self._lock = FileLock(str(self.path) + ".lock", timeout=600)
         self._searcher = None
-        self._facets: tuple[object, _FacetCache] | None = None
+        self._snapshot: Snapshot | None = None
+        self._postings = PostingCache({spec.key: spec.numeric for spec in FACET_SPECS})
+        self._text_fields = tuple(f"{spec.name}_{lang}" for lang in LANGS for spec in TEXT_SPECS)
         self._mutex = threading.RLock()
         self.schema = build_schema()
         if not index.exists_in(self.path):
@@ -363,7 +341,7 @@ class SearchIndex:
         # them (it is closed when the last reference goes).
         with self._mutex:
             self._searcher = None
-            self._facets = None
+            self._snapshot = None
 
     # -- reading -----------------------------------------------------------------------------
     def searcher(self):
@@ -372,22 +350,46 @@ class SearchIndex:
             if self._searcher is None:
                 self.ix = index.open_dir(self.path)
                 self._searcher = self.ix.searcher()
-                self._facets = None
+                self._snapshot = None
             elif not self._searcher.up_to_date():
                 self.ix = index.open_dir(self.path)
                 self._searcher = self.ix.searcher()
-                self._facets = None
+                self._snapshot = None
             return self._searcher
 
-    def _facet_cache(self, searcher) -> _FacetCache:
-        """The facet arrays of ``searcher`` (kept for the current searcher only)."""
+    def snapshot(self) -> Snapshot:
+        """The array view of the current searcher (rebuilt after a commit; the arrays of
+        unchanged segments are reused)."""
         with self._mutex:
-            if self._facets is not None and self._facets[0] is searcher:
-                return self._facets[1]
-            cache = _FacetCache(searcher)
-            if searcher is self._searcher:
-                self._facets = (searcher, cache)
-            return cache
+            searcher = self.searcher()
+            if self._snapshot is None or self._snapshot.searcher is not searcher:
+                self._snapshot = Snapshot(searcher, self._postings, self._text_fields)
+            return self._snapshot
+
+    def warm(self, max_postings: int | None = None, progress=None) -> int:
+        """Load the postings of the most frequent terms of the current segments into memory,
+        so that the first search for a common word does not read them from disk (a serving
+        process calls this in a background thread; searches go on meanwhile: the lock is taken
+        per term). Returns the number of postings loaded."""
+        budget = int(max_postings if max_postings is not None else MAX_CACHED_POSTINGS * 0.9)
+        with self._mutex:
+            snap = self.snapshot()
+            plans = [(segreader, data, self._postings.warm_plan(segreader, self._text_fields))
+                     for segreader, _, data in snap.parts]
+        loaded = 0
+        for segreader, data, plan in plans:
+            for _, name, btext in plan:
+                if loaded >= budget:
+                    return loaded
+                with self._mutex:
+                    if self._snapshot is not snap:  # a commit replaced the view: stop here
+                        return loaded
+                    ids, _ = self._postings.postings_of(segreader, name, btext)
+                    data.field_lengths(segreader, name)
+                loaded += ids.size
+                if progress:
+                    progress(ids.size)
+        return loaded
 
     def stored(self) -> dict[str, int]:
         """``{id: version}`` of every indexed document (for ``check``)."""
@@ -415,6 +417,9 @@ class SearchIndex:
         """Parse a user query for both languages; a malformed query becomes its plain words."""
         parts = []
         text = glue_phrases(text)
+        chunks = text.split()
+        if all(_PLAIN_CHUNK.fullmatch(c) for c in chunks) and not _OPERATORS.search(text):
+            return self._plain_query(chunks)
         for lang in LANGS:
             try:
                 q = self._parsers[lang].parse(text)
@@ -423,6 +428,24 @@ class SearchIndex:
                 q = self._parsers[lang].parse(" ".join(_plain_words(text)))
             if q is not query.NullQuery:
                 parts.append(q)
+        return query.Or(parts) if parts else query.NullQuery
+
+    def _plain_query(self, chunks: list[str]) -> query.Query:
+        """The tree the parser would build for words without any syntax (most queries), built
+        directly: per language, each word is an OR of its analyzed terms over the weighted
+        fields, and the words are OR-ed with a coordination bonus."""
+        parts = []
+        for lang in LANGS:
+            words = []
+            for chunk in chunks:
+                toks = list(dict.fromkeys(t.text for t in analyze(chunk, lang)))
+                if toks:
+                    words.append(query.Or([query.Term(f"{spec.name}_{lang}", tok, boost=spec.boost)
+                                           for spec in TEXT_SPECS for tok in toks]))
+            if len(words) == 1:
+                parts.append(words[0])
+            elif words:
+                parts.append(query.Or(words, scale=0.9))
         return query.Or(parts) if parts else query.NullQuery
 
     def search(self, text: str, **kw) -> SearchResult:
@@ -447,31 +470,30 @@ class SearchIndex:
             text = " ".join(tokens[:MAX_QUERY_WORDS])
             notices.append(f"query cut to its first {MAX_QUERY_WORDS} words")
         page, limit = max(1, int(page)), max(1, min(int(limit), 100))
-        s = self.searcher()
+        snap = self.snapshot()
         q = self.parse(text) if text else query.Every()
         if q is query.NullQuery or not any(True for _ in q.leaves()):  # only stop words or punctuation
             q = query.Every()
+        scores, mask = snap.evaluate(q)
         filt = _filter_query(filters or {}, year_from, year_to)
-        sortedby = None
-        reverse = False
-        if sort == "year":
-            sortedby = sorting.FieldFacet("year", reverse=True)
-        elif sort == "title":
-            sortedby = "title_sort"
-        rp = s.search_page(q, page, pagelen=limit, filter=filt, sortedby=sortedby, reverse=reverse,
-                           terms=True)
-        cache = self._facet_cache(s)
-        mask = _mask(q, s, cache.ndocs) & cache.live
         if filt is not None:
-            mask &= _mask(filt, s, cache.ndocs)
-        # Whoosh counts a filtered page's total without the filter; the mask is exact.
+            mask &= snap.evaluate(filt)[1]
         total = int(mask.sum())
-        facet_counts = cache.counts(mask, [k for k in facets if k in FACETS])
-        hits = [self._hit(h) for h in rp]
+        keys = [-scores]
+        if sort == "year":
+            keys.append(np.where(snap.years > 0, -snap.years, 1))
+        elif sort == "title":
+            keys.append(snap.sort_key("title_sort"))
+        ranked = top(keys, np.flatnonzero(mask), page * limit)
+        terms: dict[str, set[str]] = {}
+        for name, term_text in positive_terms(q):
+            terms.setdefault(name, set()).add(term_text)
+        hits = [self._hit(snap, int(d), float(scores[d]), terms) for d in ranked[(page - 1) * limit:]]
+        counted = facet_counts(snap, mask, [k for k in facets if k in FACETS])
         suggestion = None
         if text and total < 3:
-            suggestion = self.suggest(text, cache)
-        result = SearchResult(text, total, page, limit, hits, facet_counts, suggestion, None, notices)
+            suggestion = self.suggest(text, snap)
+        result = SearchResult(text, total, page, limit, hits, counted, suggestion, None, notices)
         if total == 0 and suggestion and retry:
             again = self._search(suggestion, filters=filters, year_from=year_from, year_to=year_to, sort=sort,
                                 page=page, limit=limit, facets=facets, retry=False)
@@ -481,32 +503,31 @@ class SearchIndex:
                 return again
         return result
 
-    def _hit(self, h) -> Hit:
+    def _hit(self, snap: Snapshot, docnum: int, score: float, terms: dict[str, set[str]]) -> Hit:
         g = gazetteer()
-        f = h.fields()
+        f = snap.searcher.stored_fields(docnum)
         lang = f.get("language", "id")
         frag = ""
-        # Highlight the first field, in reading order, that holds a matched term; analyzing a
-        # field costs time, so fields without a match are never analyzed.
-        matched = {name for name, _ in (h.matched_terms() or [])}
+        # Highlight the first field, in reading order, that holds a matched term; fields without
+        # a match are never analyzed.
         for name in (f"summary_{lang}", f"lessons_{lang}", f"body_{lang}"):
-            if name in matched and f.get(name):
-                frag = h.highlights(name, text=f[name][:MAX_HIGHLIGHT_CHARS], top=2)
+            wanted = terms.get(name)
+            if wanted and f.get(name) and snap.has_term(docnum, name, wanted):
+                frag = highlight(f[name][:MAX_HIGHLIGHT_CHARS], wanted, lang)
                 if frag:
                     break
         if not frag:
             summary = f.get(f"summary_{lang}", "")
             frag = _escape(summary[:240] + ("…" if len(summary) > 240 else ""))
         regions = [g.get(c) for c in (f.get("region") or "").split(",") if c]
-        return Hit(id=f["id"], kind=f.get("kind", "case"), title=f.get(f"title_{lang}", ""), score=float(h.score or 0),
+        return Hit(id=f["id"], kind=f.get("kind", "case"), title=f.get(f"title_{lang}", ""), score=score,
                    regions=[r.as_ref() for r in regions if r],
                    sectors=[x for x in (f.get("sector") or "").split(",") if x], start_year=f.get("year"),
                    status=f.get("status"), language=lang, highlight=frag)
 
-    def suggest(self, text: str, cache: _FacetCache | None = None) -> str | None:
+    def suggest(self, text: str, snap: Snapshot | None = None) -> str | None:
         """A corrected query when some of its words are unknown and a close known word exists."""
-        cache = cache or self._facet_cache(self.searcher())
-        vocab = cache.vocab
+        vocab, vocab_list = _vocab(snap or self.snapshot())
         changed = False
         out = []
         for tok in re.findall(r"\S+", text):
@@ -518,7 +539,7 @@ class SearchIndex:
                 out.append(tok)
                 continue
             maxd = 1 if len(w) <= 5 else 2
-            hits = process.extract(w, cache.vocab_list, scorer=Levenshtein.distance, score_cutoff=maxd,
+            hits = process.extract(w, vocab_list, scorer=Levenshtein.distance, score_cutoff=maxd,
                                    limit=20)
             if hits:
                 best = min(hits, key=lambda x: (x[1], -vocab[x[0]]))[0]
@@ -530,6 +551,9 @@ class SearchIndex:
 
 
 _WORDS = re.compile(r"[^\W_]+")
+# Words (hyphens, dots, commas and glued phrases inside) with no query syntax at all.
+_PLAIN_CHUNK = re.compile(r"[^\W_]+(?:[-+.,/][^\W_]+)*[.,;!?]?")
+_OPERATORS = re.compile(r"\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b")
 
 
 def _plain_words(text: str) -> list[str]:
@@ -602,16 +626,68 @@ def _filter_query(filters: dict[str, list[str]], year_from: int | None, year_to:
     return query.And(parts) if len(parts) > 1 else parts[0]
 
 
-def _mask(q: query.Query, searcher, ndocs: int) -> np.ndarray:
-    mask = np.zeros(ndocs, dtype=bool)
-    ids = np.fromiter(q.docs(searcher), dtype=np.int64)
-    if ids.size:
-        mask[ids] = True
-    return mask
-
-
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;\n])\s+")
+
+
+def _pieces(text: str, size: int = 600) -> Iterable[tuple[int, str]]:
+    """``text`` in runs of whole sentences of about ``size`` characters, with their offsets."""
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.end() - start >= size:
+            yield start, text[start:m.end()]
+            start = m.end()
+    if start < len(text):
+        yield start, text[start:]
+
+
+def highlight(text: str, wanted: set[str], lang: str, *, top: int = 2, width: int = 220) -> str:
+    """Up to ``top`` passages of ``text`` around the words whose analyzed terms are in
+    ``wanted``, as escaped HTML with ``<b class="match termN">`` marks ("" if none match)."""
+    text = normalize(text)
+    # Analyze sentence by sentence and stop once enough matches are found: the analyzer is the
+    # costly part, and the first matches make a good snippet.
+    found = quick_matches(text, wanted, lang)
+    for start, piece in _pieces(text) if not found else ():
+        found.extend(Term(t.text, t.pos, t.start + start, t.end + start)
+                     for t in analyze(piece, lang) if t.text in wanted)
+        if len(found) >= 2 * top:
+            break
+    if not found:
+        return ""
+    classes = {w: i for i, w in enumerate(sorted(wanted))}
+    # Score a window starting shortly before each match by the distinct terms it holds.
+    windows = []
+    for i, t in enumerate(found):
+        start = max(0, t.start - width // 4)
+        end = start + width
+        inside = [x for x in found[i:] if x.end <= end]
+        windows.append((len({x.text for x in inside}), len(inside), -start, start, end))
+    chosen: list[tuple[int, int]] = []
+    for *_, start, end in sorted(windows, reverse=True):
+        if all(end <= a or start >= b for a, b in chosen):
+            chosen.append((start, end))
+        if len(chosen) == top:
+            break
+    parts = []
+    for start, end in sorted(chosen):
+        # Widen to word boundaries.
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+        while end < len(text) and not text[end].isspace():
+            end += 1
+        out, pos = [], start
+        for t in found:
+            if t.start >= start and t.end <= end and t.start >= pos:
+                out.append(_escape(text[pos:t.start]))
+                out.append(f'<b class="match term{classes[t.text]}">{_escape(text[t.start:t.end])}</b>')
+                pos = t.end
+        out.append(_escape(text[pos:end]))
+        parts.append(("…" if start > 0 else "") + "".join(out).strip() + ("…" if end < len(text) else ""))
+    return " ".join(parts)
 
 
 def highlight_to_text(fragment: str, start: str = "[", end: str = "]") -> str:

@@ -28,6 +28,7 @@ from whoosh.lang.porter import stem as porter_stem
 from .vocab import BOUND_PREFIXES, COMPOUNDS, CONCEPTS
 
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
+_SIMPLE_WORD = re.compile(r"[^\W_]+")
 
 _WORD_ALIASES = {
     "bekerjasama": "kerjasama", "kerjasamanya": "kerjasama", "dikerjasamakan": "kerjasama",
@@ -212,6 +213,43 @@ def analyze(text: str, lang: str = "id", *, stem: bool = True) -> list[Term]:
             continue
         out.append(Term(stemmer(w) if stem else w, i, s, e))
     return out
+
+
+def quick_matches(text: str, wanted: set[str] | frozenset[str], lang: str = "id") -> list[Term]:
+    """The single words of normalised ``text`` whose stem is in ``wanted``, found without the
+    phrase and compound steps of :func:`analyze` (several times faster; for highlighting, which
+    falls back to :func:`analyze` when this finds nothing)."""
+    pattern, acronyms = _candidate_pattern(frozenset(wanted))
+    if pattern is None:
+        return []
+    stops = _stop_words("en" if lang == "en" else "id")
+    stemmer = stem_en if lang == "en" else stem_id
+    out = []
+    for m in pattern.finditer(text):
+        w = m.group().casefold()
+        concept = acronyms.get(w)
+        if concept:
+            out.append(Term(concept, 0, m.start(), m.end()))
+        elif w not in stops:
+            t = stemmer(w)
+            if t in wanted:
+                out.append(Term(t, 0, m.start(), m.end()))
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _candidate_pattern(wanted: frozenset[str]) -> tuple[re.Pattern | None, dict[str, str]]:
+    """A regular expression for the words that may analyze to one of ``wanted``: words holding
+    a term's core (its first and last letters may change: menyapu -> sapu, happy -> happi),
+    and the one-word phrases (acronyms such as TPA) of a wanted concept."""
+    acronyms = {key[0]: concept for key, concepts in _PHRASES[0].items() if len(key) == 1
+                for concept in concepts if concept in wanted}
+    cores = {t[1:-1] if len(t) >= 5 else t[1:] if len(t) == 4 else t for t in wanted if not t.startswith("_")}
+    parts = sorted(cores | set(acronyms), key=len, reverse=True)
+    if not parts:
+        return None, acronyms
+    alternation = "|".join(re.escape(p) for p in parts)
+    return re.compile(rf"[^\W_]*(?:{alternation})[^\W_]*", re.IGNORECASE), acronyms
 
 
 def terms(text: str, lang: str = "id") -> list[str]:

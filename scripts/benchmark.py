@@ -68,6 +68,9 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--workdir", default=None, help="Keep the instance here (default: a temp folder)")
     ap.add_argument("--skip-baselines", action="store_true")
+    ap.add_argument("--reuse", action="store_true",
+                    help="Search the instance an earlier run left in --workdir (no import)")
+    ap.add_argument("--skip-recommender", action="store_true")
     args = ap.parse_args()
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="sinergi-bench-"))
@@ -83,18 +86,10 @@ def main() -> int:
 
     # -- import + index, in a child process so its peak memory is its own -----------------------
     home = work / "instance"
-    shutil.rmtree(home, ignore_errors=True)
-    env = {**os.environ, "SINERGI_HOME": str(home)}
-    subprocess.run([sys.executable, "-m", "kb.cli", "init", "--empty"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "kb.cli", "import", str(data)], env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import_s = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print("\nImport (validate, store, index; one process):")
-    print(f"  wall time {import_s:.1f} s; peak RSS of the import process {max(peak, before) / 1024:.0f} MB")
+    if args.reuse and (home / "sinergi.db").exists():
+        print("\nImport skipped (--reuse): searching the instance of an earlier run")
+    else:
+        run_import(home, data)
 
     # -- search, in process ------------------------------------------------------------------
     from kb.base import KnowledgeBase
@@ -128,6 +123,8 @@ def main() -> int:
         print("  (ratios are against raw Whoosh)")
 
     # -- recommender, when installed ----------------------------------------------------------
+    if args.skip_recommender:
+        return 0
     try:
         from recommender.benchmark import run as run_recommender
     except ImportError:
@@ -135,6 +132,21 @@ def main() -> int:
     gc.collect()
     run_recommender(kb, records, queries, row=row, pct=pct)
     return 0
+
+
+def run_import(home: Path, data: Path) -> None:
+    shutil.rmtree(home, ignore_errors=True)
+    env = {**os.environ, "SINERGI_HOME": str(home)}
+    subprocess.run([sys.executable, "-m", "kb.cli", "init", "--empty"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "kb.cli", "import", str(data)], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import_s = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print("\nImport (validate, store, index; one process):")
+    print(f"  wall time {import_s:.1f} s; peak RSS of the import process {max(peak, before) / 1024:.0f} MB")
 
 
 def raw_whoosh(records: list[dict], path: Path):
