@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 
 import click
@@ -33,6 +34,8 @@ def serve(ctx, host: str, port: int, threads: int) -> None:
     click.echo(f"Sinergi ready in {time.perf_counter() - t0:.1f} s: {kb.store.count()} records from {kb.home}")
     click.echo(f"Open http://{host}:{port}/  (Ctrl+C to stop)")
     sys.stdout.flush()
+    # Load the postings of the common words while the first requests are already served.
+    threading.Thread(target=kb.index.warm, name="sinergi-warm", daemon=True).start()
     waitress_serve(app, host=host, port=port, threads=threads, ident="Sinergi")
 
 
