@@ -201,16 +201,6 @@ def facet_counts(snap: Snapshot, mask: np.ndarray, keys: Iterable[str]) -> dict[
     return out
 
 
-def _vocab(snap: Snapshot) -> tuple[dict[str, int], list[str]]:
-    """Surface words and their document frequencies (built on first use: suggestions only)."""
-    cached = getattr(snap, "vocab", None)
-    if cached is None:
-        reader = snap.searcher.reader()
-        words = {b.decode("utf-8"): reader.doc_frequency("words", b) for b in reader.lexicon("words")}
-        cached = snap.vocab = (words, list(words))
-    return cached
-
-
 @functools.lru_cache(maxsize=4096)
 def facet_label(key: str, value: str) -> str:
     """A human label for a facet value (a region name for a code, a sector label ...)."""
@@ -347,11 +337,7 @@ class SearchIndex:
     def searcher(self):
         """The shared searcher, refreshed when another process or thread committed."""
         with self._mutex:
-            if self._searcher is None:
-                self.ix = index.open_dir(self.path)
-                self._searcher = self.ix.searcher()
-                self._snapshot = None
-            elif not self._searcher.up_to_date():
+            if self._searcher is None or not self._searcher.up_to_date():
                 self.ix = index.open_dir(self.path)
                 self._searcher = self.ix.searcher()
                 self._snapshot = None
@@ -384,7 +370,7 @@ class SearchIndex:
                 with self._mutex:
                     if self._snapshot is not snap:  # a commit replaced the view: stop here
                         return loaded
-                    ids, _ = self._postings.postings_of(segreader, name, btext)
+                    ids, _ = self._postings.postings_of(segreader, data, name, btext)
                     data.field_lengths(segreader, name)
                 loaded += ids.size
                 if progress:
@@ -527,7 +513,7 @@ class SearchIndex:
 
     def suggest(self, text: str, snap: Snapshot | None = None) -> str | None:
         """A corrected query when some of its words are unknown and a close known word exists."""
-        vocab, vocab_list = _vocab(snap or self.snapshot())
+        vocab, vocab_list = (snap or self.snapshot()).vocab()
         changed = False
         out = []
         for tok in re.findall(r"\S+", text):
@@ -648,8 +634,8 @@ def highlight(text: str, wanted: set[str], lang: str, *, top: int = 2, width: in
     """Up to ``top`` passages of ``text`` around the words whose analyzed terms are in
     ``wanted``, as escaped HTML with ``<b class="match termN">`` marks ("" if none match)."""
     text = normalize(text)
-    # Analyze sentence by sentence and stop once enough matches are found: the analyzer is the
-    # costly part, and the first matches make a good snippet.
+    # Single words first (cheap); only when none match (a multi-word concept), the full analyzer,
+    # sentence by sentence, stopping once enough matches are found.
     found = quick_matches(text, wanted, lang)
     for start, piece in _pieces(text) if not found else ():
         found.extend(Term(t.text, t.pos, t.start + start, t.end + start)

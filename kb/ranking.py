@@ -55,6 +55,7 @@ class SegmentData:
     document numbers). Postings are cached by :class:`PostingCache`."""
 
     def __init__(self, segreader, facet_fields: dict[str, bool]):
+        self.sid = _segment_id(segreader)
         self.ndocs = segreader.doc_count_all()
         self.lengths: dict[str, np.ndarray] = {}
         self.facets: dict[str, dict[str, np.ndarray]] = {}
@@ -178,8 +179,9 @@ class PostingCache:
         plan.sort(key=lambda x: -x[0])
         return plan
 
-    def postings_of(self, segreader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-        key = (_segment_id(segreader), fieldname, btext)
+    def postings_of(self, segreader, data: SegmentData, fieldname: str,
+                    btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+        key = (data.sid, fieldname, btext)
         with self.lock:
             hit = self.postings.get(key)
             if hit is not None:
@@ -216,7 +218,7 @@ class Snapshot:
                 live[np.fromiter(deleted, dtype=np.int64)] = False
             lives.append(live)
             years.append(data.years)
-        cache.forget_except({_segment_id(p[0]) for p in self.parts})
+        cache.forget_except({data.sid for _, _, data in self.parts})
         self.live = np.concatenate(lives) if lives else np.zeros(0, dtype=bool)
         self.years = np.concatenate(years) if years else np.zeros(0, dtype=np.int32)
         self.ndocs = int(self.live.size)
@@ -237,6 +239,16 @@ class Snapshot:
         self._pairs: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
         self._terms: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._sort_keys: dict[str, np.ndarray] = {}
+        self._vocab: tuple[dict[str, int], list[str]] | None = None
+
+    def vocab(self) -> tuple[dict[str, int], list[str]]:
+        """Surface words of the unstemmed ``words`` field with their document frequencies, and
+        the same words as a list (built on first use: spelling suggestions only)."""
+        if self._vocab is None:
+            reader = self.searcher.reader()
+            words = {b.decode("utf-8"): reader.doc_frequency("words", b) for b in reader.lexicon("words")}
+            self._vocab = (words, list(words))
+        return self._vocab
 
     # -- terms -------------------------------------------------------------------------------
     def term(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
@@ -249,7 +261,7 @@ class Snapshot:
         btext = fobj.to_bytes(text) if not isinstance(text, bytes) else text
         ids_parts, tf_parts, len_parts = [], [], []
         for segreader, offset, data in self.parts:
-            ids, tf = self.cache.postings_of(segreader, fieldname, btext)
+            ids, tf = self.cache.postings_of(segreader, data, fieldname, btext)
             if ids.size:
                 ids_parts.append(ids + offset)
                 tf_parts.append(tf)
@@ -313,7 +325,7 @@ class Snapshot:
         return np.zeros(self.ndocs, dtype=np.float32), np.zeros(self.ndocs, dtype=bool)
 
     def _eval(self, q: query.Query) -> tuple[np.ndarray, np.ndarray]:
-        if q is query.NullQuery or isinstance(q, query.NullQuery.__class__):
+        if isinstance(q, query.NullQuery.__class__):
             return self._zeros()
         if isinstance(q, query.Every):
             return np.zeros(self.ndocs, dtype=np.float32), self.live.copy()
