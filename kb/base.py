@@ -173,7 +173,7 @@ class KnowledgeBase:
             self.store.write_many([data], author=author, action="create", state=state)
         except Conflict as e:
             raise ImportFailed([RecordProblem("record", None, "id", str(e))]) from e
-        self._sync([data["id"]])
+        self._sync([data["id"]], new=True)
         return self.store.get(data["id"], include_deleted=True)
 
     def update(self, record_id: str, raw: dict, *, expected_version: int, author: str,
@@ -194,13 +194,17 @@ class KnowledgeBase:
             raise ImportFailed([RecordProblem(source, None, f, m) for f, m in errs])
         return data
 
-    def _sync(self, ids: list[str]) -> None:
-        """Bring the index in line with the store for ``ids`` (published ones indexed)."""
+    def _sync(self, ids: list[str], *, new: bool = False) -> None:
+        """Bring the index in line with the store for ``ids`` (published ones indexed; ``new``
+        ids were just created, so nothing of them is in the index yet)."""
         add, delete = [], []
         for rid in ids:
             rec = self.store.get(rid, include_deleted=True)
-            (add if rec["state"] == "published" else delete).append(rid)
-        self.index.update([self.store.get(r) for r in add], delete_ids=delete)
+            if rec["state"] == "published":
+                add.append(rec)
+            elif not new:
+                delete.append(rid)
+        self.index.update(add, delete_ids=delete, new_ids=set(ids) if new else frozenset())
 
     # -- reading ----------------------------------------------------------------------------
     def search(self, text: str, **kw):

@@ -58,6 +58,7 @@ class SegmentData:
         self.sid = _segment_id(segreader)
         self.ndocs = segreader.doc_count_all()
         self.lengths: dict[str, np.ndarray] = {}
+        self._words: dict[str, int] | None = None
         self.facets: dict[str, dict[str, np.ndarray]] = {}
         self.years = np.zeros(self.ndocs, dtype=np.int32)
         for name, numeric in facet_fields.items():
@@ -78,6 +79,17 @@ class SegmentData:
                 if numeric and name == "year":
                     self.years[ids] = int(value)
             self.facets[name] = values
+
+    def words(self, segreader, fieldname: str = "words") -> dict[str, int]:
+        """``{word: document frequency}`` of this segment's unstemmed words (for suggestions;
+        read once per segment by one scan of its term table)."""
+        words = self._words
+        if words is None:
+            words = {}
+            if fieldname in segreader.schema:
+                words = {b.decode("utf-8"): ti.doc_frequency() for b, ti in segreader.iter_field(fieldname)}
+            self._words = words
+        return words
 
     def field_lengths(self, segreader, fieldname: str) -> np.ndarray:
         arr = self.lengths.get(fieldname)
@@ -245,8 +257,11 @@ class Snapshot:
         """Surface words of the unstemmed ``words`` field with their document frequencies, and
         the same words as a list (built on first use: spelling suggestions only)."""
         if self._vocab is None:
-            reader = self.searcher.reader()
-            words = {b.decode("utf-8"): reader.doc_frequency("words", b) for b in reader.lexicon("words")}
+            parts = sorted((data.words(segreader) for segreader, _, data in self.parts), key=len, reverse=True)
+            words = dict(parts[0]) if parts else {}
+            for part in parts[1:]:  # after a save: the big segment plus a few small new ones
+                for w, df in part.items():
+                    words[w] = words.get(w, 0) + df
             self._vocab = (words, list(words))
         return self._vocab
 

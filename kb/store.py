@@ -175,11 +175,28 @@ class Store:
                      "at": r.at.isoformat(), "state": r.state, "data": r.data, "note": r.note}
                     for r in rec.revisions]
 
+    def head(self) -> tuple[int, int]:
+        """``(number of revisions, newest revision key)``: changes whenever any record changes."""
+        with self._sessions() as s:
+            count, newest = s.execute(select(func.count(Revision.pk), func.max(Revision.pk))).one()
+        return int(count or 0), int(newest or 0)
+
     def fingerprint(self) -> str:
         """A short hash that changes whenever any record changes (for derived models)."""
+        return hashlib.sha1(json.dumps(list(self.head())).encode()).hexdigest()[:16]
+
+    def changes_since(self, revision: int, *, limit: int | None = None) -> list[dict] | None:
+        """The current state of every record with a revision newer than ``revision`` (the key
+        of :meth:`head`): its data with ``version`` and ``state``. ``None`` when more than
+        ``limit`` records changed (the caller then rebuilds instead of patching)."""
         with self._sessions() as s:
-            row = s.execute(select(func.count(Revision.pk), func.max(Revision.pk))).one()
-        return hashlib.sha1(json.dumps(list(row)).encode()).hexdigest()[:16]
+            changed = select(Revision.record_pk).where(Revision.pk > revision).distinct()
+            if limit is not None:
+                n = s.scalar(select(func.count()).select_from(changed.subquery()))
+                if n > limit:
+                    return None
+            q = select(Record.data, Record.version, Record.state).where(Record.pk.in_(changed))
+            return [{**data, "version": version, "state": state} for data, version, state in s.execute(q)]
 
     def region_codes(self) -> dict[str, list[str]]:
         """``{region code: [record ids]}`` over published records."""

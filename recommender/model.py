@@ -8,8 +8,9 @@ computed as a sparse matrix times a dense query vector.
 
 from __future__ import annotations
 
+import copy
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -105,11 +106,58 @@ class CaseSimilarity(BaseEstimator):
         else:
             self.matrix_ = sparse.csr_matrix((0, 0), dtype=np.float32)
             self.vocabulary_ = np.array([])
+        self.base_rows_ = len(records)
+        self.extra_ = None            # rows added by with_changes, after the fitted ones
+        self.alive_ = np.ones(len(records), dtype=np.float32)  # 0 for superseded/removed rows
         self.svd_ = None
         if self.svd_components and len(records) > self.svd_components:
             self.svd_ = TruncatedSVD(n_components=self.svd_components, random_state=0)
             self.latent_ = normalize(self.svd_.fit_transform(self.matrix_)).astype(np.float32)
         return self
+
+    def with_changes(self, records: Sequence[dict], removed: Iterable[str] = ()) -> CaseSimilarity:
+        """A copy of the model in which ``records`` (added or edited) have their current text and
+        ``removed`` ids are gone; the fitted model is left as it is for readers still using it.
+
+        Vocabulary and idf stay those of the last fit: a term that no fitted record has is not
+        counted until the next :meth:`fit`. The changed rows live in a small matrix beside the
+        fitted one, so the cost is that of the changed records, not of the corpus.
+        """
+        check_is_fitted(self, "matrix_")
+        if self.svd_ is not None:
+            raise ValueError("a model with a latent (SVD) blend must be refitted, not patched")
+        records = list(records)
+        new = copy.copy(self)
+        new.ids_ = list(self.ids_)
+        new.index_ = dict(self.index_)
+        new.versions_ = dict(self.versions_)
+        new.alive_ = self.alive_.copy()
+        gone = set(removed) | {r["id"] for r in records}
+        for rid in gone:
+            i = new.index_.pop(rid, None)
+            new.versions_.pop(rid, None)
+            if i is not None:
+                new.alive_[i] = 0.0
+        if records:
+            rows = self.vectorizer_.transform([self._doc_terms(r) for r in records]).astype(np.float32)
+            new.extra_ = rows.tocsr() if self.extra_ is None else sparse.vstack([self.extra_, rows], format="csr")
+            for r in records:
+                new.index_[r["id"]] = len(new.ids_)
+                new.ids_.append(r["id"])
+                new.versions_[r["id"]] = r.get("version", 1)
+            new.alive_ = np.concatenate([new.alive_, np.ones(len(records), dtype=np.float32)])
+        return new
+
+    @property
+    def patched_rows_(self) -> int:
+        """How many rows were added or superseded since the fit (a full refit resets this)."""
+        extra = 0 if self.extra_ is None else self.extra_.shape[0]
+        return extra + int(self.base_rows_ - self.alive_[: self.base_rows_].sum())
+
+    def _row(self, i: int) -> sparse.csr_matrix:
+        if i < self.base_rows_:
+            return self.matrix_[i]
+        return self.extra_[i - self.base_rows_]
 
     def transform_text(self, text: str, lang: str | None = None) -> sparse.csr_matrix:
         """The TF-IDF vector (1 × vocabulary) of a free text."""
@@ -129,19 +177,21 @@ class CaseSimilarity(BaseEstimator):
         if qvec.shape[1] == 0 or qvec.nnz == 0:
             return np.zeros(len(self.ids_), dtype=np.float32)
         dense = np.asarray(qvec.todense()).ravel()
-        sims = self.matrix_ @ dense
+        sims = np.asarray(self.matrix_ @ dense).ravel()
         if self.svd_ is not None and self.svd_weight:
             lq = normalize(self.svd_.transform(qvec)).astype(np.float32).ravel()
             sims = (1 - self.svd_weight) * sims + self.svd_weight * (self.latent_ @ lq)
-        return np.asarray(sims).ravel()
+        if self.extra_ is not None:
+            sims = np.concatenate([sims, np.asarray(self.extra_ @ dense).ravel()])
+        return sims * self.alive_
 
     def record_vector(self, record_id: str) -> sparse.csr_matrix:
         check_is_fitted(self, "matrix_")
-        return self.matrix_[self.index_[record_id]]
+        return self._row(self.index_[record_id])
 
     def shared_terms(self, qvec: sparse.csr_matrix, record_id: str, k: int = 6) -> list[str]:
         """The terms that contribute most to a record's similarity with ``qvec``, readable."""
-        row = self.matrix_[self.index_[record_id]]
+        row = self._row(self.index_[record_id])
         prod = row.multiply(qvec).tocoo()
         if prod.nnz == 0:
             return []

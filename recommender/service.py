@@ -1,13 +1,17 @@
 """Recommendations for a proposal: similar cases and practices, peers and partners.
 
-The model is fitted on ``init``/``reindex`` and after every store change, saved in the instance
-with the store's fingerprint, and loaded by each process. Between a change and the refit, a
-record whose version differs from the model's is left out of the answers, so a deleted or
-edited case is never recommended in its old form.
+The model is fitted on ``init``/``reindex``/``import`` and saved in the instance with the store's
+head (revision count and newest revision). Each process loads it and patches it with the records
+changed since (see :class:`Recommender`); a full refit runs in a separate process when enough
+was patched. A record is never answered in an old form: patched at once, or, when too much
+changed to patch, filtered out until the refit is in.
 """
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
 import threading
 import time
 from collections import defaultdict
@@ -26,7 +30,10 @@ from kb.vocab import SECTORS, normalize_sector
 
 from .model import CaseSimilarity, guess_language
 
+log = logging.getLogger(__name__)
+
 MODEL_FILE = "recommender.joblib"
+MODEL_FORMAT = 2              # bump when the saved model's shape changes (older files are refitted)
 MIN_TERMS = 3                 # fewer content terms than this is "too short"
 MIN_SCORE = 0.04              # below this a record is not relevant at all
 STATUS_WEIGHT = {"berjalan": 1.0, "selesai": 1.0, None: 0.8, "direncanakan": 0.5, "terhenti": 0.4}
@@ -34,7 +41,10 @@ SECTOR_BONUS = 0.05           # per sector shared with a proposal that names its
 PEER_CASES = 25               # how many of the most similar cases vote for peers
 PEER_EXTRA_CASES = 0.2        # weight of a peer's further cases beside its best one
 PARTNER_RADIUS_KM = 400
-REFIT_DELAY_S = 5.0           # coalesce a burst of writes into one background refit
+PATCH_LIMIT = 500             # more changed records than this at once: refit instead of patching
+REFIT_MIN_ROWS = 50           # refit in the background once this many rows were patched,
+REFIT_SHARE = 0.05            # and this share of the fitted rows,
+REFIT_AFTER_S = 600.0         # or once the oldest patch is this old (new words then count)
 RANK_DEPTH = 300              # records ranked per request (answers use far fewer)
 
 
@@ -97,18 +107,30 @@ class Recommendation:
 
 
 class Recommender:
-    """Answers proposals with the instance's fitted model (refitted when the store changed)."""
+    """Answers proposals with the instance's fitted model, kept in step with the store.
 
-    def __init__(self, kb: KnowledgeBase):
+    A change to a few records is applied to the model at once (:meth:`CaseSimilarity.with_changes`,
+    milliseconds); a full refit, which also renews the vocabulary and idf, runs in a separate
+    process once enough rows were patched (or the first patch is old), so a serving process never
+    spends its own time on it. More changes than ``PATCH_LIMIT`` at once (a bulk import by another
+    process) are not patched: the old model answers, leaving out every record whose version
+    changed, until the background refit is in.
+    """
+
+    def __init__(self, kb: KnowledgeBase, *, background_refit: bool = True):
         self.kb = kb
-        self._lock = threading.Lock()
-        self._refitting = threading.Lock()
-        self._pending = False
+        self.background_refit = background_refit
+        self._lock = threading.Lock()        # swaps the model state
+        self._patching = threading.Lock()    # one catch-up at a time
+        self._refitting = threading.Lock()   # one synchronous refit at a time
         self._model: CaseSimilarity | None = None
-        self._fingerprint: str | None = None
+        self._head: tuple[int, int] | None = None
         self._records: dict[str, dict] = {}
-        self._local = threading.local()  # per request thread: is the model older than the store?
         self._cases_by_region: dict[str, list[str]] = {}
+        self._stale_head: tuple[int, int] | None = None   # too many changes to patch: filter instead
+        self._patched_at: float | None = None
+        self._refit_thread: threading.Thread | None = None
+        self._local = threading.local()  # per request thread: filter records by live versions?
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
@@ -116,64 +138,142 @@ class Recommender:
         return self.kb.home / "models" / MODEL_FILE
 
     def model(self) -> CaseSimilarity:
-        """The current model: in memory, else from disk, else fitted now (first use only).
-
-        When the store changed since the fit, the loaded model keeps answering (records whose
-        version changed are filtered out) while one background thread refits: a request never
-        waits for a refit.
-        """
-        fp = self.kb.store.fingerprint()
-        with self._lock:
-            if self._model is None and self.path.exists():
-                saved = joblib.load(self.path)
-                self._set(saved["model"], saved["fingerprint"], saved["records"])
-            model, current = self._model, self._fingerprint
-        if model is None:
-            self.refresh()
-            self._local.stale = False
-            return self._model
-        self._local.stale = current != fp
-        if self._local.stale:
+        """The current model: in memory, else from disk, else fitted now (first use only);
+        brought up to date with the store before it is returned."""
+        self._local.stale = False
+        head = self.kb.store.head()
+        if self._model is None:
             with self._lock:
-                start = not self._pending
-                self._pending = True
-            if start:
-                threading.Thread(target=self._refresh_later, daemon=True).start()
-        return model
+                if self._model is None:
+                    self._load()
+            if self._model is None:
+                self.refresh()
+                return self._model
+        if head != self._head:
+            self._catch_up()
+        self._maybe_refit_in_background()
+        return self._model
 
-    def _refresh_later(self) -> None:
-        # Writes often come in bursts (a researcher saving, an upload): wait a little so that
-        # one refit covers them all, then refit.
-        time.sleep(REFIT_DELAY_S)
-        with self._lock:
-            self._pending = False
-        self.refresh()
+    def _load(self) -> bool:
+        if not self.path.exists():
+            return False
+        try:
+            saved = joblib.load(self.path)
+        except Exception:  # an unreadable or foreign file: refit instead
+            return False
+        if not isinstance(saved, dict) or saved.get("format") != MODEL_FORMAT:
+            return False
+        self._set(saved["model"], tuple(saved["head"]), saved["records"])
+        return True
 
-    def _set(self, model, fp, records):
+    def _set(self, model: CaseSimilarity, head: tuple[int, int], records: dict[str, dict]) -> None:
         by_region: dict[str, list[str]] = defaultdict(list)
         for rid, rec in records.items():
             if rec["kind"] == "case":
                 for code in rec.get("regions", []):
                     by_region[code].append(rid)
-        self._model, self._fingerprint, self._records = model, fp, records
+        self._model, self._head, self._records = model, head, records
         self._cases_by_region = dict(by_region)
+        self._stale_head = None
+        self._patched_at = None
+
+    def _catch_up(self) -> None:
+        """Patch the model with the records changed since it was last brought up to date."""
+        with self._patching:
+            head = self.kb.store.head()  # another thread may have caught up meanwhile
+            model, known = self._model, self._head
+            if head == known:
+                return
+            if self._stale_head is not None and head == self._stale_head:
+                self._local.stale = True
+                return
+            changes = None
+            if model.base_rows_ and model.svd_ is None and head[1] >= known[1]:
+                changes = self.kb.store.changes_since(known[1], limit=PATCH_LIMIT)
+            if changes is None:
+                if not self.background_refit:
+                    self.refresh()
+                    return
+                # Too much to patch (or the store was rebuilt): answer with the old model minus
+                # the changed records while a full refit runs elsewhere.
+                self._stale_head = head
+                self._local.stale = True
+                self._start_refit()
+                return
+            published = [c for c in changes if c["state"] == "published"]
+            removed = [c["id"] for c in changes if c["state"] != "published"]
+            patched = model.with_changes(published, removed)
+            records = dict(self._records)
+            by_region = {code: list(ids) for code, ids in self._cases_by_region.items()}
+            for rid in removed + [c["id"] for c in published]:
+                old = records.pop(rid, None)
+                if old and old["kind"] == "case":
+                    for code in old.get("regions", []):
+                        if rid in by_region.get(code, ()):
+                            by_region[code].remove(rid)
+            for c in published:
+                records[c["id"]] = _slim(c)
+                if c["kind"] == "case":
+                    for code in c.get("regions", []):
+                        by_region.setdefault(code, []).append(c["id"])
+            with self._lock:
+                self._model, self._head, self._records = patched, head, records
+                self._cases_by_region = by_region
+                self._stale_head = None
+                if self._patched_at is None:
+                    self._patched_at = time.monotonic()
+
+    def _maybe_refit_in_background(self) -> None:
+        model = self._model
+        patched = model.patched_rows_
+        if not patched:
+            return
+        due = patched >= max(REFIT_MIN_ROWS, REFIT_SHARE * model.base_rows_)
+        old = self._patched_at is not None and time.monotonic() - self._patched_at > REFIT_AFTER_S
+        if due or old:
+            self._start_refit()
+
+    def _start_refit(self) -> None:
+        if not self.background_refit:
+            return
+        with self._lock:
+            if self._refit_thread is not None and self._refit_thread.is_alive():
+                return
+            self._refit_thread = threading.Thread(target=self._refit_elsewhere, name="sinergi-refit", daemon=True)
+            self._refit_thread.start()
+
+    def _refit_elsewhere(self) -> None:
+        """Fit in a child process (its own interpreter and core), then load what it saved."""
+        ctx = multiprocessing.get_context("spawn")
+        proc = ctx.Process(target=_fit_and_save, args=(str(self.kb.home), self.kb.store.url), daemon=True)
+        proc.start()
+        proc.join()
+        if proc.exitcode != 0:
+            log.warning("background refit failed (exit code %s); patching goes on", proc.exitcode)
+            return
+        with self._lock:
+            ok = self._load()
+        if not ok:
+            log.warning("background refit saved no readable model")
 
     def refresh(self) -> None:
-        """Refit if the store changed since the model was fitted (one refit at a time; the
-        fit runs outside the lock that requests take)."""
+        """Refit now if the model is not a fresh fit of the current store (one refit at a time)."""
         with self._refitting:
-            fp = self.kb.store.fingerprint()
-            if self._model is not None and self._fingerprint == fp:
+            head = self.kb.store.head()
+            if self._model is not None and self._head == head and not self._model.patched_rows_:
                 return
             records = list(self.kb.store.iter_data())
             model = CaseSimilarity().fit(records)
             slim = {r["id"]: _slim(r) for r in records}
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".{threading.get_ident()}.tmp")
-            joblib.dump({"model": model, "fingerprint": fp, "records": slim}, tmp)
-            tmp.replace(self.path)
+            self._save(model, head, slim)
             with self._lock:
-                self._set(model, fp, slim)
+                self._set(model, head, slim)
+
+    def _save(self, model: CaseSimilarity, head: tuple[int, int], records: dict[str, dict]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        joblib.dump({"format": MODEL_FORMAT, "model": model, "head": list(head), "records": records}, tmp)
+        tmp.replace(self.path)
 
     def _live_versions(self) -> dict[str, int]:
         return self.kb.store.versions()
@@ -263,7 +363,7 @@ class Recommender:
             rec = self._records.get(rid)
             if rec:
                 bonus[i] = SECTOR_BONUS * len(wanted & set(rec.get("sectors", [])))
-        return bonus
+        return bonus * model.alive_
 
     def _rank(self, model: CaseSimilarity, scores: np.ndarray, top: int = RANK_DEPTH) -> list[tuple[str, float]]:
         """The ``top`` best records, best first (only those are ever shown or vote)."""
@@ -374,6 +474,16 @@ def _slim(rec: dict) -> dict:
     keys = ("id", "kind", "title", "status", "regions", "sectors", "lessons", "challenges", "start_year",
             "language", "version")
     return {k: rec[k] for k in keys if k in rec}
+
+
+def _fit_and_save(home: str, database_url: str) -> None:
+    """Runs in a child process: fit the model of the instance at ``home`` and save it."""
+    try:
+        os.nice(10)  # the serving process comes first
+    except OSError:
+        pass
+    kb = KnowledgeBase(home, create=False, database_url=database_url)
+    Recommender(kb, background_refit=False).refresh()
 
 
 _INSTANCES: dict[Path, Recommender] = {}

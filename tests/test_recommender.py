@@ -90,6 +90,52 @@ def test_deleted_and_edited_cases_are_never_recommended_in_old_form(writable_cor
     assert first not in r2._model.ids_
 
 
+EEL = ("Dua kabupaten pesisir ingin membangun budidaya sidat bersama: benih sidat dari muara, kolam "
+       "pembesaran sidat, dan pemasaran sidat ke luar negeri.")
+
+
+def test_a_saved_case_is_recommended_at_once_without_a_refit(writable_corpus_kb):
+    kb = writable_corpus_kb
+    r = Recommender(kb, background_refit=False)
+    r.refresh()
+    fitted = r._model
+    kb.create({"id": "budidaya-sidat-uji", "title": "Budidaya sidat bersama dua kabupaten pesisir",
+               "summary": "Kerja sama budidaya sidat: benih dari muara, kolam pembesaran sidat bersama.",
+               "sectors": ["kelautan-perikanan"], "regions": ["Kabupaten Cilacap", "Kabupaten Kebumen"]},
+              author="uji")
+    res = r.recommend({"description": EEL})
+    assert res.cases[0]["id"] == "budidaya-sidat-uji"
+    assert r._model is not fitted and r._model.patched_rows_ == 1   # patched, not refitted
+    assert "budidaya-sidat-uji" in [c for p in res.peers for c in p["cases"]]
+    # An edit replaces the old form; a deletion removes it; neither leaves a duplicate row behind.
+    rec = kb.get("budidaya-sidat-uji")
+    kb.update("budidaya-sidat-uji", {"title": "Pelatihan guru bersama", "summary": "Pelatihan guru sekolah dasar.",
+                                      "sectors": ["pendidikan"]}, expected_version=rec["version"], author="uji")
+    ids = [c["id"] for c in r.recommend({"description": EEL, "sectors": ["kelautan-perikanan"]}).cases]
+    assert "budidaya-sidat-uji" not in ids[:3] and len(ids) == len(set(ids))
+    kb.set_state("budidaya-sidat-uji", "deleted", author="uji")
+    res = r.recommend({"description": "pelatihan guru sekolah dasar bersama kabupaten tetangga"})
+    assert "budidaya-sidat-uji" not in [c["id"] for c in res.cases]
+    assert "budidaya-sidat-uji" not in r.similar_to(res.cases[0]["id"], limit=50)
+    # A full refit folds the patches in.
+    r.refresh()
+    assert r._model.patched_rows_ == 0 and "budidaya-sidat-uji" not in r._model.index_
+
+
+def test_background_refit_runs_in_a_child_process_and_learns_new_words(writable_corpus_kb):
+    kb = writable_corpus_kb
+    r = Recommender(kb)
+    r.refresh()
+    kb.create({"id": "sidat-uji", "title": "Budidaya sidat bersama", "summary": "Kolam pembesaran sidat bersama."},
+              author="uji")
+    r.model()
+    assert "sidat" not in r._model.vectorizer_.vocabulary_   # a patch keeps the fitted vocabulary
+    r._start_refit()
+    r._refit_thread.join(timeout=120)
+    assert r._model.patched_rows_ == 0 and "sidat" in r._model.vectorizer_.vocabulary_
+    assert r.recommend({"description": "budidaya sidat bersama di kolam"}).cases[0]["id"] == "sidat-uji"
+
+
 def test_estimator_conventions():
     est = CaseSimilarity(max_df=0.8)
     assert clone(est).get_params()["max_df"] == 0.8

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import abort, request, url_for
+from urllib.parse import urlencode
+
+from flask import abort, g, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from kb.gazetteer import gazetteer
@@ -72,7 +74,13 @@ def url_with(params: dict, endpoint: str = "search.search", **changes) -> str:
     for k, vals in filters.items():
         if vals:
             query[k] = vals
-    return url_for(endpoint, **query)
+    # A search page links ~90 variants of its own URL (facets, sorts, pages): build the path
+    # once per request and append the query string (url_for per link cost ~5 ms a page).
+    paths = g.setdefault("_endpoint_paths", {})
+    path = paths.get(endpoint)
+    if path is None:
+        path = paths[endpoint] = url_for(endpoint)
+    return path + ("?" + urlencode(query, doseq=True) if query else "")
 
 
 def region_refs(codes: list[str]) -> list[dict]:
