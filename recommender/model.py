@@ -171,12 +171,18 @@ class CaseSimilarity(BaseEstimator):
         places = {t.pos for t in analyzed if _is_region_token(t.text)}
         return self.vectorizer_.transform([[t.text for t in analyzed if t.pos not in places]])
 
-    def scores(self, qvec: sparse.csr_matrix) -> np.ndarray:
+    @staticmethod
+    def dense(qvec: sparse.csr_matrix) -> np.ndarray:
+        """The query vector as a dense 1-d array (computed once per request)."""
+        return np.asarray(qvec.todense(), dtype=np.float32).ravel()
+
+    def scores(self, qvec: sparse.csr_matrix, dense: np.ndarray | None = None) -> np.ndarray:
         """Similarity of every record to the query vector ``qvec``."""
         check_is_fitted(self, "matrix_")
         if qvec.shape[1] == 0 or qvec.nnz == 0:
             return np.zeros(len(self.ids_), dtype=np.float32)
-        dense = np.asarray(qvec.todense()).ravel()
+        if dense is None:
+            dense = self.dense(qvec)
         sims = np.asarray(self.matrix_ @ dense).ravel()
         if self.svd_ is not None and self.svd_weight:
             lq = normalize(self.svd_.transform(qvec)).astype(np.float32).ravel()
@@ -189,14 +195,17 @@ class CaseSimilarity(BaseEstimator):
         check_is_fitted(self, "matrix_")
         return self._row(self.index_[record_id])
 
-    def shared_terms(self, qvec: sparse.csr_matrix, record_id: str, k: int = 6) -> list[str]:
+    def shared_terms(self, qvec: sparse.csr_matrix, record_id: str, k: int = 6, *,
+                     dense: np.ndarray | None = None) -> list[str]:
         """The terms that contribute most to a record's similarity with ``qvec``, readable."""
-        row = self._row(self.index_[record_id])
-        prod = row.multiply(qvec).tocoo()
-        if prod.nnz == 0:
-            return []
-        order = np.argsort(-prod.data)[:k]
-        return [readable_term(self.vocabulary_[prod.col[i]]) for i in order]
+        if dense is None:
+            dense = self.dense(qvec)
+        i = self.index_[record_id]
+        m, r = (self.matrix_, i) if i < self.base_rows_ else (self.extra_, i - self.base_rows_)
+        cols = m.indices[m.indptr[r]:m.indptr[r + 1]]
+        contrib = m.data[m.indptr[r]:m.indptr[r + 1]] * dense[cols]
+        order = [j for j in np.argsort(-contrib)[:k] if contrib[j] > 0]
+        return [readable_term(self.vocabulary_[cols[j]]) for j in order]
 
 
 def _is_region_token(term: str) -> bool:

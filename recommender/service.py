@@ -1,7 +1,7 @@
 """Recommendations for a proposal: similar cases and practices, peers and partners.
 
 The model is fitted on ``init``/``reindex``/``import`` and saved in the instance with the store's
-head (revision count and newest revision). Each process loads it and patches it with the records
+head (its newest revision). Each process loads it and patches it with the records
 changed since (see :class:`Recommender`); a full refit runs in a separate process when enough
 was patched. A record is never answered in an old form: patched at once, or, when too much
 changed to patch, filtered out until the refit is in.
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import joblib
+from filelock import FileLock, Timeout
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -33,7 +34,7 @@ from .model import CaseSimilarity, guess_language
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "recommender.joblib"
-MODEL_FORMAT = 2              # bump when the saved model's shape changes (older files are refitted)
+MODEL_FORMAT = 3              # bump when the saved model's shape changes (older files are refitted)
 MIN_TERMS = 3                 # fewer content terms than this is "too short"
 MIN_SCORE = 0.04              # below this a record is not relevant at all
 STATUS_WEIGHT = {"berjalan": 1.0, "selesai": 1.0, None: 0.8, "direncanakan": 0.5, "terhenti": 0.4}
@@ -124,12 +125,15 @@ class Recommender:
         self._patching = threading.Lock()    # one catch-up at a time
         self._refitting = threading.Lock()   # one synchronous refit at a time
         self._model: CaseSimilarity | None = None
-        self._head: tuple[int, int] | None = None
+        self._head: int | None = None
         self._records: dict[str, dict] = {}
         self._cases_by_region: dict[str, list[str]] = {}
-        self._stale_head: tuple[int, int] | None = None   # too many changes to patch: filter instead
+        self._stale_head: int | None = None   # too many changes to patch: filter instead
         self._patched_at: float | None = None
         self._refit_thread: threading.Thread | None = None
+        self._loader: threading.Thread | None = None
+        self._saved_mtime: int | None = None   # the saved model file this process has read or written
+        self._fit_head: int = 0  # the store head the current model was fitted at
         self._local = threading.local()  # per request thread: filter records by live versions?
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -149,30 +153,65 @@ class Recommender:
             if self._model is None:
                 self.refresh()
                 return self._model
+        self._watch_saved()
         if head != self._head:
             self._catch_up()
         self._maybe_refit_in_background()
         return self._model
 
-    def _load(self) -> bool:
-        if not self.path.exists():
-            return False
+    def _mtime(self) -> int | None:
+        try:
+            return os.stat(self.path).st_mtime_ns
+        except OSError:
+            return None
+
+    def _read_saved(self) -> tuple[dict | None, int | None]:
+        mtime = self._mtime()
+        if mtime is None:
+            return None, None
         try:
             saved = joblib.load(self.path)
         except Exception:  # an unreadable or foreign file: refit instead
-            return False
+            return None, mtime
         if not isinstance(saved, dict) or saved.get("format") != MODEL_FORMAT:
+            return None, mtime
+        return saved, mtime
+
+    def _load(self) -> bool:
+        saved, mtime = self._read_saved()
+        self._saved_mtime = mtime
+        if saved is None:
             return False
-        self._set(saved["model"], tuple(saved["head"]), saved["records"])
+        self._set(saved["model"], saved["head"], saved["records"])
         return True
 
-    def _set(self, model: CaseSimilarity, head: tuple[int, int], records: dict[str, dict]) -> None:
+    def _watch_saved(self) -> None:
+        """Another process (a worker's background refit, ``sinergi reindex``) saved a newer fit:
+        load it in the background and switch to it (requests go on with the current model)."""
+        mtime = self._mtime()
+        if mtime is None or mtime == self._saved_mtime:
+            return
+        with self._lock:
+            if self._loader is not None and self._loader.is_alive():
+                return
+            self._loader = threading.Thread(target=self._reload_saved, name="sinergi-model-load", daemon=True)
+            self._loader.start()
+
+    def _reload_saved(self) -> None:
+        saved, mtime = self._read_saved()
+        with self._patching, self._lock:
+            self._saved_mtime = mtime
+            if saved is not None and saved["head"] >= self._fit_head:
+                self._set(saved["model"], saved["head"], saved["records"])
+
+    def _set(self, model: CaseSimilarity, head: int, records: dict[str, dict]) -> None:
         by_region: dict[str, list[str]] = defaultdict(list)
         for rid, rec in records.items():
             if rec["kind"] == "case":
                 for code in rec.get("regions", []):
                     by_region[code].append(rid)
         self._model, self._head, self._records = model, head, records
+        self._fit_head = head
         self._cases_by_region = dict(by_region)
         self._stale_head = None
         self._patched_at = None
@@ -188,8 +227,8 @@ class Recommender:
                 self._local.stale = True
                 return
             changes = None
-            if model.base_rows_ and model.svd_ is None and head[1] >= known[1]:
-                changes = self.kb.store.changes_since(known[1], limit=PATCH_LIMIT)
+            if model.base_rows_ and model.svd_ is None and head >= known:
+                changes = self.kb.store.changes_since(known, limit=PATCH_LIMIT)
             if changes is None:
                 if not self.background_refit:
                     self.refresh()
@@ -243,18 +282,26 @@ class Recommender:
             self._refit_thread.start()
 
     def _refit_elsewhere(self) -> None:
-        """Fit in a child process (its own interpreter and core), then load what it saved."""
-        ctx = multiprocessing.get_context("spawn")
-        proc = ctx.Process(target=_fit_and_save, args=(str(self.kb.home), self.kb.store.url), daemon=True)
-        proc.start()
-        proc.join()
+        """Fit in a child process (its own interpreter and core), then load what it saved. One
+        refit per instance at a time: when another process is refitting, its result is picked
+        up by :meth:`_watch_saved` instead."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.path.with_name("refit.lock")))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return
+        try:
+            ctx = multiprocessing.get_context("spawn")
+            proc = ctx.Process(target=_fit_and_save, args=(str(self.kb.home), self.kb.store.url), daemon=True)
+            proc.start()
+            proc.join()
+        finally:
+            lock.release()
         if proc.exitcode != 0:
             log.warning("background refit failed (exit code %s); patching goes on", proc.exitcode)
             return
-        with self._lock:
-            ok = self._load()
-        if not ok:
-            log.warning("background refit saved no readable model")
+        self._reload_saved()
 
     def refresh(self) -> None:
         """Refit now if the model is not a fresh fit of the current store (one refit at a time)."""
@@ -269,11 +316,12 @@ class Recommender:
             with self._lock:
                 self._set(model, head, slim)
 
-    def _save(self, model: CaseSimilarity, head: tuple[int, int], records: dict[str, dict]) -> None:
+    def _save(self, model: CaseSimilarity, head: int, records: dict[str, dict]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        joblib.dump({"format": MODEL_FORMAT, "model": model, "head": list(head), "records": records}, tmp)
+        joblib.dump({"format": MODEL_FORMAT, "model": model, "head": head, "records": records}, tmp)
         tmp.replace(self.path)
+        self._saved_mtime = self._mtime()
 
     def _live_versions(self) -> dict[str, int]:
         return self.kb.store.versions()
@@ -292,7 +340,8 @@ class Recommender:
                                               "in at least a sentence")])
         model = self.model()
         qvec = model.transform_text(text, lang)
-        scores = model.scores(qvec)
+        dense = model.dense(qvec)
+        scores = model.scores(qvec, dense)
         if p.sectors:
             scores = scores + self._sector_bonus(model, p.sectors)
         ranked = self._rank(model, scores)
@@ -304,7 +353,7 @@ class Recommender:
             return out
         for rid, score in ranked[:limit]:
             rec = self._records[rid]
-            why = [f"istilah bersama: {', '.join(model.shared_terms(qvec, rid))}"]
+            why = [f"istilah bersama: {', '.join(model.shared_terms(qvec, rid, dense=dense))}"]
             shared = [s for s in rec.get("sectors", []) if s in p.sectors]
             if shared:
                 why.append(f"bidang sama: {', '.join(SECTORS[s] for s in shared)}")
@@ -335,14 +384,15 @@ class Recommender:
         if record_id not in model.index_:
             return []
         qvec = model.record_vector(record_id)
-        scores = model.scores(qvec)
+        dense = model.dense(qvec)
+        scores = model.scores(qvec, dense)
         out = []
         for rid, score in self._rank(model, scores):
             if rid == record_id or score < MIN_SCORE:
                 continue
             rec = self._records[rid]
             out.append({"id": rid, "kind": rec["kind"], "title": rec["title"], "score": round(float(score), 4),
-                        "why": [f"istilah bersama: {', '.join(model.shared_terms(qvec, rid))}"]})
+                        "why": [f"istilah bersama: {', '.join(model.shared_terms(qvec, rid, dense=dense))}"]})
             if len(out) >= limit:
                 break
         return out
@@ -495,6 +545,11 @@ def recommender_for(kb: KnowledgeBase) -> Recommender:
     if rec is None or rec.kb is not kb:
         rec = _INSTANCES[kb.home] = Recommender(kb)
     return rec
+
+
+def forget_instances() -> None:
+    """Drop this process's recommenders (a server's parent does, before its workers start)."""
+    _INSTANCES.clear()
 
 
 def refresh_models(kb: KnowledgeBase) -> None:

@@ -11,6 +11,7 @@ each saved case took to become searchable.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import random
@@ -20,7 +21,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -42,12 +42,65 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Client:
+    """One keep-alive HTTP connection (as a browser keeps one): far less client CPU than a new
+    connection per request, which matters when client and server share two cores."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.conn: http.client.HTTPConnection | None = None
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> bytes:
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            try:
+                self.conn.request(method, path, body=body, headers=headers or {})
+                resp = self.conn.getresponse()
+                data = resp.read()
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+                continue
+            if resp.status >= 400:
+                raise OSError(f"HTTP {resp.status} for {method} {path[:60]}")
+            return data
+        raise AssertionError("unreachable")
+
+
+def process_tree_rss(root: int) -> dict[int, float]:
+    """RSS in MB of ``root`` and its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = {}, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    out[pid] = int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        todo += children.get(pid, [])
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--home", required=True)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--max-requests", type=int, default=20_000)
+    ap.add_argument("--workers", type=int, default=None, help="server worker processes (default: the server's)")
+    ap.add_argument("--threads", type=int, default=4, help="threads per worker")
     args = ap.parse_args()
     env = {**os.environ, "SINERGI_HOME": args.home}
     cli = [sys.executable, "-m", "webapp.cli"]
@@ -59,7 +112,10 @@ def main() -> int:
     t0 = time.perf_counter()
     log_path = Path(args.home).resolve().parent / "benchmark-web-server.log"
     log = log_path.open("w")
-    server = subprocess.Popen(cli + ["serve", "--port", str(port), "--threads", str(args.clients)], env=env,
+    serve = cli + ["serve", "--port", str(port), "--threads", str(args.threads)]
+    if args.workers:
+        serve += ["--workers", str(args.workers)]
+    server = subprocess.Popen(serve, env=env,
                               stdout=log, stderr=subprocess.STDOUT)
     try:
         for _ in range(600):
@@ -79,6 +135,7 @@ def main() -> int:
 
         def reader(seed: int) -> None:
             rng = random.Random(seed)
+            client = Client(port)
             while time.perf_counter() < stop:
                 with lock:
                     if count[0] >= args.max_requests:
@@ -88,38 +145,35 @@ def main() -> int:
                 try:
                     if rng.random() < 0.8:
                         t = time.perf_counter()
-                        urllib.request.urlopen(base + "/cari?" + urllib.parse.urlencode({"q": q}), timeout=30).read()
+                        client.request("GET", "/cari?" + urllib.parse.urlencode({"q": q}))
                         search_ms.append((time.perf_counter() - t) * 1000)
                     else:
                         body = json.dumps({"description": " ".join(rng.choices(WORDS, k=60))}).encode()
-                        req = urllib.request.Request(base + "/api/v1/recommend", data=body,
-                                                     headers={"Content-Type": "application/json"})
                         t = time.perf_counter()
-                        urllib.request.urlopen(req, timeout=30).read()
+                        client.request("POST", "/api/v1/recommend", body, {"Content-Type": "application/json"})
                         reco_ms.append((time.perf_counter() - t) * 1000)
-                except (urllib.error.URLError, OSError) as e:
+                except OSError as e:
                     errors.append(str(e))
 
         def writer() -> None:
             n = 0
+            client = Client(port)
             while time.perf_counter() < stop - 2:
                 n += 1
                 word = f"benchmarkword{n}x{random.randint(0, 10**6)}"
                 body = json.dumps({"id": f"bench-save-{n}-{random.randint(0, 10**9)}", "title": f"Uji simpan {word}",
                                    "summary": "Kasus uji beban yang disimpan setiap detik."}).encode()
-                req = urllib.request.Request(base + "/api/v1/cases", data=body, method="POST", headers={
-                    "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
                 t = time.perf_counter()
                 try:
-                    urllib.request.urlopen(req, timeout=30).read()
+                    client.request("POST", "/api/v1/cases", body, {"Content-Type": "application/json",
+                                                                  "Authorization": f"Bearer {token}"})
                     while time.perf_counter() - t < 10:
-                        out = json.loads(urllib.request.urlopen(
-                            base + "/api/v1/search?" + urllib.parse.urlencode({"q": word}), timeout=30).read())
+                        out = json.loads(client.request("GET", "/api/v1/search?" + urllib.parse.urlencode({"q": word})))
                         if out["total"]:
                             fresh_s.append(time.perf_counter() - t)
                             break
                         time.sleep(0.05)
-                except (urllib.error.URLError, OSError) as e:
+                except OSError as e:
                     errors.append("write: " + str(e))
                 time.sleep(max(0.0, 1.0 - (time.perf_counter() - t)))
 
@@ -137,6 +191,9 @@ def main() -> int:
         print(f"  saved case searchable after: p50 {statistics.median(fresh_s):.2f} s, max {max(fresh_s):.2f} s"
               if fresh_s else "  no saves measured")
         print(f"  errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
+        rss = process_tree_rss(server.pid)
+        print(f"  server RSS: {len(rss)} processes, largest {max(rss.values(), default=0):.0f} MB, "
+              f"all {sum(rss.values()):.0f} MB")
     finally:
         server.terminate()
         server.wait(timeout=20)

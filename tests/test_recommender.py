@@ -136,6 +136,19 @@ def test_background_refit_runs_in_a_child_process_and_learns_new_words(writable_
     assert r.recommend({"description": "budidaya sidat bersama di kolam"}).cases[0]["id"] == "sidat-uji"
 
 
+def test_a_fit_saved_by_another_process_is_picked_up(writable_corpus_kb):
+    kb = writable_corpus_kb
+    a = Recommender(kb)
+    a.refresh()
+    kb.create({"id": "sidat-uji", "title": "Budidaya sidat bersama", "summary": "Kolam pembesaran sidat bersama."},
+              author="uji")
+    b = Recommender(kb)          # another worker: refits and saves
+    b.refresh()
+    a.model()                    # a notices the newer file and loads it in the background
+    a._loader.join(timeout=60)
+    assert "sidat" in a._model.vectorizer_.vocabulary_ and a._model.patched_rows_ == 0
+
+
 def test_estimator_conventions():
     est = CaseSimilarity(max_df=0.8)
     assert clone(est).get_params()["max_df"] == 0.8

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 import time
 
 import click
@@ -18,25 +17,29 @@ register_recommender(main)
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Worker processes (default: the number of cores, at most 4).")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256),
+              help="Threads per worker.")
 @click.pass_context
 @kbcli.handle_errors
-def serve(ctx, host: str, port: int, threads: int) -> None:
-    """Serve the web app with waitress; the first start loads the bundled corpus."""
-    from waitress import serve as waitress_serve
-
-    from . import create_app
+def serve(ctx, host: str, port: int, workers: int | None, threads: int) -> None:
+    """Serve the web app (gunicorn); the first start loads the bundled corpus."""
+    from .server import default_workers, prepare
+    from .server import serve as run_server
 
     t0 = time.perf_counter()
-    app = create_app(home=ctx.obj["home"])
-    kb = app.extensions["sinergi_kb"]
-    click.echo(f"Sinergi ready in {time.perf_counter() - t0:.1f} s: {kb.store.count()} records from {kb.home}")
-    click.echo(f"Open http://{host}:{port}/  (Ctrl+C to stop)")
-    sys.stdout.flush()
-    # Load the postings of the common words while the first requests are already served.
-    threading.Thread(target=kb.index.warm, name="sinergi-warm", daemon=True).start()
-    waitress_serve(app, host=host, port=port, threads=threads, ident="Sinergi")
+    home, count = prepare(ctx.obj["home"])
+    workers = workers or default_workers()
+
+    def ready() -> None:
+        click.echo(f"Sinergi ready in {time.perf_counter() - t0:.1f} s: {count} records from {home}, "
+                   f"{workers} worker(s) × {threads} threads")
+        click.echo(f"Open http://{host}:{port}/  (Ctrl+C to stop)")
+        sys.stdout.flush()
+
+    run_server(home, host=host, port=port, workers=workers, threads=threads, on_ready=ready)
 
 
 @main.group()

@@ -1,0 +1,101 @@
+"""Serving the app: gunicorn with several worker processes, each with threads.
+
+One Python process runs one thread of Python at a time, and a search page is CPU work (~10 ms),
+so concurrent users are served by several processes (``--workers``, default: the number of
+cores). Each worker opens the instance on its own: the store is shared (SQLite in WAL mode, or
+PostgreSQL), every worker sees the index's commits at its next search, and every worker brings
+its recommender up to date from the store's revisions (see ``recommender.service``). The first
+start (bundled corpus, model fit) happens once, in the parent, before any worker starts.
+
+Where gunicorn does not run (Windows), waitress serves the app in one process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def prepare(home: str | os.PathLike | None) -> tuple[Path, int]:
+    """Create the instance on first start (corpus and model); ``(home, published records)``."""
+    import gc
+
+    from kb.base import KnowledgeBase
+    from recommender.service import forget_instances
+
+    from . import ensure_initialized
+
+    kb = KnowledgeBase(home)
+    ensure_initialized(kb)
+    count = kb.store.count()
+    kb.store.engine.dispose()  # no connection crosses into the workers
+    forget_instances()         # nor the fitted model: each worker loads the saved one
+    gc.collect()
+    return kb.home, count
+
+
+def _warm(app) -> None:
+    """Load the recommender model and the postings of the common words while the first requests
+    are already served."""
+    from recommender.service import recommender_for
+
+    kb = app.extensions["sinergi_kb"]
+
+    def work() -> None:
+        recommender_for(kb).model()
+        kb.index.warm()
+
+    threading.Thread(target=work, name="sinergi-warm", daemon=True).start()
+
+
+def serve(home: Path, *, host: str, port: int, workers: int, threads: int,
+          on_ready: Callable[[], None] | None = None) -> None:
+    """Serve until interrupted (gunicorn where available, else waitress in one process)."""
+    from . import create_app
+
+    try:
+        from gunicorn.app.base import BaseApplication
+    except ImportError:  # Windows
+        from waitress import serve as waitress_serve
+
+        app = create_app(home=home)
+        _warm(app)
+        if on_ready:
+            on_ready()
+        waitress_serve(app, host=host, port=port, threads=threads, ident="Sinergi")
+        return
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            settings = {
+                "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": threads,
+                "timeout": 120,            # a worker busy this long without a heartbeat is restarted
+                "graceful_timeout": 10,
+                "keepalive": 5,
+                "accesslog": None,
+                "errorlog": "-",
+                "loglevel": "warning",
+                "proc_name": "sinergi",
+                "limit_request_line": 8190,
+                "post_worker_init": lambda worker: _warm(worker.wsgi),
+                "when_ready": lambda arbiter: on_ready() if on_ready else None,
+            }
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return create_app(home=home)
+
+    Server().run()
+
+
+__all__ = ["serve", "prepare", "default_workers"]
