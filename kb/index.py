@@ -26,10 +26,13 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 
+from . import whooshfix
 from .gazetteer import ISLANDS, gazetteer
 from .ranking import MAX_CACHED_POSTINGS, PostingCache, Snapshot, positive_terms, top
 from .text import SinergiTokenizer, Term, analyze, glue_phrases, normalize, quick_matches
 from .vocab import COOPERATION_TYPES, SECTORS, STATUSES, normalize_sector
+
+whooshfix.apply()
 
 LANGS = ("id", "en")
 
