@@ -159,15 +159,17 @@ class CaseSimilarity(BaseEstimator):
             return self.matrix_[i]
         return self.extra_[i - self.base_rows_]
 
-    def transform_text(self, text: str, lang: str | None = None) -> sparse.csr_matrix:
-        """The TF-IDF vector (1 × vocabulary) of a free text."""
+    def transform_text(self, text: str, lang: str | None = None, *, analyzed: list | None = None) -> sparse.csr_matrix:
+        """The TF-IDF vector (1 × vocabulary) of a free text (``analyzed``: its terms from
+        :func:`kb.text.analyze`, when the caller has them already)."""
         check_is_fitted(self, "matrix_")
         lang = lang or guess_language(text)
         if not self.ids_:
             return sparse.csr_matrix((1, 0), dtype=np.float32)
         # Place names say where, not what: the topic alone decides similarity (the region logic
         # of peers and partners handles place).
-        analyzed = analyze(text, lang)
+        if analyzed is None:
+            analyzed = analyze(text, lang)
         places = {t.pos for t in analyzed if _is_region_token(t.text)}
         return self.vectorizer_.transform([[t.text for t in analyzed if t.pos not in places]])
 

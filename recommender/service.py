@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from kb.base import KnowledgeBase
 from kb.errors import ImportFailed, RecordProblem, RegionError
 from kb.gazetteer import Region, gazetteer
-from kb.text import terms
+from kb.text import analyze
 from kb.vocab import SECTORS, normalize_sector
 
 from .model import CaseSimilarity, guess_language
@@ -333,13 +333,14 @@ class Recommender:
         proposer = self._resolve(p.region)
         text = f"{p.title}\n{p.description}".strip()
         lang = p.language or guess_language(text)
-        content = [t for t in terms(text, lang) if not t.startswith("_r")]
+        analyzed = analyze(text, lang)
+        content = [t.text for t in analyzed if not t.text.startswith("_r")]
         if len(content) < MIN_TERMS:
             raise ImportFailed([RecordProblem("proposal", None, "description",
                                               "the proposal is too short: describe what the regions want to do, "
                                               "in at least a sentence")])
         model = self.model()
-        qvec = model.transform_text(text, lang)
+        qvec = model.transform_text(text, lang, analyzed=analyzed)
         dense = model.dense(qvec)
         scores = model.scores(qvec, dense)
         if p.sectors:
