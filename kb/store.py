@@ -226,23 +226,42 @@ class Store:
                 raise Conflict("ids already in the store (use --upsert to update them): "
                                + ", ".join(sorted(existing)[:20]))
             now = _now()
+            # New records, their regions and every revision go in as Core executemany inserts
+            # (the ORM inserts rows one at a time on SQLite, to read back each key): the same
+            # rows, keys in the same order. Updated records go through the ORM (_apply).
+            new_rows, revisions = [], []
             for data in records:
                 rec = existing.get(data["id"])
                 if rec is None:
-                    rec = Record(id=data["id"], kind=data["kind"], language=data["language"],
-                                 title=data["title"], data=data, state=state, version=1,
-                                 created_at=now, updated_at=now, created_by=author, updated_by=author)
-                    rec.regions = [RecordRegion(code=c) for c in data.get("regions", [])]
-                    s.add(rec)
-                    s.flush()
-                    created.append(rec.id)
+                    new_rows.append({"id": data["id"], "kind": data["kind"], "language": data["language"],
+                                     "title": data["title"], "data": data, "state": state, "version": 1,
+                                     "created_at": now, "updated_at": now, "created_by": author,
+                                     "updated_by": author})
+                    created.append(data["id"])
+                    record_pk, version, rec_state = None, 1, state
                 else:
                     if rec.data == data and rec.state == state:
                         continue
                     self._apply(rec, data, author, now, state)
                     updated.append(rec.id)
-                s.add(Revision(record_pk=rec.pk, version=rec.version, action=action if rec.version == 1
-                               else "update", author=author, at=now, state=rec.state, data=data))
+                    record_pk, version, rec_state = rec.pk, rec.version, rec.state
+                revisions.append({"record_pk": record_pk, "version": version,
+                                  "action": action if version == 1 else "update", "author": author,
+                                  "at": now, "state": rec_state, "data": data, "note": None})
+            if new_rows:
+                s.execute(Record.__table__.insert(), new_rows)
+                pks: dict[str, int] = {}
+                for i in range(0, len(created), 500):
+                    pks.update(s.execute(select(Record.id, Record.pk).where(Record.id.in_(created[i:i + 500]))).all())
+                regions = [{"record_pk": pks[row["id"]], "code": c}
+                           for row in new_rows for c in row["data"].get("regions", [])]
+                if regions:
+                    s.execute(RecordRegion.__table__.insert(), regions)
+                for rev in revisions:
+                    if rev["record_pk"] is None:
+                        rev["record_pk"] = pks[rev["data"]["id"]]
+            if revisions:
+                s.execute(Revision.__table__.insert(), revisions)
         return created, updated
 
     @staticmethod

@@ -1,0 +1,161 @@
+"""The fast index writer (kb/indexing.py) writes what Whoosh's own writer writes."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from whoosh.filedb.filestore import RamStorage
+from whoosh.writing import PostingPool
+
+import kb.index as kb_index
+from kb.base import corpus_files
+from kb.index import SearchIndex
+from kb.indexing import CompactPostingPool, prepare_writer
+from kb.io import read_file
+from kb.schema import validate_record
+from scripts.synthetic import generate
+
+
+@pytest.fixture(scope="module")
+def records() -> list[dict]:
+    """The bundled corpus (Indonesian and English) and some synthetic records."""
+    raws = [r.data for path in corpus_files() for r in read_file(path)] + list(generate(20))
+    out = []
+    for raw in raws:
+        data, errors = validate_record(raw)
+        assert not errors, errors
+        out.append({**data, "version": 1})
+    return out
+
+
+def _whoosh_writer(writer, limitmb):
+    """prepare_writer's stand-in: Whoosh's own pool and add_document."""
+    return type("Adder", (), {"add": staticmethod(writer.add_document)})()
+
+
+def _build(path, records, monkeypatch, prepare) -> SearchIndex:
+    monkeypatch.setattr(kb_index, "prepare_writer", prepare)
+    si = SearchIndex(path)
+    half = len(records) // 2
+    si.update(records[:half], new_ids={d["id"] for d in records[:half]})
+    si.update(records[half - 20:], new_ids={d["id"] for d in records[half:]})  # replaces 20
+    for i in range(0, 40, 10):  # small segments, merged by Whoosh's policy
+        si.update(records[i:i + 10])
+    si.update([], delete_ids=[records[3]["id"]])
+    return si
+
+
+def _unshared(monkeypatch) -> None:
+    """Our pool without interned values: every posting gets its own value bytes object, as in
+    Whoosh's pool, so that pickle writes the postings file byte for byte as Whoosh does (shared
+    objects are written once, a smaller file that reads back the same)."""
+    def val_id(self, weight, vbytes):
+        self._vals.append((weight, None if vbytes is None else bytes(memoryview(vbytes))))
+        return len(self._vals) - 1
+
+    class Forgetful(dict):
+        def __setitem__(self, key, value):
+            pass
+
+    monkeypatch.setattr(CompactPostingPool, "_val_id", val_id)
+    monkeypatch.setattr(CompactPostingPool, "_cache", lambda self, key: Forgetful())
+
+
+def _files(si: SearchIndex) -> list:
+    """Each segment's document count, deletions and files (by extension), byte for byte."""
+    out = []
+    for seg in si.ix._read_toc().segments:
+        storage = seg.open_compound_file(si.ix.storage)
+        files = {}
+        for name in storage.list():
+            f = storage.open_file(name)
+            files[name.replace(seg.segment_id(), "")] = f.read()
+            f.close()
+        out.append((seg.doc_count_all(), sorted(seg.deleted_docs() or ()), files))
+    return out
+
+
+def _contents(si: SearchIndex) -> dict:
+    """What a reader sees: documents, lengths, terms with their statistics and postings."""
+    r = si.ix.reader()
+    try:
+        n = r.doc_count_all()
+        out = {"stored": [r.stored_fields(d) for d in range(n)],
+               "lengths": {f: [r.doc_field_length(d, f) for d in range(n)] for f in r.schema.scorable_names()},
+               "field lengths": {f: r.field_length(f) for f in r.schema.names()}}
+        terms = {}
+        for fieldname, btext in r.all_terms():
+            ti = r.term_info(fieldname, btext)
+            m = r.postings(fieldname, btext)
+            postings = []
+            while m.is_active():
+                postings.append((m.id(), m.weight(), m.value()))
+                m.next()
+            terms[fieldname, btext] = (ti.weight(), ti.doc_frequency(), ti.min_length(), ti.max_length(),
+                                       ti.max_weight(), ti.min_id(), ti.max_id(), postings)
+        out["terms"] = terms
+        return out
+    finally:
+        r.close()
+
+
+def test_same_segment_files_as_whooshs_writer(records, tmp_path, monkeypatch):
+    expected = _files(_build(tmp_path / "whoosh", records, monkeypatch, _whoosh_writer))
+    _unshared(monkeypatch)
+    ours = _files(_build(tmp_path / "ours", records, monkeypatch, prepare_writer))
+    assert len(expected) > 2 and any(deleted for _, deleted, _ in expected)
+    assert [(n, d, sorted(f)) for n, d, f in ours] == [(n, d, sorted(f)) for n, d, f in expected]
+    assert ours == expected
+
+
+@pytest.mark.parametrize("limitmb", [256, 0.05], ids=["in memory", "spilling runs"])
+def test_rebuild_gives_the_same_segment_files(records, tmp_path, monkeypatch, limitmb):
+    monkeypatch.setattr(kb_index, "prepare_writer", _whoosh_writer)
+    a = SearchIndex(tmp_path / "whoosh")
+    a.rebuild(records[::2])
+    monkeypatch.setattr(kb_index, "prepare_writer", lambda w, m: prepare_writer(w, limitmb))
+    _unshared(monkeypatch)
+    b = SearchIndex(tmp_path / "ours")
+    b.rebuild(records[::2])
+    assert _files(a) == _files(b)
+
+
+def test_shared_values_read_back_the_same(records, tmp_path, monkeypatch):
+    """With interned values (the real writer) the postings file differs, what readers see not."""
+    small = records[::4]
+    monkeypatch.setattr(kb_index, "prepare_writer", _whoosh_writer)
+    a = SearchIndex(tmp_path / "whoosh")
+    a.rebuild(small)
+    monkeypatch.setattr(kb_index, "prepare_writer", prepare_writer)
+    b = SearchIndex(tmp_path / "ours")
+    b.rebuild(small)
+    assert _contents(a) == _contents(b)
+
+
+@pytest.mark.parametrize("limitmb", [64, 0.01], ids=["in memory", "spilling runs"])
+def test_pool_gives_whooshs_order(limitmb):
+    rng = random.Random(5)
+    items = []
+    for doc in range(1500):
+        for _ in range(rng.randint(0, 20)):
+            items.append((rng.choice(["a", "b", "title_id"]),
+                          rng.choice(["x", "y", "kata", "é", "z" * rng.randint(1, 3)]).encode(),
+                          doc if rng.random() > 0.05 else rng.choice([0, doc]),  # a term twice in a doc
+                          rng.choice([1.0, 2.0, 0.5]), rng.choice([b"", b"\x00\x00\x00\x01", b"\x07"])))
+    whoosh = PostingPool(RamStorage(), None, limitmb=64)
+    ours = CompactPostingPool(RamStorage(), None, limitmb=limitmb, text_fields=["title_id"])
+    for item in items:
+        whoosh.add(item)
+        ours.add(item)
+    assert list(ours.iter_postings()) == list(whoosh.iter_postings())
+
+
+def test_failed_update_leaves_the_index_as_it_was(records, tmp_path):
+    si = SearchIndex(tmp_path / "ix")
+    si.update(records[:5], new_ids={d["id"] for d in records[:5]})
+    before = _files(si)
+    broken = [*records[5:10], {**records[10], "title": None}]
+    with pytest.raises(Exception):
+        si.update(broken, new_ids={d["id"] for d in broken})
+    assert _files(SearchIndex(tmp_path / "ix")) == before
