@@ -215,7 +215,7 @@ class KnowledgeBase:
 
     # -- maintenance ------------------------------------------------------------------------
     def reindex(self, progress: Callable[[int], None] | None = None) -> int:
-        return self.index.rebuild(self.store.iter_data(), progress=progress)
+        return self.index.rebuild(self.store.iter_data(), progress=progress, count=self.store.count())
 
     def check(self) -> dict:
         """Differences between store and index: missing, extra and stale documents."""

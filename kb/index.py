@@ -28,7 +28,7 @@ from whoosh.searching import Searcher
 
 from . import whooshfix
 from .gazetteer import ISLANDS, gazetteer
-from .indexing import prepare_writer
+from .indexing import analysis_processes, analyzed_documents, prepare_writer
 from .ranking import MAX_CACHED_POSTINGS, PostingCache, Snapshot, positive_terms, top
 from .text import SinergiTokenizer, Term, analyze, glue_phrases, normalize, quick_matches
 from .vocab import COOPERATION_TYPES, SECTORS, STATUSES, normalize_sector
@@ -301,12 +301,13 @@ class SearchIndex:
         with self._lock:
             w = self._writer(limitmb=256)
             try:
-                add = prepare_writer(w, 256).add  # w.add_document, faster (kb/indexing.py)
+                adder = prepare_writer(w, 256)  # w.add_document, faster (kb/indexing.py)
                 stale = [d["id"] for d in records if d["id"] not in new_ids] + list(delete_ids)
                 for docnum in self._docnums(w, stale):
                     w.delete_document(docnum)
-                for data in records:
-                    add(**document_for(data))
+                docs = map(document_for, records)
+                for doc, analyzed in analyzed_documents(adder, docs, analysis_processes(len(records))):
+                    adder.add_analyzed(doc, analyzed)
                     n += 1
                 w.commit()
             except BaseException:
@@ -326,16 +327,18 @@ class SearchIndex:
                     return [d for rid in ids for d in ws.document_numbers(id=rid)]
             return [d for rid in ids for d in s.document_numbers(id=rid)]
 
-    def rebuild(self, records: Iterable[dict], progress=None) -> int:
-        """Recreate the index from ``records`` (the store's published records)."""
+    def rebuild(self, records: Iterable[dict], progress=None, count: int | None = None) -> int:
+        """Recreate the index from ``records`` (the store's published records; ``count`` of
+        them if known, which decides whether the analysis runs in other processes)."""
         n = 0
         with self._lock:
             self.ix = index.create_in(self.path, self.schema)
             w = self._writer(limitmb=256)
             try:
-                add = prepare_writer(w, 256).add  # w.add_document, faster (kb/indexing.py)
-                for data in records:
-                    add(**document_for(data))
+                adder = prepare_writer(w, 256)  # w.add_document, faster (kb/indexing.py)
+                docs = map(document_for, records)
+                for doc, analyzed in analyzed_documents(adder, docs, analysis_processes(count)):
+                    adder.add_analyzed(doc, analyzed)
                     n += 1
                     if progress:
                         progress(1)

@@ -28,10 +28,17 @@ from __future__ import annotations
 
 import heapq
 import marshal
+import os
+import queue
 import struct
+import subprocess
+import sys
+import threading
 from array import array
-from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from pathlib import Path
 
 import numpy as np
 from whoosh.analysis import LowercaseFilter, RegexTokenizer
@@ -42,7 +49,8 @@ from whoosh.formats import Frequency, Positions
 from whoosh.system import pack_uint
 from whoosh.writing import PostingPool
 
-from .text import SinergiTokenizer, analyze
+from .text import SinergiTokenizer
+from .textworker import read_frame, text_terms, write_frame
 
 # Postings per marshal chunk when a run goes to disk.
 CHUNK = 20_000
@@ -445,59 +453,179 @@ class _TabledLengths:
 
 
 # -- documents ---------------------------------------------------------------------------------
-def _positions_indexer(field):
-    """``field.index`` into the pool for a ``TEXT`` field analyzed by
-    :class:`~kb.text.SinergiTokenizer` with Whoosh's ``Positions`` format, without Whoosh's token
-    objects and generators (a token's boost is 1.0, so a term's weight is its count times the
-    boosts). Returns the field's length (its number of tokens)."""
-    lang = field.analyzer.lang
-    fb = field.format.field_boost
-    encode = field.format.encode
+class FastText:
+    """A faster equivalent of ``field.index`` + adding the postings to the pool, for a text field
+    of our schema, in two steps: :meth:`terms` analyzes a value (pure: it may run in another
+    process, see :func:`analyzed_documents`), :meth:`add` puts the result into the pool.
 
-    def index(pool: CompactPostingPool, fieldname: str, docnum: int, value: str, fieldboost: float) -> int:
-        poses: defaultdict[str, list[int]] = defaultdict(list)
-        terms = analyze(value, lang)
-        for term in terms:
-            poses[term.text].append(term.pos)
-        pool.add_positions(fieldname, docnum, poses, fb, fieldboost, encode)
-        return len(terms)
+    ``kind`` is ``positions`` (a ``TEXT`` field analyzed by :class:`~kb.text.SinergiTokenizer`
+    with Whoosh's ``Positions`` format; ``arg`` is the language) or ``frequency`` (a field
+    analyzed by ``RegexTokenizer | LowercaseFilter`` with Whoosh's ``Frequency`` format, the
+    ``words`` field; ``arg`` is the compiled expression). ``fb`` is the format's field boost and
+    ``encode`` its position encoder."""
 
-    return index
+    __slots__ = ("kind", "arg", "fb", "encode")
 
+    def __init__(self, kind: str, arg, fb: float = 1.0, encode=None):
+        self.kind, self.arg, self.fb, self.encode = kind, arg, fb, encode
 
-def _frequency_indexer(field):
-    """``field.index`` into the pool for a field analyzed by ``RegexTokenizer | LowercaseFilter``
-    with Whoosh's ``Frequency`` format (the ``words`` field), counted as ``Frequency.word_values``
-    counts. Returns the field's length (its number of tokens)."""
-    expression = field.analyzer.items[0].expression
-    fb = field.format.field_boost
-    if expression.groups:  # findall would give the groups, not the whole match
-        def words(value):
-            return [m.group(0) for m in expression.finditer(value)]
-    else:
-        words = expression.findall
+    @property
+    def spec(self) -> tuple:
+        """What :meth:`terms` needs, picklable (for an analysis process)."""
+        return (self.kind, self.arg)
 
-    def index(pool: CompactPostingPool, fieldname: str, docnum: int, value: str, fieldboost: float) -> int:
-        tokens = words(value)
-        pool.add_frequencies(fieldname, docnum, Counter(map(str.lower, tokens)), fb, fieldboost)
-        return len(tokens)
+    def terms(self, value: str) -> tuple[dict, int]:
+        """``(term -> positions or count, number of tokens)`` of ``value`` (a token's boost is
+        1.0, so a term's weight is its count times the boosts, as ``word_values`` computes)."""
+        return text_terms(self.kind, self.arg, value)
 
-    return index
+    def add(self, pool: CompactPostingPool, fieldname: str, docnum: int, terms: dict,
+            fieldboost: float) -> None:
+        if self.kind == "positions":
+            pool.add_positions(fieldname, docnum, terms, self.fb, fieldboost, self.encode)
+        else:
+            pool.add_frequencies(fieldname, docnum, terms, self.fb, fieldboost)
 
 
-def _fast_indexer(field):
-    """A faster equivalent of ``field.index`` + adding the postings to the pool, for the text
-    fields of our schema; None for other fields."""
+def _fast_indexer(field) -> FastText | None:
+    """The :class:`FastText` of a text field of our schema; None for other fields."""
     if not field.indexed or field.separate_spelling() or field.vector:
         return None
     fmt, ana = field.format, getattr(field, "analyzer", None)
     if type(fmt) is Positions and type(ana) is SinergiTokenizer:
-        return _positions_indexer(field)
+        return FastText("positions", ana.lang, fmt.field_boost, fmt.encode)
     if (type(fmt) is Frequency and type(ana) is CompositeAnalyzer and len(ana.items) == 2
             and type(ana.items[0]) is RegexTokenizer and not ana.items[0].gaps
             and type(ana.items[1]) is LowercaseFilter):
-        return _frequency_indexer(field)
+        return FastText("frequency", ana.items[0].expression, fmt.field_boost)
     return None
+
+
+# -- analysis in other processes ---------------------------------------------------------------
+# Documents per batch sent to an analysis process, and the fewest documents worth starting
+# processes for (a process needs about half a second to start).
+ANALYSIS_BATCH = 200
+PARALLEL_MIN_DOCS = 1500
+
+
+def analysis_processes(count: int | None) -> int:
+    """How many analysis processes an index write of ``count`` documents should use: none for a
+    small write or on one core, else one per core up to 3 (the writing process mostly waits
+    for them while documents are added, and works alone at commit)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cores < 2 or (count is not None and count < PARALLEL_MIN_DOCS):
+        return 0
+    return min(cores, 3)
+
+
+class AnalysisProcesses:
+    """``n`` processes running :mod:`kb.textworker`, fed batches in turn. A thread per process
+    writes its input, so that a process blocked on writing a result never blocks this one."""
+
+    def __init__(self, specs: dict[str, tuple], n: int):
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parent.parent)  # kb importable even when not installed
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.procs: list[subprocess.Popen] = []
+        self.feeds: list[queue.Queue] = []
+        self.threads: list[threading.Thread] = []
+        try:
+            for _ in range(n):
+                proc = subprocess.Popen([sys.executable, "-m", "kb.textworker"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, env=env)
+                self.procs.append(proc)
+                feed: queue.Queue = queue.Queue()
+                self.feeds.append(feed)
+                thread = threading.Thread(target=self._feed, args=(proc, feed), daemon=True,
+                                          name="sinergi-analysis-feed")
+                thread.start()
+                self.threads.append(thread)
+                feed.put(specs)
+        except BaseException:
+            self.close(kill=True)
+            raise
+
+    @staticmethod
+    def _feed(proc: subprocess.Popen, feed: queue.Queue) -> None:
+        try:
+            while (obj := feed.get()) is not None:
+                write_frame(proc.stdin, obj)
+        except (BrokenPipeError, OSError, ValueError):
+            pass  # the process ended: its reader sees the end of its output
+        finally:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+
+    def send(self, i: int, batch: list[dict]) -> None:
+        """Batch number ``i`` goes to process ``i % n``."""
+        self.feeds[i % len(self.procs)].put(batch)
+
+    def receive(self, i: int) -> list[dict]:
+        """The result of batch number ``i`` (batches are answered in order per process)."""
+        proc = self.procs[i % len(self.procs)]
+        try:
+            return read_frame(proc.stdout)
+        except EOFError:
+            raise RuntimeError(f"a text analysis process (kb.textworker) ended early "
+                               f"(exit status {proc.wait()})") from None
+
+    def close(self, kill: bool = False) -> None:
+        for feed in self.feeds:
+            feed.put(None)
+        for proc in self.procs:
+            if kill:
+                proc.kill()
+        for thread in self.threads:
+            thread.join(timeout=10)
+        for proc in self.procs:
+            proc.stdout.close()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def analyzed_documents(adder: DocumentAdder, docs: Iterable[dict], processes: int
+                       ) -> Iterator[tuple[dict, dict | None]]:
+    """``(document, analyzed text fields)`` for ``docs``, in order. With ``processes`` > 0 the
+    text fields are analyzed by that many :class:`AnalysisProcesses`, a batch at a time, while
+    this process adds the documents of earlier batches; otherwise (or if no process can be
+    started) the analysis is left to :meth:`DocumentAdder.add_analyzed` (None)."""
+    spec = adder.analysis_spec()
+    helpers = None
+    if processes > 0 and spec:
+        try:
+            helpers = AnalysisProcesses(spec, processes)
+        except OSError:
+            helpers = None
+    if helpers is None:
+        for doc in docs:
+            yield doc, None
+        return
+    finished = False
+    try:
+        it = iter(docs)
+        pending: deque = deque()
+        sent = 0
+        while True:
+            batch = list(islice(it, ANALYSIS_BATCH))
+            if batch:
+                helpers.send(sent, [{k: v for k, v in doc.items() if k in spec and isinstance(v, str)}
+                                    for doc in batch])
+                pending.append((batch, sent))
+                sent += 1
+            # A few batches in flight per process, no more (memory).
+            while pending and (not batch or len(pending) > 2 * processes):
+                done, i = pending.popleft()
+                yield from zip(done, helpers.receive(i))
+            if not batch:
+                break
+        finished = True
+    finally:
+        helpers.close(kill=not finished)
 
 
 class DocumentAdder:
@@ -519,7 +647,18 @@ class DocumentAdder:
         self._index_cache = {name: {} for name, field in schema.items()
                              if type(field) in (ID, KEYWORD, NUMERIC) and field.indexed}
 
+    def analysis_spec(self) -> dict[str, tuple]:
+        """field -> ``FastText.spec`` of the fields :meth:`add` can take analyzed."""
+        if self._whoosh:
+            return {}
+        return {name: fast.spec for name, (_, fast) in self._plans.items() if fast is not None}
+
     def add(self, **fields) -> None:
+        self.add_analyzed(fields, None)
+
+    def add_analyzed(self, fields: dict, analyzed: dict | None) -> None:
+        """``add(**fields)``, with the text fields in ``analyzed`` (``FastText.terms`` of their
+        values, see :func:`analyzed_documents`) already analyzed."""
         w = self.writer
         if self._whoosh:
             return w.add_document(**fields)
@@ -545,7 +684,9 @@ class DocumentAdder:
                 if field.indexed:
                     fieldboost = w._field_boost(fields, fieldname, docboost)
                     if fast is not None and isinstance(value, str):
-                        n = fast(pool, fieldname, docnum, value, fieldboost)
+                        got = analyzed.get(fieldname) if analyzed else None
+                        terms, n = got if got is not None else fast.terms(value)
+                        fast.add(pool, fieldname, docnum, terms, fieldboost)
                         if field.scorable:
                             length = n
                     else:

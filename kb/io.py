@@ -10,7 +10,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 
 from .errors import RecordProblem
 from .schema import FIELD_ORDER, LIST_FIELDS, OBJECT_LIST_FIELDS
@@ -131,6 +130,8 @@ def _split_list(cell: str, field: str) -> list:
 
 
 def _parse_csv(text: str, source: str) -> list[RawRecord]:
+    import pandas as pd  # here, not at the top: ~60 MB that other imports need not carry
+
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
     except Exception as e:  # pandas raises several types for malformed CSV
@@ -246,5 +247,7 @@ def _cell(key: str, value) -> str:
 def export_csv(records: Iterable[dict]) -> str:
     """All records as CSV (list fields joined with ``;``, nested lists as JSON)."""
     rows = [{k: _cell(k, data.get(k)) for k in FIELD_ORDER} for data in records]
+    import pandas as pd
+
     df = pd.DataFrame(rows, columns=list(FIELD_ORDER), dtype=str)
     return df.to_csv(index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")

@@ -41,12 +41,32 @@ _KEEP_ID = {"daerah", "antar", "bersama", "kerja", "sama", "baru", "akhir", "awa
 _EXTRA_STOP_ID = {"yg", "dgn", "utk", "dll", "tsb", "pun", "nya"}
 
 
+def _english_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words (the Glasgow IR group's list), read as a literal from
+    its module file: importing scikit-learn costs ~120 MB and 2 s, too much for a process that
+    only analyzes text (the index writer's analysis processes, the CLI)."""
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    try:
+        spec = importlib.util.find_spec("sklearn")
+        path = Path(next(iter(spec.submodule_search_locations))) / "feature_extraction" / "_stop_words.py"
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if (isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["ENGLISH_STOP_WORDS"]
+                    and isinstance(node.value, ast.Call) and len(node.value.args) == 1):
+                return frozenset(ast.literal_eval(node.value.args[0]))
+    except (AttributeError, OSError, StopIteration, SyntaxError, TypeError, ValueError):
+        pass
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # the file moved: the slow way
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
 @functools.cache
 def _stop_words(lang: str) -> frozenset[str]:
     if lang == "en":
-        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-        return frozenset(ENGLISH_STOP_WORDS)
+        return _english_stop_words()
     from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
 
     words = set(StopWordRemoverFactory().get_stop_words()) | _EXTRA_STOP_ID
@@ -186,12 +206,17 @@ class Term:
 
 def analyze(text: str, lang: str = "id", *, stem: bool = True) -> list[Term]:
     """Analyze ``text`` in language ``lang`` (``id`` or ``en``) into terms with positions."""
+    return [Term(*t) for t in analyze_tuples(text, lang, stem=stem)]
+
+
+def analyze_tuples(text: str, lang: str = "id", *, stem: bool = True) -> list[tuple[str, int, int, int]]:
+    """:func:`analyze` as ``(text, pos, start, end)`` tuples (cheaper: the index writer's form)."""
     text = normalize(text)
     words = _join(list(_raw_words(text)))
     phrases, longest, starts = _PHRASES
     stops = _stop_words("en" if lang == "en" else "id")
     stemmer = stem_en if lang == "en" else stem_id
-    out: list[Term] = []
+    out: list[tuple[str, int, int, int]] = []
     n = len(words)
     skip_until = 0
     for i, (w, s, e) in enumerate(words):
@@ -205,13 +230,13 @@ def analyze(text: str, lang: str = "id", *, stem: bool = True) -> list[Term]:
                 if concepts:
                     end = words[i + size - 1][2]
                     for c in concepts:
-                        out.append(Term(c, i, s, end))
+                        out.append((c, i, s, end))
                     if size > 1:
                         skip_until = i + size
                     break
         if i < skip_until or w in stops:
             continue
-        out.append(Term(stemmer(w) if stem else w, i, s, e))
+        out.append((stemmer(w) if stem else w, i, s, e))
     return out
 
 

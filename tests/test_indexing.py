@@ -9,6 +9,7 @@ from whoosh.filedb.filestore import RamStorage
 from whoosh.writing import PostingPool
 
 import kb.index as kb_index
+import kb.indexing as kb_indexing
 from kb.base import corpus_files
 from kb.index import SearchIndex
 from kb.indexing import CompactPostingPool, prepare_writer
@@ -29,9 +30,22 @@ def records() -> list[dict]:
     return out
 
 
-def _whoosh_writer(writer, limitmb):
+class _WhooshAdder:
     """prepare_writer's stand-in: Whoosh's own pool and add_document."""
-    return type("Adder", (), {"add": staticmethod(writer.add_document)})()
+
+    def __init__(self, writer):
+        self.writer = writer
+
+    def analysis_spec(self) -> dict:
+        return {}
+
+    def add_analyzed(self, fields, analyzed):
+        assert analyzed is None
+        self.writer.add_document(**fields)
+
+
+def _whoosh_writer(writer, limitmb):
+    return _WhooshAdder(writer)
 
 
 def _build(path, records, monkeypatch, prepare) -> SearchIndex:
@@ -159,3 +173,22 @@ def test_failed_update_leaves_the_index_as_it_was(records, tmp_path):
     with pytest.raises(Exception):
         si.update(broken, new_ids={d["id"] for d in broken})
     assert _files(SearchIndex(tmp_path / "ix")) == before
+
+
+def test_analysis_in_other_processes_gives_the_same_index(records, tmp_path, monkeypatch):
+    """A large write analyzes its text in spawned processes; the segment is the same."""
+    serial = SearchIndex(tmp_path / "serial")
+    monkeypatch.setattr(kb_index, "analysis_processes", lambda count: 0)
+    serial.rebuild(records)
+    monkeypatch.setattr(kb_index, "analysis_processes", lambda count: 2)
+    monkeypatch.setattr(kb_indexing, "ANALYSIS_BATCH", 7)  # several batches, some in flight
+    parallel = SearchIndex(tmp_path / "parallel")
+    parallel.rebuild(iter(records))
+    assert _files(parallel) == _files(serial)
+    hits = parallel.search("pengelolaan sampah")
+    assert hits.total and hits.total == serial.search("pengelolaan sampah").total
+
+
+def test_analysis_processes_only_for_large_writes():
+    assert kb_indexing.analysis_processes(10) == 0
+    assert kb_indexing.analysis_processes(kb_indexing.PARALLEL_MIN_DOCS) <= 3
