@@ -75,6 +75,39 @@ def test_search_page_shows_facets_highlights_and_state_in_url(client):
     assert "Unduh hasil (CSV)" in html
 
 
+def test_facet_links_add_and_remove_filters(client):
+    """Following a facet link narrows the results and marks the value; its link then removes it."""
+    import html as htmlmod
+    import re
+
+    page = client.get("/cari?q=sampah").get_data(as_text=True)
+    total = int(re.search(r"<strong>(\d+)</strong>", page).group(1))
+    link = re.search(r'<a href="([^"]*island=jawa[^"]*)"', page).group(1)
+    narrowed = client.get(htmlmod.unescape(link)).get_data(as_text=True)
+    assert 0 < int(re.search(r"<strong>(\d+)</strong>", narrowed).group(1)) < total
+    on = re.search(r'<a href="([^"]*)" aria-current="true" class="on">Jawa</a>', narrowed)
+    assert on and "island=jawa" not in on.group(1) and "q=sampah" in on.group(1)
+
+
+def test_template_links_match_url_for(read_app):
+    """Templates build links through a cache; it gives exactly what url_for gives."""
+    from flask import url_for
+
+    from webapp import _cached_url_for
+
+    with read_app.test_request_context("/"):
+        for endpoint, values in [("cases.view", {"record_id": "kartamantul-sampah"}),
+                                 ("cases.view", {"record_id": "kasus ä/β?"}),
+                                 ("regions.region", {"code": "34.04"}),
+                                 ("search.search", {"q": "air minum", "sector": "persampahan"}),
+                                 ("search.search", {"q": "x"}), ("search.search", {})]:
+            assert _cached_url_for(endpoint, **values) == url_for(endpoint, **values)
+            assert _cached_url_for(endpoint, **values) == url_for(endpoint, **values)  # from the cache
+    with read_app.test_request_context("/", base_url="http://localhost/sinergi/"):
+        assert _cached_url_for("search.search", q="x") == url_for("search.search", q="x")
+        assert _cached_url_for("search.search", q="x").startswith("/sinergi/")
+
+
 def test_did_you_mean_and_empty_state(client):
     html = client.get("/cari?q=persampahn").get_data(as_text=True)
     assert "persampahan" in html and "Menampilkan hasil untuk" in html

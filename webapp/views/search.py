@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template
+from markupsafe import Markup, escape
 
 from kb.index import FACETS
 from kb.io import export_csv
@@ -12,13 +13,38 @@ from .common import run_search, search_params, url_with
 
 bp = Blueprint("search", __name__)
 MAX_DOWNLOAD = 5000
+# The facets of the sidebar, in order, and the values shown per facet.
+SIDEBAR_FACETS = ("kind", "sector", "island", "province", "status", "type")
+SIDEBAR_ROWS = 12
 
 
 @bp.get("/cari")
 def search():
     params = search_params(max_limit=50)
     res = run_search(params)
-    return render_template("search/results.html", params=params, res=res, facets=FACETS, url_with=url_with)
+    return render_template("search/results.html", params=params, res=res, facets=FACETS, url_with=url_with,
+                           facet_lists=facet_lists)
+
+
+def facet_lists(params: dict, res, facets: dict) -> Markup:
+    """The facet lists of the sidebar: each value a link that adds its filter, or removes it when
+    active. Built here rather than in the template: ~70 links, the page's hottest loop."""
+    active = params["filters"]
+    out = []
+    for key in SIDEBAR_FACETS:
+        rows = res.facets.get(key) or []
+        if not rows:
+            continue
+        chosen = active.get(key, ())
+        out.append(f"<h2>{escape(facets[key].label)}</h2>\n<ul>")
+        for row in rows[:SIDEBAR_ROWS]:
+            on = row["value"] in chosen
+            href = url_with(params, filter=("remove" if on else "add", key, row["value"]))
+            mark = ' aria-current="true" class="on"' if on else ""
+            out.append(f'<li><a href="{escape(href)}"{mark}>{escape(row["label"])}</a> '
+                       f'<span class="count">{int(row["count"])}</span></li>')
+        out.append("</ul>")
+    return Markup("\n".join(out))
 
 
 @bp.get("/cari.csv")
