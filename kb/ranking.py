@@ -248,7 +248,7 @@ class Snapshot:
                     merged.setdefault(value, []).append(ids + offset)
             self.facets[name] = {v: (np.concatenate(a) if len(a) > 1 else a[0]) for v, a in merged.items()}
         # Every (document, value) pair of each facet, for counting with one bincount.
-        self._pairs: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
+        self._pairs: dict[str, tuple] = {}  # facet -> (values, docs, value index, codes or None)
         self._terms: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._sort_keys: dict[str, np.ndarray] = {}
         self._vocab: tuple[dict[str, int], list[str]] | None = None
@@ -305,11 +305,20 @@ class Snapshot:
             arrays = [self.facets[name][v] for v in values]
             docs = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
             which = np.repeat(np.arange(len(values)), [a.size for a in arrays]) if arrays else docs
-            pairs = self._pairs[name] = (values, docs, which)
-        values, docs, which = pairs
+            codes = None
+            if docs.size and np.unique(docs).size == docs.size:
+                # One value per document (kind, status, type, year): a code per document,
+                # len(values) for none, counted with one boolean selection.
+                codes = np.full(self.ndocs, len(values), dtype=np.int32)
+                codes[docs] = which
+            pairs = self._pairs[name] = (values, docs, which, codes)
+        values, docs, which, codes = pairs
         if not values:
             return []
-        counts = np.bincount(which[mask[docs]], minlength=len(values))
+        if codes is not None:
+            counts = np.bincount(codes[mask], minlength=len(values) + 1)
+        else:
+            counts = np.bincount(which[mask[docs]], minlength=len(values))
         return [(v, int(n)) for v, n in zip(values, counts) if n]
 
     def sort_key(self, fieldname: str) -> np.ndarray:

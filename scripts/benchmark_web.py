@@ -82,8 +82,24 @@ def process_tree_cpu(root: int) -> float:
     return total
 
 
-def process_tree_rss(root: int) -> dict[int, float]:
-    """RSS in MB of ``root`` and its descendants (Linux /proc)."""
+def _children(pid: int) -> list[int] | None:
+    """Child pids from /proc/PID/task/*/children (cheap), or None where the kernel lacks it."""
+    out: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return []
+    for task in tasks:
+        try:
+            out += [int(x) for x in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            return None
+        except OSError:
+            pass
+    return out
+
+
+def _children_by_scan() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -92,6 +108,13 @@ def process_tree_rss(root: int) -> dict[int, float]:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def process_tree_rss(root: int) -> dict[int, float]:
+    """RSS in MB of ``root`` and its descendants (Linux /proc; sampled often by benchmark.py,
+    so it reads the children lists rather than scanning every process)."""
+    scanned: dict[int, list[int]] | None = None
     out, todo = {}, [root]
     while todo:
         pid = todo.pop()
@@ -101,7 +124,11 @@ def process_tree_rss(root: int) -> dict[int, float]:
                     out[pid] = int(line.split()[1]) / 1024
         except OSError:
             pass
-        todo += children.get(pid, [])
+        kids = _children(pid)
+        if kids is None:
+            scanned = scanned if scanned is not None else _children_by_scan()
+            kids = scanned.get(pid, [])
+        todo += kids
     return out
 
 
