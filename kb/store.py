@@ -107,6 +107,9 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+_HEAD = select(func.max(Revision.pk))
+
+
 class Store:
     """Reads and writes records; every write is one transaction with its revisions."""
 
@@ -177,9 +180,9 @@ class Store:
 
     def head(self) -> int:
         """The key of the newest revision: grows whenever any record changes (one index
-        look-up, cheap enough for every request)."""
-        with self._sessions() as s:
-            return int(s.scalar(select(func.max(Revision.pk))) or 0)
+        look-up on a plain connection, no ORM session: ~0.1 ms, cheap enough for every request)."""
+        with self.engine.connect() as c:
+            return int(c.execute(_HEAD).scalar() or 0)
 
     def fingerprint(self) -> str:
         """A short hash that changes whenever any record changes (for derived models)."""

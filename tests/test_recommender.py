@@ -177,3 +177,29 @@ def test_cli_recommend_and_peers_json(corpus_home, tmp_path):
     assert r.exit_code == 0 and json.loads(r.output)["peers"]
     r = runner.invoke(main, ["--home", str(corpus_home), "recommend", "--text", "x"])
     assert r.exit_code == 1 and "too short" in r.output
+
+
+def test_fast_paths_give_scikit_learns_vectors_and_scores(rec, monkeypatch):
+    """A proposal's vector and scores come from shortcuts; they equal the plain computations."""
+    import numpy as np
+
+    import recommender.model as model_module
+    from kb.text import analyze
+
+    model = rec.model()
+    texts = ["Pengelolaan sampah regional di TPA bersama, sampah sampah",
+             "Joint waste management and a regional landfill", "kata yang tidak dikenal xyzzy", ""]
+    for text in texts:
+        terms = [t.text for t in analyze(text, "en" if "waste" in text else "id")]
+        fast, plain = model._vector(terms), model.vectorizer_.transform([terms])
+        assert fast.shape == plain.shape and fast.dtype == plain.dtype
+        assert np.allclose(fast.toarray(), plain.toarray(), atol=1e-6)
+    q = model.transform_text(texts[0], "id")
+    assert q.nnz > 3
+    by_column = model.scores(q)
+    monkeypatch.setattr(model_module, "MAX_COLUMN_COPY_NNZ", 0)
+    plain_model = model.with_changes([])  # a copy without the column matrix
+    plain_model.__dict__.pop("_columns_", None)
+    by_row = plain_model.scores(q)
+    assert np.allclose(by_column, by_row, atol=1e-6) and by_column.max() > 0
+    assert list(np.argsort(-by_column)[:5]) == list(np.argsort(-by_row)[:5])
