@@ -245,15 +245,44 @@ def quick_matches(text: str, wanted: set[str] | frozenset[str], lang: str = "id"
     """The single words of normalised ``text`` whose stem is in ``wanted``, found without the
     phrase and compound steps of :func:`analyze` (several times faster; for highlighting, which
     falls back to :func:`analyze` when this finds nothing). With ``limit``, stop after that many
-    matches once every wanted term was seen, or after ``4 × limit`` in any case."""
-    pattern, acronyms = _candidate_pattern(frozenset(wanted))
-    if pattern is None:
+    matches once every wanted term was seen, or after ``4 × limit`` in any case.
+
+    Only words holding a wanted term's core (:func:`_candidates`) are stemmed; they are found
+    with ``str.find`` on the case-folded text, each hit widened to its word."""
+    cores, acronyms = _candidates(frozenset(wanted))
+    if not cores:
         return []
+    folded = text.casefold()
+    if len(folded) != len(text):  # a letter whose case folding changes the length (ß -> ss)
+        return _quick_matches_by_word(text, wanted, lang, cores, acronyms, limit)
+    starts: set[int] = set()
+    for core in cores:
+        i = folded.find(core)
+        while i >= 0:
+            start = i
+            while start and folded[start - 1].isalnum():
+                start -= 1
+            starts.add(start)
+            m = _SIMPLE_WORD.match(folded, i)
+            i = folded.find(core, m.end() if m else i + 1)
+    return _confirm(((start, _SIMPLE_WORD.match(folded, start)) for start in sorted(starts)),
+                    wanted, lang, acronyms, limit)
+
+
+def _quick_matches_by_word(text, wanted, lang, cores, acronyms, limit) -> list[Term]:
+    words = ((m.start(), m) for m in _SIMPLE_WORD.finditer(text)
+             if any(core in m.group().casefold() for core in cores))
+    return _confirm(words, wanted, lang, acronyms, limit)
+
+
+def _confirm(words, wanted, lang, acronyms: dict[str, str], limit: int | None) -> list[Term]:
+    """The candidate words (``(start, match)``, in text order) that are an acronym of a wanted
+    concept or stem to a wanted term."""
     stops = _stop_words("en" if lang == "en" else "id")
     stemmer = stem_en if lang == "en" else stem_id
     out = []
     seen: set[str] = set()
-    for m in pattern.finditer(text):
+    for start, m in words:
         w = m.group().casefold()
         t = acronyms.get(w)
         if t is None:
@@ -262,7 +291,7 @@ def quick_matches(text: str, wanted: set[str] | frozenset[str], lang: str = "id"
             t = stemmer(w)
             if t not in wanted:
                 continue
-        out.append(Term(t, 0, m.start(), m.end()))
+        out.append(Term(t, 0, start, m.end()))
         if limit is not None:
             seen.add(t)
             if len(out) >= 4 * limit or (len(out) >= limit and len(seen) == len(wanted)):
@@ -271,20 +300,18 @@ def quick_matches(text: str, wanted: set[str] | frozenset[str], lang: str = "id"
 
 
 @functools.lru_cache(maxsize=256)
-def _candidate_pattern(wanted: frozenset[str]) -> tuple[re.Pattern | None, dict[str, str]]:
-    """A regular expression for the words that may analyze to one of ``wanted``: words holding
-    a term's core (its first and last letters may change: menyapu -> sapu, happy -> happi),
-    and the one-word phrases (acronyms such as TPA) of a wanted concept."""
+def _candidates(wanted: frozenset[str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """What a word must hold to possibly analyze to one of ``wanted``: a term's core (its first
+    and last letters may change: menyapu -> sapu, happy -> happi), or a one-word phrase
+    (acronym such as TPA) of a wanted concept; and those acronyms with their concept."""
     one_word = _one_word_phrases()
     acronyms = {word: concept for concept in wanted if concept.startswith("_")
                 for word in one_word.get(concept, ())}
     cores = {t[1:-1] if len(t) >= 5 else t[1:] if len(t) == 4 else t for t in wanted if not t.startswith("_")}
-    parts = sorted(cores | set(acronyms), key=len, reverse=True)
-    if not parts:
-        return None, acronyms
-    alternation = "|".join(re.escape(p) for p in parts)
-    # Tried at word starts only (the look-behind), so the scan is linear in the text.
-    return re.compile(rf"(?<![^\W_])[^\W_]*?(?:{alternation})[^\W_]*", re.IGNORECASE), acronyms
+    parts = {p.casefold() for p in cores | set(acronyms) if p}
+    # A part holding another part finds nothing more: keep the shorter.
+    kept = tuple(sorted(p for p in parts if not any(q != p and q in p for q in parts)))
+    return kept, acronyms
 
 
 @functools.cache

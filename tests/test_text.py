@@ -69,3 +69,37 @@ def test_stemming_shortcut_agrees_with_sastrawi_on_the_corpus_words():
     for w in words:
         if len(w) > 3:
             assert stem_id(w) == stemmer.stem_word(w), w
+
+
+def test_quick_matches_finds_exactly_the_words_that_stem_to_wanted_terms():
+    """The highlighter's shortcut equals the obvious word-by-word check on real texts."""
+    import random
+
+    from kb.base import corpus_files
+    from kb.io import read_file
+    from kb.text import _SIMPLE_WORD, _candidates, _stop_words, normalize, quick_matches, stem_en, stem_id
+
+    texts = [(normalize(" ".join(str(r.data.get(k, "")) for k in ("title", "summary", "body"))),
+              r.data.get("language", "id")) for path in corpus_files() for r in read_file(path)]
+    texts.append(("Straße und STRASSE: ßa der Müll, İstanbul sampah TPA", "id"))  # case folding changes lengths
+    rng = random.Random(4)
+    checked = 0
+    for text, lang in rng.sample(texts, 40) + texts[-1:]:
+        stem = stem_en if lang == "en" else stem_id
+        stems = [t.text for t in analyze(text, lang)]
+        wanted = frozenset(rng.sample(stems, min(4, len(stems))) + ["_sampah", "xyzzy"])
+        cores, acronyms = _candidates(wanted)
+        expected = []
+        for m in _SIMPLE_WORD.finditer(text):
+            w = m.group().casefold()
+            if w in acronyms:
+                expected.append((acronyms[w], m.start(), m.end()))
+            elif (any(c in w for c in cores) and w not in _stop_words("en" if lang == "en" else "id")
+                  and stem(w) in wanted):
+                expected.append((stem(w), m.start(), m.end()))
+        got = [(t.text, t.start, t.end) for t in quick_matches(text, wanted, lang)]
+        assert got == expected, text[:80]
+        checked += bool(expected)
+    assert checked > 20
+    limited = quick_matches("sampah " * 50 + "air", frozenset({"sampah", "air"}), "id", limit=3)
+    assert len(limited) == 12  # 4 x limit when not every wanted term was seen by then
