@@ -92,7 +92,10 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
         app.logger.exception("unexpected error")
         return _error(500, "internal error")
 
-    app.jinja_env.globals["url_for"] = _cached_url_for
+    from .views.common import cached_url_for, hit_card
+
+    app.jinja_env.globals["url_for"] = cached_url_for
+    app.jinja_env.globals["hit_card"] = hit_card
 
     @app.context_processor
     def _globals():
@@ -116,39 +119,10 @@ def ensure_initialized(kb: KnowledgeBase) -> None:
         kb.mark_initialized()
 
 
-_URLS: dict[tuple, str] = {}
-_MAX_CACHED_URLS = 50_000
-
-
-def _cached_url_for(endpoint: str, **values) -> str:
-    """``url_for`` for templates, remembered per script root, endpoint and values: the URL map
-    never changes once the app runs, and a search page builds ~50 links (~45 µs each)."""
-    from flask import url_for
-
-    if any(k.startswith("_") for k in values):  # _external, _anchor...: not worth it
-        return url_for(endpoint, **values)
-    try:
-        key = (request.script_root, endpoint, *sorted(values.items()))
-        url = _URLS.get(key)
-    except TypeError:  # an unhashable or unorderable value
-        return url_for(endpoint, **values)
-    if url is None:
-        url = url_for(endpoint, **values)
-        if len(_URLS) < _MAX_CACHED_URLS:
-            _URLS[key] = url
-    return url
-
-
 def _install_request_gettext(app: Flask) -> None:
     """Flask-Babel's template gettext, with the request's catalogue looked up once per request
     instead of once per string (a search page translates ~40 strings)."""
-    from flask_babel import get_translations
-
-    def catalogue():
-        t = g.get("_translations")
-        if t is None:
-            t = g._translations = get_translations()
-        return t
+    from .views.common import request_translations as catalogue
 
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: catalogue().ugettext(s),

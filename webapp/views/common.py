@@ -6,6 +6,7 @@ import functools
 from urllib.parse import quote_plus, urlencode
 
 from flask import abort, g, request, url_for
+from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
 from kb.gazetteer import gazetteer
@@ -93,3 +94,94 @@ def _quote(value: str, safe: str = "", encoding: str | None = None, errors: str 
 def region_refs(codes: list[str]) -> list[dict]:
     g = gazetteer()
     return [g.get(c).as_ref() for c in codes if g.get(c)]
+
+
+class FilterLinks:
+    """``url_with(params, filter=(op, key, value))`` for the many values of a search sidebar:
+    the path and the rest of the state are encoded once, each link only adds or drops one
+    value (the same URLs: the tests compare the two)."""
+
+    def __init__(self, params: dict, endpoint: str = "search.search"):
+        base = url_with({**params, "filters": {}}, endpoint, page=1)
+        self.path, _, state = base.partition("?")
+        self.state = [state] if state else []
+        self.filters = {k: list(v) for k, v in params["filters"].items() if v}
+        self.encoded = {k: [_pair(k, v) for v in vals] for k, vals in self.filters.items()}
+
+    def __call__(self, op: str, key: str, value: str) -> str:
+        parts = list(self.state)
+        for k, pairs in self.encoded.items():
+            if k == key:
+                vals = self.filters[k]
+                if op == "remove" and value in vals:
+                    i = vals.index(value)  # url_with drops the first occurrence
+                    pairs = pairs[:i] + pairs[i + 1:]
+                elif op == "add" and value not in vals:
+                    pairs = pairs + [_pair(k, value)]
+            parts += pairs
+        if op == "add" and key not in self.encoded:
+            parts.append(_pair(key, value))
+        query = "&".join(parts)
+        return self.path + ("?" + query if query else "")
+
+
+def _pair(key: str, value) -> str:
+    return _quote(str(key)) + "=" + _quote(str(value))
+
+
+_URLS: dict[tuple, str] = {}
+_MAX_CACHED_URLS = 50_000
+
+
+def cached_url_for(endpoint: str, **values) -> str:
+    """``url_for`` for templates, remembered per script root, endpoint and values: the URL map
+    never changes once the app runs, and a search page builds ~50 links (~45 µs each). The
+    cache is emptied when full (one-off values such as ``next=`` paths would fill it)."""
+    if any(k.startswith("_") for k in values):  # _external, _anchor...: not worth it
+        return url_for(endpoint, **values)
+    try:
+        key = (request.script_root, endpoint, *sorted(values.items()))
+        url = _URLS.get(key)
+    except TypeError:  # an unhashable or unorderable value
+        return url_for(endpoint, **values)
+    if url is None:
+        url = url_for(endpoint, **values)
+        if len(_URLS) >= _MAX_CACHED_URLS:
+            _URLS.clear()
+        _URLS[key] = url
+    return url
+
+
+def request_translations():
+    """The request's Flask-Babel catalogue, looked up once per request (a page translates
+    ~40 strings)."""
+    from flask_babel import get_translations
+
+    t = g.get("_translations")
+    if t is None:
+        t = g._translations = get_translations()
+    return t
+
+
+def hit_card(h) -> Markup:
+    """One search result (a :class:`kb.index.Hit`) as an ``<article>``: title, kind, year,
+    status, language, up to four regions and the highlighted snippet. Python rather than a
+    template macro: a search page shows ten (~0.2 ms each as a macro)."""
+    gettext = request_translations().ugettext
+    kind = gettext("Praktik baik") if h.kind == "practice" else gettext("Studi kasus")
+    meta = [f'<span class="badge {escape(h.kind)}">{escape(kind)}</span>']
+    if h.start_year:
+        meta.append(f"<span>{escape(h.start_year)}</span>")
+    if h.status:
+        meta.append(f'<span class="status {escape(h.status)}">{escape(h.status)}</span>')
+    if h.language == "en":
+        meta.append("<span>English</span>")
+    regions = "".join(f'<a href="{escape(cached_url_for("regions.region", code=r["code"]))}">{escape(r["name"])}</a>'
+                      for r in h.regions[:4])
+    more = " …" if len(h.regions) > 4 else ""
+    return Markup(
+        '<article class="hit">\n'
+        f'  <h3><a href="{escape(cached_url_for("cases.view", record_id=h.id))}">{escape(h.title)}</a></h3>\n'
+        '  <p class="meta">\n    ' + "\n    ".join(meta) + f"\n    {regions}{more}\n  </p>\n"
+        f'  <p class="snippet">{Markup(h.highlight)}</p>\n'
+        "</article>\n")

@@ -9,7 +9,7 @@ from kb.index import FACETS
 from kb.io import export_csv
 
 from .. import get_kb
-from .common import run_search, search_params, url_with
+from .common import FilterLinks, run_search, search_params, url_with
 
 bp = Blueprint("search", __name__)
 MAX_DOWNLOAD = 5000
@@ -30,6 +30,7 @@ def facet_lists(params: dict, res, facets: dict) -> Markup:
     """The facet lists of the sidebar: each value a link that adds its filter, or removes it when
     active. Built here rather than in the template: ~70 links, the page's hottest loop."""
     active = params["filters"]
+    link = FilterLinks(params)
     out = []
     for key in SIDEBAR_FACETS:
         rows = res.facets.get(key) or []
@@ -39,7 +40,7 @@ def facet_lists(params: dict, res, facets: dict) -> Markup:
         out.append(f"<h2>{escape(facets[key].label)}</h2>\n<ul>")
         for row in rows[:SIDEBAR_ROWS]:
             on = row["value"] in chosen
-            href = url_with(params, filter=("remove" if on else "add", key, row["value"]))
+            href = link("remove" if on else "add", key, row["value"])
             mark = ' aria-current="true" class="on"' if on else ""
             out.append(f'<li><a href="{escape(href)}"{mark}>{escape(row["label"])}</a> '
                        f'<span class="count">{int(row["count"])}</span></li>')
