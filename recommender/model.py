@@ -133,7 +133,10 @@ class CaseSimilarity(BaseEstimator):
         if self.svd_ is not None:
             raise ValueError("a model with a latent (SVD) blend must be refitted, not patched")
         records = list(records)
-        new = copy.copy(self)
+        new = copy.copy(self)  # copies what __getstate__ gives: the column matrix is not in it
+        columns = self.__dict__.get("_columns_")
+        if columns is not None:  # the fitted matrix is the same: so is its column copy
+            new.__dict__["_columns_"] = columns
         new.ids_ = list(self.ids_)
         new.index_ = dict(self.index_)
         new.versions_ = dict(self.versions_)
@@ -230,6 +233,11 @@ class CaseSimilarity(BaseEstimator):
                 dense = self.dense(qvec)
             sims = np.concatenate([sims, np.asarray(self.extra_ @ dense).ravel()])
         return sims * self.alive_
+
+    def prepare(self) -> None:
+        """Build what scoring needs that is not saved (the column copy of the matrix)."""
+        if hasattr(self, "matrix_"):
+            self._columns()
 
     def _columns(self) -> sparse.csc_matrix | None:
         """The fitted matrix by column (built on first use, never saved), when it is small

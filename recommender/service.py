@@ -210,6 +210,7 @@ class Recommender:
             if rec["kind"] == "case":
                 for code in rec.get("regions", []):
                     by_region[code].append(rid)
+        model.prepare()  # here (start, background reload), not in the first request after it
         self._model, self._head, self._records = model, head, records
         self._fit_head = head
         self._cases_by_region = dict(by_region)

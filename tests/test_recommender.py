@@ -203,3 +203,17 @@ def test_fast_paths_give_scikit_learns_vectors_and_scores(rec, monkeypatch):
     by_row = plain_model.scores(q)
     assert np.allclose(by_column, by_row, atol=1e-6) and by_column.max() > 0
     assert list(np.argsort(-by_column)[:5]) == list(np.argsort(-by_row)[:5])
+
+
+def test_patched_models_share_the_column_matrix(rec):
+    """A save patches the model; the patched copy must not rebuild the column matrix (a
+    request after every save would pay for it)."""
+    model = rec.model()
+    model.prepare()
+    columns = model.__dict__.get("_columns_")
+    assert columns is not None
+    patched = model.with_changes([])
+    assert patched.__dict__.get("_columns_") is columns
+    import pickle
+
+    assert "_columns_" not in pickle.loads(pickle.dumps(model)).__dict__  # never saved
