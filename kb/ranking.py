@@ -306,7 +306,7 @@ class Snapshot:
             docs = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
             which = np.repeat(np.arange(len(values)), [a.size for a in arrays]) if arrays else docs
             codes = None
-            if docs.size and np.unique(docs).size == docs.size:
+            if docs.size and np.bincount(docs, minlength=self.ndocs).max() <= 1:
                 # One value per document (kind, status, type, year): a code per document,
                 # len(values) for none, counted with one boolean selection.
                 codes = np.full(self.ndocs, len(values), dtype=np.int32)
@@ -400,7 +400,18 @@ class Snapshot:
         scores, mask = self._zeros()
         coord = getattr(q, "scale", None) and len(q.subqueries) > 1
         matched = np.zeros(self.ndocs, dtype=np.float32) if coord else None
+        text_fields = self.text_fields
         for sub in q.subqueries:
+            if sub.__class__ is query.Term and sub.fieldname in text_fields:
+                # A word in a text field (most leaves): added where it occurs, not as two
+                # arrays over every document (the same sums: the other documents add zero).
+                ids, s = self.term(sub.fieldname, sub.text)
+                if ids.size:
+                    scores[ids] += s * sub.boost
+                    mask[ids] = True
+                    if coord:
+                        matched[ids] += 1
+                continue
             s, m = self._eval(sub)
             scores += s
             mask |= m

@@ -15,6 +15,7 @@ import http.client
 import json
 import os
 import random
+import re
 import socket
 import statistics
 import subprocess
@@ -132,15 +133,28 @@ def process_tree_rss(root: int) -> dict[int, float]:
     return out
 
 
+def wait_for_warm_workers(log_path: Path, deadline: float) -> float:
+    """Seconds until the server log shows a "warm" line for every worker (or the deadline)."""
+    t0 = time.perf_counter()
+    while time.perf_counter() < deadline:
+        text = log_path.read_text(errors="replace")
+        m = re.search(r"(\d+) worker\(s\)", text)
+        if m and text.count("] warm:") >= int(m.group(1)):
+            break
+        time.sleep(0.2)
+    return time.perf_counter() - t0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--home", required=True)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=int, default=60)
-    ap.add_argument("--warmup", type=int, default=10, help="seconds of unmeasured load first")
+    ap.add_argument("--warmup", type=int, default=5,
+                    help="seconds of unmeasured load after the workers report they are warm")
     ap.add_argument("--max-requests", type=int, default=20_000)
     ap.add_argument("--workers", type=int, default=None, help="server worker processes (default: the server's)")
-    ap.add_argument("--threads", type=int, default=4, help="threads per worker")
+    ap.add_argument("--threads", type=int, default=None, help="threads per worker (default: the server's)")
     args = ap.parse_args()
     env = {**os.environ, "SINERGI_HOME": args.home}
     cli = [sys.executable, "-m", "webapp.cli"]
@@ -152,7 +166,9 @@ def main() -> int:
     t0 = time.perf_counter()
     log_path = Path(args.home).resolve().parent / "benchmark-web-server.log"
     log = log_path.open("w")
-    serve = cli + ["serve", "--port", str(port), "--threads", str(args.threads)]
+    serve = cli + ["serve", "--port", str(port)]
+    if args.threads:
+        serve += ["--threads", str(args.threads)]
     if args.workers:
         serve += ["--workers", str(args.workers)]
     server = subprocess.Popen(serve, env=env,
@@ -169,17 +185,17 @@ def main() -> int:
         reco_ms: list[float] = []
         fresh_s: list[float] = []
         errors: list[str] = []
-        # Readers run through a warm-up first (the workers load the model and the postings in
-        # the background at start); only what follows it is measured.
-        begin = time.perf_counter() + args.warmup
-        stop = begin + args.seconds
+        # Readers run through a warm-up first: until every worker reports that it has loaded
+        # the model and the postings (it does so in the background at start), then --warmup
+        # seconds more. Only what follows is measured.
+        window = {"begin": float("inf"), "stop": float("inf")}
         count = [0]
         lock = threading.Lock()
 
         def reader(seed: int) -> None:
             rng = random.Random(seed)
             client = Client(port)
-            while time.perf_counter() < stop:
+            while time.perf_counter() < window["stop"]:
                 with lock:
                     if count[0] >= args.max_requests:
                         return
@@ -189,13 +205,13 @@ def main() -> int:
                     if rng.random() < 0.8:
                         t = time.perf_counter()
                         client.request("GET", "/cari?" + urllib.parse.urlencode({"q": q}))
-                        if t >= begin:
+                        if t >= window["begin"]:
                             search_ms.append((time.perf_counter() - t) * 1000)
                     else:
                         body = json.dumps({"description": " ".join(rng.choices(WORDS, k=60))}).encode()
                         t = time.perf_counter()
                         client.request("POST", "/api/v1/recommend", body, {"Content-Type": "application/json"})
-                        if t >= begin:
+                        if t >= window["begin"]:
                             reco_ms.append((time.perf_counter() - t) * 1000)
                 except OSError as e:
                     errors.append(str(e))
@@ -203,8 +219,9 @@ def main() -> int:
         def writer() -> None:
             n = 0
             client = Client(port)
-            time.sleep(max(0.0, begin - time.perf_counter()))
-            while time.perf_counter() < stop - 2:
+            while time.perf_counter() < window["begin"]:
+                time.sleep(0.1)
+            while time.perf_counter() < window["stop"] - 2:
                 n += 1
                 word = f"benchmarkword{n}x{random.randint(0, 10**6)}"
                 body = json.dumps({"id": f"bench-save-{n}-{random.randint(0, 10**9)}", "title": f"Uji simpan {word}",
@@ -227,7 +244,11 @@ def main() -> int:
         threads.append(threading.Thread(target=writer))
         for th in threads:
             th.start()
-        time.sleep(max(0.0, begin - time.perf_counter()))
+        warm_s = wait_for_warm_workers(log_path, time.perf_counter() + 120)
+        window["begin"] = time.perf_counter() + args.warmup
+        window["stop"] = window["begin"] + args.seconds
+        print(f"workers warm {warm_s:.1f} s after the server was ready (under load)")
+        time.sleep(max(0.0, window["begin"] - time.perf_counter()))
         cpu0, wall0, server_cpu0 = time.process_time(), time.perf_counter(), process_tree_cpu(server.pid)
         count[0] = 0
         for th in threads:

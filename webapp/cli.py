@@ -20,8 +20,10 @@ register_recommender(main)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Worker processes (default: the number of cores, at most 4).")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256),
-              help="Threads per worker.")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Threads per worker. Pages are CPU work under one lock per process (the "
+                   "GIL): more threads cost ~20% of throughput and widen the latency tail; raise "
+                   "it only for many slow clients without a reverse proxy in front.")
 @click.pass_context
 @kbcli.handle_errors
 def serve(ctx, host: str, port: int, workers: int | None, threads: int) -> None:

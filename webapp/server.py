@@ -1,4 +1,4 @@
-"""Serving the app: gunicorn with several worker processes, each with threads.
+"""Serving the app: gunicorn with several worker processes (one thread each by default).
 
 One Python process runs one thread of Python at a time, and a search page is CPU work (~10 ms),
 so concurrent users are served by several processes (``--workers``, default: the number of
@@ -13,7 +13,9 @@ Where gunicorn does not run (Windows), waitress serves the app in one process.
 from __future__ import annotations
 
 import os
+import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,8 +50,11 @@ def _warm(app) -> None:
     kb = app.extensions["sinergi_kb"]
 
     def work() -> None:
+        t = time.perf_counter()
         recommender_for(kb).model()
-        kb.index.warm()
+        postings = kb.index.warm()
+        print(f"[worker {os.getpid()}] warm: model and {postings:,} postings loaded in "
+              f"{time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
 
     threading.Thread(target=work, name="sinergi-warm", daemon=True).start()
 
@@ -68,7 +73,9 @@ def serve(home: Path, *, host: str, port: int, workers: int, threads: int,
         _warm(app)
         if on_ready:
             on_ready()
-        waitress_serve(app, host=host, port=port, threads=threads, ident="Sinergi")
+        # One process serves everything here: keep a few threads so that one slow request or
+        # client does not hold up the rest.
+        waitress_serve(app, host=host, port=port, threads=max(threads, 4), ident="Sinergi")
         return
 
     class Server(BaseApplication):
