@@ -22,8 +22,9 @@ register_recommender(main)
               help="Worker processes (default: the number of cores, at most 4).")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256),
               help="Threads per worker. Pages are CPU work under one lock per process (the "
-                   "GIL): more threads cost ~20% of throughput and widen the latency tail; raise "
-                   "it only for many slow clients without a reverse proxy in front.")
+                   "GIL): more threads cost ~20% of throughput and widen the latency tail. 1: a "
+                   "connection per request (gunicorn's sync worker; put a reverse proxy in front "
+                   "for slow clients on the internet); more: threads with keep-alive.")
 @click.pass_context
 @kbcli.handle_errors
 def serve(ctx, host: str, port: int, workers: int | None, threads: int) -> None:
