@@ -143,6 +143,19 @@ def test_csv_download_of_filtered_results(client):
     assert len(body.splitlines()) > 3
 
 
+def test_download_and_map_links_keep_every_filter_value(client):
+    import html as htmlmod
+    import re
+
+    page = client.get("/cari?q=air&sector=air-minum&sector=persampahan").get_data(as_text=True)
+    download = htmlmod.unescape(re.search(r'href="(/cari\.csv[^"]*)"', page).group(1))
+    assert "sector=air-minum" in download and "sector=persampahan" in download and "q=air" in download
+    assert "sector=persampahan" in htmlmod.unescape(re.search(r'href="(/peta\?[^"]*)"', page).group(1))
+    switch = htmlmod.unescape(re.search(r'href="(/lang/en[^"]*)"', page).group(1))
+    assert client.get(switch).headers["Location"].endswith("/cari?q=air&sector=air-minum&sector=persampahan")
+    client.get("/lang/id")
+
+
 def test_language_switch(client):
     r = client.get("/lang/en?next=/cari?q=sampah", follow_redirects=True)
     html = r.get_data(as_text=True)

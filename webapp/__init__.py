@@ -92,10 +92,11 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
         app.logger.exception("unexpected error")
         return _error(500, "internal error")
 
-    from .views.common import cached_url_for, hit_card
+    from .views.common import cached_url_for, hit_card, link
 
     app.jinja_env.globals["url_for"] = cached_url_for
     app.jinja_env.globals["hit_card"] = hit_card
+    app.jinja_env.globals["link"] = link
 
     @app.context_processor
     def _globals():

@@ -152,6 +152,17 @@ def cached_url_for(endpoint: str, **values) -> str:
     return url
 
 
+def link(endpoint: str, args=None, **values) -> str:
+    """``cached_url_for(endpoint, **values)`` followed by the query ``args`` (a dict, or a
+    MultiDict such as ``request.args`` whose every value is kept: ``url_for(**request.args)``
+    kept only the first of each key, so a download lost all but one sector)."""
+    path = cached_url_for(endpoint, **values)
+    if not args:
+        return path
+    items = list(args.items(multi=True)) if isinstance(args, MultiDict) else list(args.items())
+    return path + ("&" if "?" in path else "?") + urlencode(items, quote_via=_quote)
+
+
 def request_translations():
     """The request's Flask-Babel catalogue, looked up once per request (a page translates
     ~40 strings)."""
