@@ -364,3 +364,14 @@ def test_openapi_document(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.") and "/api/v1/recommend" in spec["paths"]
     assert "Record" in spec["components"]["schemas"]
+
+
+def test_template_translations_with_variables_are_escaped(read_app):
+    """Templates' _() gives the catalogue's text as markup with its variables escaped in."""
+    from flask import render_template_string
+
+    with read_app.test_request_context("/?lang=en"):
+        read_app.preprocess_request()
+        out = render_template_string("{{ _('Halaman %(p)d dari %(n)d', p=2, n=5) }}|{{ _('Cari') }}|"
+                                     "{{ _('Tidak ada hasil untuk') }} {{ '<b>' }}")
+    assert out == "Page 2 of 5|Search|No results for &lt;b&gt;"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask, g, jsonify, render_template, request, session
+from markupsafe import Markup
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -132,6 +133,14 @@ def _install_request_gettext(app: Flask) -> None:
         npgettext=lambda c, s, p, n: catalogue().unpgettext(c, s, p, n),
         newstyle=True,
     )
+
+    def translate(string: str, **variables) -> Markup:
+        """``_('...')`` in templates: what the extension's new-style gettext returns (the
+        translation as markup, the variables escaped into it), without its two levels of
+        context calls per string (~5% of a search page's CPU)."""
+        return Markup(catalogue().ugettext(string)) % variables
+
+    app.jinja_env.globals["_"] = translate
 
 
 def _locale() -> str:
