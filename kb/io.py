@@ -10,7 +10,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from .errors import RecordProblem
 from .schema import FIELD_ORDER, LIST_FIELDS, OBJECT_LIST_FIELDS
 

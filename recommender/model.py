@@ -248,8 +248,7 @@ class CaseSimilarity(BaseEstimator):
         return columns
 
     def __getstate__(self):
-        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__.copy()
-        state = dict(state)
+        state = dict(super().__getstate__())  # a copy: the instance keeps its column matrix
         state.pop("_columns_", None)
         return state
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 
 from flask import Flask, g, jsonify, render_template, request, session
-from markupsafe import Markup
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from kb.base import KnowledgeBase

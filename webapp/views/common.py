@@ -76,12 +76,9 @@ def url_with(params: dict, endpoint: str = "search.search", **changes) -> str:
     for k, vals in filters.items():
         if vals:
             query[k] = vals
-    # A search page links ~90 variants of its own URL (facets, sorts, pages): build the path
-    # once per request and append the query string (url_for per link cost ~5 ms a page).
-    paths = g.setdefault("_endpoint_paths", {})
-    path = paths.get(endpoint)
-    if path is None:
-        path = paths[endpoint] = url_for(endpoint)
+    # A search page links ~90 variants of its own URL (facets, sorts, pages): the path comes
+    # from the url_for cache, the query string is appended.
+    path = cached_url_for(endpoint)
     return path + ("?" + urlencode(query, doseq=True, quote_via=_quote) if query else "")
 
 
