@@ -411,8 +411,7 @@ class SearchIndex:
                 with self._mutex:
                     if self._snapshot is not snap:  # a commit replaced the view: stop here
                         return loaded
-                    ids, _ = self._postings.postings_of(segreader, data, name, btext)
-                    data.field_lengths(segreader, name)
+                    ids = self._postings.postings_of(segreader, data, name, btext)[0]
                 loaded += ids.size
                 if progress:
                     progress(ids.size)

@@ -35,7 +35,10 @@ K1 = 1.2  # Whoosh's BM25F defaults
 B = 0.75
 COORD_BONUS = 1.0  # added per further query word a document matches (see _eval_or)
 LENGTHS = np.array([byte_to_length(b) or 0 for b in range(256)], dtype=np.float32)
-MAX_CACHED_POSTINGS = 8_000_000  # postings kept across segments (8 bytes each)
+MAX_CACHED_POSTINGS = 8_000_000  # postings kept across segments (12 bytes each)
+_NO_IDS = np.zeros(0, dtype=np.int32)
+_NO_SCORES = np.zeros(0, dtype=np.float32)
+SMALL_SEGMENT_DOCS = 256  # segments this small keep the set of their terms (see SegmentData)
 
 
 def _segment_readers(reader) -> list[tuple[object, int]]:
@@ -59,6 +62,12 @@ class SegmentData:
         self.ndocs = segreader.doc_count_all()
         self.lengths: dict[str, np.ndarray] = {}
         self._words: dict[str, int] | None = None
+        # Every (field, term) of a small segment (a save writes a segment of one record): a
+        # query's words are looked up in every segment, and a set lookup answers "not here"
+        # far faster than the segment's hashed term table.
+        self.term_keys: frozenset[tuple[str, bytes]] | None = None
+        if self.ndocs <= SMALL_SEGMENT_DOCS:
+            self.term_keys = frozenset(segreader.all_terms())
         self.facets: dict[str, dict[str, np.ndarray]] = {}
         self.years = np.zeros(self.ndocs, dtype=np.int32)
         for name, numeric in facet_fields.items():
@@ -154,7 +163,7 @@ class PostingCache:
     def __init__(self, facet_fields: dict[str, bool]):
         self.facet_fields = facet_fields
         self.segments: dict[str, SegmentData] = {}
-        self.postings: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self.postings: OrderedDict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
         self.size = 0
         self.lock = threading.Lock()
 
@@ -171,9 +180,12 @@ class PostingCache:
     def forget_except(self, segment_ids: set[str]) -> None:
         """Drop the data of segments no longer in the index (merged away)."""
         with self.lock:
-            for sid in [s for s in self.segments if s not in segment_ids]:
+            gone = {sid for sid in self.segments if sid not in segment_ids}
+            if not gone:  # the usual case (a save adds a segment): no scan of the postings
+                return
+            for sid in gone:
                 del self.segments[sid]
-            for key in [k for k in self.postings if k[0] not in segment_ids]:
+            for key in [k for k in self.postings if k[0] in gone]:
                 self.size -= self.postings.pop(key)[0].size
 
     def warm_plan(self, segreader, fieldnames: Iterable[str], min_docs: int = 128) -> list[tuple]:
@@ -192,17 +204,20 @@ class PostingCache:
         return plan
 
     def postings_of(self, segreader, data: SegmentData, fieldname: str,
-                    btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+                    btext: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Local document numbers, term frequencies and field lengths of a term's documents in
+        one segment."""
         key = (data.sid, fieldname, btext)
         with self.lock:
             hit = self.postings.get(key)
             if hit is not None:
                 self.postings.move_to_end(key)
                 return hit
-        value = read_postings(segreader, fieldname, btext)
+        ids, tf = read_postings(segreader, fieldname, btext)
+        value = (ids, tf, data.field_lengths(segreader, fieldname)[ids])
         with self.lock:
             self.postings[key] = value
-            self.size += value[0].size
+            self.size += ids.size
             while self.size > MAX_CACHED_POSTINGS and len(self.postings) > 1:
                 _, old = self.postings.popitem(last=False)
                 self.size -= old[0].size
@@ -218,6 +233,7 @@ class Snapshot:
         self.cache = cache
         reader = searcher.reader()
         self.parts = []
+        self._part_live: list[np.ndarray | None] = []  # per part: its live mask if it has deletions
         lives, years = [], []
         for segreader, offset in _segment_readers(reader):
             data = cache.segment(segreader)
@@ -228,6 +244,7 @@ class Snapshot:
                 deleted = set(segreader.deleted_docs()) if segreader.has_deletions() else ()
             if deleted:
                 live[np.fromiter(deleted, dtype=np.int64)] = False
+            self._part_live.append(live if deleted else None)
             lives.append(live)
             years.append(data.years)
         cache.forget_except({data.sid for _, _, data in self.parts})
@@ -245,7 +262,7 @@ class Snapshot:
             merged: dict[str, list[np.ndarray]] = {}
             for _, offset, data in self.parts:
                 for value, ids in data.facets.get(name, {}).items():
-                    merged.setdefault(value, []).append(ids + offset)
+                    merged.setdefault(value, []).append(ids + offset if offset else ids)
             self.facets[name] = {v: (np.concatenate(a) if len(a) > 1 else a[0]) for v, a in merged.items()}
         # Every (document, value) pair of each facet, for counting with one bincount.
         self._pairs: dict[str, tuple] = {}  # facet -> (values, docs, value index, codes or None)
@@ -274,25 +291,33 @@ class Snapshot:
             return hit
         fobj = self.searcher.schema[fieldname]
         btext = fobj.to_bytes(text) if not isinstance(text, bytes) else text
+        key_in_segment = (fieldname, btext)
         ids_parts, tf_parts, len_parts = [], [], []
-        for segreader, offset, data in self.parts:
-            ids, tf = self.cache.postings_of(segreader, data, fieldname, btext)
-            if ids.size:
-                ids_parts.append(ids + offset)
-                tf_parts.append(tf)
-                len_parts.append(data.field_lengths(segreader, fieldname)[ids])
-        if not ids_parts:
-            value = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+        df = 0
+        for (segreader, offset, data), live in zip(self.parts, self._part_live):
+            if data.term_keys is not None and key_in_segment not in data.term_keys:
+                continue
+            ids, tf, dl = self.cache.postings_of(segreader, data, fieldname, btext)
+            if not ids.size:
+                continue
+            df += ids.size  # deleted documents count, as in Whoosh's document frequency
+            if live is not None:
+                keep = live[ids]
+                ids, tf, dl = ids[keep], tf[keep], dl[keep]
+            ids_parts.append(ids + offset if offset else ids)
+            tf_parts.append(tf)
+            len_parts.append(dl)
+        if not df:
+            value = (_NO_IDS, _NO_SCORES)
         else:
-            ids = np.concatenate(ids_parts).astype(np.int64, copy=False)
-            tf = np.concatenate(tf_parts)
-            dl = np.concatenate(len_parts)
-            df = ids.size
+            if len(ids_parts) == 1:
+                ids, tf, dl = ids_parts[0], tf_parts[0], len_parts[0]
+            else:
+                ids, tf, dl = np.concatenate(ids_parts), np.concatenate(tf_parts), np.concatenate(len_parts)
             idf = math.log(self.ndocs / (df + 1)) + 1.0 if self.ndocs else 0.0
             avg = self.avg_length.get(fieldname) or 1.0
             scores = idf * (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * dl / avg))
-            keep = self.live[ids]
-            value = (ids[keep], scores[keep].astype(np.float32))
+            value = (ids, scores.astype(np.float32, copy=False))
         if len(self._terms) < 4096:
             self._terms[key] = value
         return value

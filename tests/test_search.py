@@ -149,3 +149,22 @@ def test_field_clauses_beside_words_are_conditions(corpus_kb):
     stopped = corpus_kb.search("sampah status:terhenti", limit=100)
     assert stopped.total and all(h.status == "terhenti" for h in stopped.results)
     assert corpus_kb.search('provinsi:"Jawa Barat"').total == corpus_kb.search("provinsi:jabar").total > 0
+
+
+def test_saved_records_rank_as_if_indexed_together(writable_corpus_kb):
+    """Each save writes its own small segment; scores over several segments equal those of
+    one rebuilt segment (same document frequencies and lengths)."""
+    kb = writable_corpus_kb
+    for i, (title, summary) in enumerate([
+            ("Kerja sama pengelolaan sampah regional tiga kota", "TPA regional dikelola bersama, sampah diangkut."),
+            ("Kerja sama air minum lintas kabupaten", "SPAM regional dan pengelolaan sampah terpadu."),
+            ("Kerja sama transportasi aglomerasi", "Bus antarkota melayani tiga kabupaten.")]):
+        kb.create({"id": f"uji-segmen-{i}", "title": title, "summary": summary}, author="uji")
+    assert len(kb.index.snapshot().parts) > 1
+    queries = ["pengelolaan sampah", "air minum", "transportasi kabupaten", "kerja sama regional"]
+    before = {q: [(h.id, round(h.score, 4)) for h in kb.search(q, limit=20).results] for q in queries}
+    assert any(i.startswith("uji-segmen-") for i, _ in before["pengelolaan sampah"])
+    kb.reindex()
+    assert len(kb.index.snapshot().parts) == 1
+    after = {q: [(h.id, round(h.score, 4)) for h in kb.search(q, limit=20).results] for q in queries}
+    assert after == before
