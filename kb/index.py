@@ -81,6 +81,7 @@ DEFAULT_FACETS = ("sector", "province", "island", "status", "type", "kind", "yea
 MAX_QUERY_CHARS = 1000
 MAX_QUERY_WORDS = 64
 MAX_HIGHLIGHT_CHARS = 5000
+HIGHLIGHT_FIELDS = ("summary_", "lessons_", "body_")  # text fields a snippet is taken from, in order
 
 
 def build_schema() -> Schema:
@@ -198,8 +199,7 @@ class SearchResult:
 def facet_counts(snap: Snapshot, mask: np.ndarray, keys: Iterable[str]) -> dict[str, list[dict]]:
     """Counts of every facet value among the documents of ``mask``."""
     out = {}
-    for key in keys:
-        rows = snap.facet_counts(key, mask)
+    for key, rows in snap.facet_counts(keys, mask).items():
         if FACETS[key].numeric:
             rows.sort(key=lambda r: int(r[0]))
         else:
@@ -514,7 +514,12 @@ class SearchIndex:
         terms: dict[str, set[str]] = {}
         for name, term_text in positive_terms(q):
             terms.setdefault(name, set()).add(term_text)
-        hits = [self._hit(snap, int(d), float(scores[d]), terms) for d in ranked[(page - 1) * limit:]]
+        shown = ranked[(page - 1) * limit:]
+        # Which shown documents hold a matched term, per text field (one sorted lookup per
+        # term for the whole page): only those fields are highlighted.
+        holding = {name: set(shown[snap.holding(name, wanted, shown)].tolist())
+                   for name, wanted in terms.items() if name.startswith(HIGHLIGHT_FIELDS)}
+        hits = [self._hit(snap, int(d), float(scores[d]), terms, holding) for d in shown]
         counted = facet_counts(snap, mask, [k for k in facets if k in FACETS])
         suggestion = None
         if text and total < 3:
@@ -529,16 +534,17 @@ class SearchIndex:
                 return again
         return result
 
-    def _hit(self, snap: Snapshot, docnum: int, score: float, terms: dict[str, set[str]]) -> Hit:
+    def _hit(self, snap: Snapshot, docnum: int, score: float, terms: dict[str, set[str]],
+             holding: dict[str, set[int]]) -> Hit:
         g = gazetteer()
-        f = snap.searcher.stored_fields(docnum)
+        f = snap.stored(docnum)
         lang = f.get("language", "id")
         frag = ""
         # Highlight the first field, in reading order, that holds a matched term; fields without
         # a match are never analyzed.
         for name in (f"summary_{lang}", f"lessons_{lang}", f"body_{lang}"):
             wanted = terms.get(name)
-            if wanted and f.get(name) and snap.has_term(docnum, name, wanted):
+            if wanted and f.get(name) and docnum in holding.get(name, ()):
                 frag = highlight(f[name][:MAX_HIGHLIGHT_CHARS], wanted, lang)
                 if frag:
                     break

@@ -21,12 +21,14 @@ Whoosh's own matcher for their set of documents.
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 
 import numpy as np
+from scipy import sparse
 from whoosh import query
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
@@ -38,6 +40,7 @@ LENGTHS = np.array([byte_to_length(b) or 0 for b in range(256)], dtype=np.float3
 MAX_CACHED_POSTINGS = 8_000_000  # postings kept across segments (12 bytes each)
 _NO_IDS = np.zeros(0, dtype=np.int32)
 _NO_SCORES = np.zeros(0, dtype=np.float32)
+MAX_CACHED_DOCS = 1024  # stored documents kept per segment (see SegmentData.stored)
 SMALL_SEGMENT_DOCS = 256  # segments this small keep the set of their terms (see SegmentData)
 
 
@@ -62,6 +65,7 @@ class SegmentData:
         self.ndocs = segreader.doc_count_all()
         self.lengths: dict[str, np.ndarray] = {}
         self._words: dict[str, int] | None = None
+        self._stored: OrderedDict[int, dict] = OrderedDict()
         # Every (field, term) of a small segment (a save writes a segment of one record): a
         # query's words are looked up in every segment, and a set lookup answers "not here"
         # far faster than the segment's hashed term table.
@@ -99,6 +103,19 @@ class SegmentData:
                 words = {b.decode("utf-8"): ti.doc_frequency() for b, ti in segreader.iter_field(fieldname)}
             self._words = words
         return words
+
+    def stored(self, segreader, docnum: int) -> dict:
+        """Stored fields of local document ``docnum``, from a small LRU cache (the callers hold
+        the index's search lock, so the cache needs no lock of its own)."""
+        docs = self._stored
+        doc = docs.get(docnum)
+        if doc is not None:
+            docs.move_to_end(docnum)
+            return doc
+        doc = docs[docnum] = segreader.stored_fields(docnum)
+        if len(docs) > MAX_CACHED_DOCS:
+            docs.popitem(last=False)
+        return doc
 
     def field_lengths(self, segreader, fieldname: str) -> np.ndarray:
         arr = self.lengths.get(fieldname)
@@ -248,6 +265,7 @@ class Snapshot:
             lives.append(live)
             years.append(data.years)
         cache.forget_except({data.sid for _, _, data in self.parts})
+        self._offsets = [offset for _, offset, _ in self.parts]
         self.live = np.concatenate(lives) if lives else np.zeros(0, dtype=bool)
         self.years = np.concatenate(years) if years else np.zeros(0, dtype=np.int32)
         self.ndocs = int(self.live.size)
@@ -265,7 +283,7 @@ class Snapshot:
                     merged.setdefault(value, []).append(ids + offset if offset else ids)
             self.facets[name] = {v: (np.concatenate(a) if len(a) > 1 else a[0]) for v, a in merged.items()}
         # Every (document, value) pair of each facet, for counting with one bincount.
-        self._pairs: dict[str, tuple] = {}  # facet -> (values, docs, value index, codes or None)
+        self._facets_csr: tuple | None = None  # see _facet_matrix
         self._terms: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._sort_keys: dict[str, np.ndarray] = {}
         self._vocab: tuple[dict[str, int], list[str]] | None = None
@@ -322,29 +340,37 @@ class Snapshot:
             self._terms[key] = value
         return value
 
-    def facet_counts(self, name: str, mask: np.ndarray) -> list[tuple[str, int]]:
-        """``(value, count)`` of every value of facet ``name`` among the documents of ``mask``."""
-        pairs = self._pairs.get(name)
-        if pairs is None:
-            values = list(self.facets.get(name, {}))
-            arrays = [self.facets[name][v] for v in values]
-            docs = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
-            which = np.repeat(np.arange(len(values)), [a.size for a in arrays]) if arrays else docs
-            codes = None
-            if docs.size and np.bincount(docs, minlength=self.ndocs).max() <= 1:
-                # One value per document (kind, status, type, year): a code per document,
-                # len(values) for none, counted with one boolean selection.
-                codes = np.full(self.ndocs, len(values), dtype=np.int32)
-                codes[docs] = which
-            pairs = self._pairs[name] = (values, docs, which, codes)
-        values, docs, which, codes = pairs
-        if not values:
-            return []
-        if codes is not None:
-            counts = np.bincount(codes[mask], minlength=len(values) + 1)
-        else:
-            counts = np.bincount(which[mask[docs]], minlength=len(values))
-        return [(v, int(n)) for v, n in zip(values, counts) if n]
+    def facet_counts(self, names: Iterable[str], mask: np.ndarray) -> dict[str, list[tuple[str, int]]]:
+        """``{facet: [(value, count), ...]}``: every value of each facet in ``names`` counted
+        among the documents of ``mask`` (values with no document left out)."""
+        matrix, slices = self._facet_matrix()
+        counts = matrix @ mask.view(np.uint8)  # every value of every facet in one product
+        out = {}
+        for name in names:
+            start, values = slices.get(name, (0, ()))
+            part = counts[start:start + len(values)]
+            out[name] = [(values[i], int(part[i])) for i in np.flatnonzero(part)]
+        return out
+
+    def _facet_matrix(self) -> tuple[sparse.csr_matrix, dict[str, tuple[int, list[str]]]]:
+        """A values × documents 0/1 matrix of all facets (a row per facet value, its documents as
+        the row's columns: built from the sorted id arrays as they are, no sorting), and where
+        each facet's rows start."""
+        if self._facets_csr is None:
+            arrays, slices, start = [], {}, 0
+            for name, by_value in self.facets.items():
+                values = list(by_value)
+                slices[name] = (start, values)
+                arrays += [by_value[v] for v in values]
+                start += len(values)
+            sizes = np.array([a.size for a in arrays], dtype=np.int64)
+            indptr = np.zeros(start + 1, dtype=np.int64)
+            np.cumsum(sizes, out=indptr[1:])
+            indices = np.concatenate(arrays).astype(np.int32) if arrays else np.zeros(0, dtype=np.int32)
+            matrix = sparse.csr_matrix((np.ones(indices.size, dtype=np.int32), indices, indptr),
+                                       shape=(start, self.ndocs))
+            self._facets_csr = (matrix, slices)
+        return self._facets_csr
 
     def sort_key(self, fieldname: str) -> np.ndarray:
         """Every document's rank by a sortable text column (for sort by title)."""
@@ -468,14 +494,22 @@ class Snapshot:
             mask[ids] = True
         return scores, mask
 
-    def has_term(self, docnum: int, fieldname: str, texts: Iterable[str]) -> bool:
-        """Whether document ``docnum`` holds any of ``texts`` in ``fieldname``."""
+    def holding(self, fieldname: str, texts: Iterable[str], docs: np.ndarray) -> np.ndarray:
+        """Which of ``docs`` hold any of ``texts`` in ``fieldname`` (a boolean per document)."""
+        out = np.zeros(docs.size, dtype=bool)
         for text in texts:
             ids, _ = self.term(fieldname, text)
-            i = np.searchsorted(ids, docnum)
-            if i < ids.size and ids[i] == docnum:
-                return True
-        return False
+            if ids.size:
+                at = np.minimum(np.searchsorted(ids, docs), ids.size - 1)
+                out |= ids[at] == docs
+        return out
+
+    def stored(self, docnum: int) -> dict:
+        """The stored fields of document ``docnum`` (kept per segment for the documents shown
+        most recently: a segment's documents never change)."""
+        i = bisect.bisect_right(self._offsets, docnum) - 1
+        segreader, offset, data = self.parts[i]
+        return data.stored(segreader, docnum - offset)
 
 
 def top(order_keys: list[np.ndarray], candidates: np.ndarray, k: int) -> np.ndarray:

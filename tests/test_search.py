@@ -119,6 +119,7 @@ def test_store_change_updates_index_at_once(writable_corpus_kb):
     kb.update("uji-baru", {**{k: rec[k] for k in ("title", "summary")}, "title": "Kerja sama IPLT bersama kingfisher"},
               expected_version=rec["version"], author="uji")
     assert ids(kb.search("zebrafinch")) == [] and ids(kb.search("kingfisher")) == ["uji-baru"]
+    assert kb.search("IPLT kingfisher").results[0].title == "Kerja sama IPLT bersama kingfisher"
     kb.set_state("uji-baru", "deleted", author="uji")
     assert ids(kb.search("kingfisher")) == []
     assert kb.check()["ok"]
