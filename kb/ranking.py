@@ -285,6 +285,7 @@ class Snapshot:
         # Every (document, value) pair of each facet, for counting with one bincount.
         self._facets_csr: tuple | None = None  # see _facet_matrix
         self._terms: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._word_cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # see _word
         self._sort_keys: dict[str, np.ndarray] = {}
         self._vocab: tuple[dict[str, int], list[str]] | None = None
 
@@ -463,6 +464,16 @@ class Snapshot:
                     if coord:
                         matched[ids] += 1
                 continue
+            if sub.__class__ is query.Or:
+                word = self._word(sub)  # one query word over the text fields (the usual case)
+                if word is not None:
+                    ids, s = word
+                    if ids.size:
+                        scores[ids] += s
+                        mask[ids] = True
+                        if coord:
+                            matched[ids] += 1
+                    continue
             s, m = self._eval(sub)
             scores += s
             mask |= m
@@ -473,6 +484,41 @@ class Snapshot:
             # one word often (Whoosh's coordination idea: a bonus per further word matched).
             scores += COORD_BONUS * np.maximum(matched - 1, 0)
         return self._boosted(scores, q), mask
+
+    def _word(self, q: query.Or) -> tuple[np.ndarray, np.ndarray] | None:
+        """An OR of text-field terms without coordination (one query word searched in every
+        field): its documents (sorted) and summed scores, kept for the snapshot like a term's.
+        ``None`` for any other OR."""
+        subs = q.subqueries
+        if getattr(q, "scale", None) and len(subs) > 1:
+            return None
+        text_fields = self.text_fields
+        key: list = [q.boost]
+        for t in subs:
+            if t.__class__ is not query.Term or t.fieldname not in text_fields:
+                return None
+            key += (t.fieldname, t.text, t.boost)
+        key = tuple(key)
+        hit = self._word_cache.get(key)
+        if hit is not None:
+            return hit
+        found = [(t, *self.term(t.fieldname, t.text)) for t in subs]
+        found = [(t, ids, s) for t, ids, s in found if ids.size]
+        if not found:
+            value = (_NO_IDS, _NO_SCORES)
+        elif len(found) == 1:
+            t, ids, s = found[0]
+            value = (ids, s * (t.boost * q.boost))
+        else:  # summed over all documents, then taken where any field matched
+            scores, mask = self._zeros()
+            for t, ids, s in found:
+                scores[ids] += s * t.boost
+                mask[ids] = True
+            ids = np.flatnonzero(mask)
+            value = (ids, self._boosted(scores[ids], q))
+        if len(self._word_cache) < 4096:
+            self._word_cache[key] = value
+        return value
 
     def _eval_phrase(self, q: query.Phrase) -> tuple[np.ndarray, np.ndarray]:
         _, mask = self._fallback(q)

@@ -351,7 +351,7 @@ class Recommender:
         if not ranked or ranked[0][1] < MIN_SCORE:
             out.message = "Tidak ditemukan kasus atau praktik yang relevan dengan usulan ini."
             if proposer:
-                out.partners = self._partners(proposer, [], p.sectors)[:limit]
+                out.partners = self._partners(proposer, [], p.sectors, limit)
             return out
         for rid, score in ranked[:limit]:
             rec = self._records[rid]
@@ -364,9 +364,9 @@ class Recommender:
             out.cases.append({"id": rid, "kind": rec["kind"], "title": rec["title"], "score": round(float(score), 4),
                               "status": rec.get("status"), "regions": _refs(rec.get("regions", [])), "why": why})
         top_cases = [(rid, s) for rid, s in ranked if self._records[rid]["kind"] == "case"][:PEER_CASES]
-        out.peers = self._peers(top_cases, proposer)[:limit]
+        out.peers = self._peers(top_cases, proposer, limit)
         if proposer:
-            out.partners = self._partners(proposer, top_cases, p.sectors)[:limit]
+            out.partners = self._partners(proposer, top_cases, p.sectors, limit)
         for rid, _ in top_cases[:5]:
             rec = self._records[rid]
             for lesson in rec.get("lessons", [])[:2]:
@@ -435,7 +435,8 @@ class Recommender:
             out.append((rid, float(scores[i])))
         return out
 
-    def _peers(self, top_cases: list[tuple[str, float]], proposer: Region | None) -> list[dict]:
+    def _peers(self, top_cases: list[tuple[str, float]], proposer: Region | None, limit: int) -> list[dict]:
+        """The ``limit`` regions best placed to host a study visit, with their reasons."""
         g = gazetteer()
         votes: dict[str, list[float]] = defaultdict(list)
         support: dict[str, list[str]] = defaultdict(list)
@@ -454,6 +455,8 @@ class Recommender:
         score = {code: max(v) + PEER_EXTRA_CASES * (sum(v) - max(v)) for code, v in votes.items()}
         out = []
         for code, s in sorted(score.items(), key=lambda x: -x[1]):
+            if len(out) >= limit:  # reasons only for the regions shown
+                break
             r = g.get(code)
             if r is None:
                 continue
@@ -471,7 +474,8 @@ class Recommender:
             out.append(item)
         return out
 
-    def _partners(self, proposer: Region, top_cases: list[tuple[str, float]], sectors: list[str]) -> list[dict]:
+    def _partners(self, proposer: Region, top_cases: list[tuple[str, float]], sectors: list[str],
+                  limit: int) -> list[dict]:
         """Nearby regions on the same island group, ranked by closeness, shared province and
         experience with the topic; those already cooperating with the proposer are marked."""
         g = gazetteer()
@@ -503,7 +507,7 @@ class Recommender:
             ranked.append((s, d, r, same_prov, exp))
         ranked.sort(key=lambda x: -x[0])
         out = []
-        for nth, (s, d, r, same_prov, exp) in enumerate(ranked, 1):
+        for s, d, r, same_prov, exp in ranked[:limit]:
             why = [f"terdekat: ±{round(d):,} km dari {proposer.name}".replace(",", ".")]
             if same_prov:
                 why.append("satu provinsi")

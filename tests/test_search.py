@@ -169,3 +169,23 @@ def test_saved_records_rank_as_if_indexed_together(writable_corpus_kb):
     assert len(kb.index.snapshot().parts) == 1
     after = {q: [(h.id, round(h.score, 4)) for h in kb.search(q, limit=20).results] for q in queries}
     assert after == before
+
+
+def test_word_shortcut_scores_like_the_general_evaluation(corpus_kb):
+    """A query word (an OR of one term over the text fields) is summed and kept per snapshot;
+    the same tree evaluated node by node gives the same scores and matches."""
+    import numpy as np
+    from whoosh import query
+
+    snap = corpus_kb.index.snapshot()
+    plain = corpus_kb.index.parse("pengelolaan sampah regional")
+    langs = plain.subqueries if isinstance(plain, query.Or) else [plain]
+    words = [w for lang in langs for w in lang.subqueries if isinstance(w, query.Or)]
+    assert len(words) >= 3
+    shortcut = query.Or(words, scale=0.9)
+    general = query.Or([query.And([w, query.Every()]) for w in words], scale=0.9)
+    for _ in range(2):  # computed, then from the snapshot's cache
+        s1, m1 = snap.evaluate(shortcut)
+        s2, m2 = snap.evaluate(general)
+        assert m1.sum() > 0 and np.array_equal(m1, m2)
+        assert np.allclose(s1, s2, rtol=1e-5)
