@@ -194,14 +194,16 @@ class Store:
         """The current state of every record with a revision newer than ``revision`` (a value
         of :meth:`head`): its data with ``version`` and ``state``. ``None`` when more than
         ``limit`` records changed (the caller then rebuilds instead of patching)."""
-        with self._sessions() as s:
+        # A plain connection, no ORM session (every serving process runs this after each save).
+        with self.engine.connect() as c:
             changed = select(Revision.record_pk).where(Revision.pk > revision).distinct()
             if limit is not None:
-                n = s.scalar(select(func.count()).select_from(changed.subquery()))
-                if n > limit:
+                pks = c.execute(changed.limit(limit + 1)).scalars().all()
+                if len(pks) > limit:
                     return None
+                changed = pks
             q = select(Record.data, Record.version, Record.state).where(Record.pk.in_(changed))
-            return [{**data, "version": version, "state": state} for data, version, state in s.execute(q)]
+            return [{**data, "version": version, "state": state} for data, version, state in c.execute(q)]
 
     def region_codes(self) -> dict[str, list[str]]:
         """``{region code: [record ids]}`` over published records."""

@@ -148,7 +148,10 @@ class CaseSimilarity(BaseEstimator):
             if i is not None:
                 new.alive_[i] = 0.0
         if records:
-            rows = self.vectorizer_.transform([self._doc_terms(r) for r in records]).astype(np.float32)
+            if len(records) <= 16:  # a save or a few: the one-document path (no per-call validation)
+                rows = sparse.vstack([self._vector(self._doc_terms(r)) for r in records], format="csr")
+            else:
+                rows = self.vectorizer_.transform([self._doc_terms(r) for r in records]).astype(np.float32)
             new.extra_ = rows.tocsr() if self.extra_ is None else sparse.vstack([self.extra_, rows], format="csr")
             for r in records:
                 new.index_[r["id"]] = len(new.ids_)

@@ -245,18 +245,19 @@ class Recommender:
             removed = [c["id"] for c in changes if c["state"] != "published"]
             patched = model.with_changes(published, removed)
             records = dict(self._records)
-            by_region = {code: list(ids) for code, ids in self._cases_by_region.items()}
+            # Readers may hold the old lists: a region's list is copied before it changes.
+            by_region = dict(self._cases_by_region)
             for rid in removed + [c["id"] for c in published]:
                 old = records.pop(rid, None)
                 if old and old["kind"] == "case":
                     for code in old.get("regions", []):
                         if rid in by_region.get(code, ()):
-                            by_region[code].remove(rid)
+                            by_region[code] = [x for x in by_region[code] if x != rid]
             for c in published:
                 records[c["id"]] = _slim(c)
                 if c["kind"] == "case":
                     for code in c.get("regions", []):
-                        by_region.setdefault(code, []).append(c["id"])
+                        by_region[code] = by_region.get(code, []) + [c["id"]]
             with self._lock:
                 self._model, self._head, self._records = patched, head, records
                 self._cases_by_region = by_region
