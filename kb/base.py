@@ -173,7 +173,8 @@ class KnowledgeBase:
             self.store.write_many([data], author=author, action="create", state=state)
         except Conflict as e:
             raise ImportFailed([RecordProblem("record", None, "id", str(e))]) from e
-        self._sync([data["id"]], new=True)
+        if state == "published":  # indexed as written (a new record: version 1, nothing to replace)
+            self.index.update([{**data, "version": 1}], new_ids={data["id"]})
         return self.store.get(data["id"], include_deleted=True)
 
     def update(self, record_id: str, raw: dict, *, expected_version: int, author: str,

@@ -395,26 +395,30 @@ class SearchIndex:
 
     def warm(self, max_postings: int | None = None, progress=None) -> int:
         """Load the postings of the most frequent terms of the current segments into memory,
-        so that the first search for a common word does not read them from disk (a serving
-        process calls this in a background thread; searches go on meanwhile: the lock is taken
-        per term). Returns the number of postings loaded."""
+        so that the first search for a common word does not read them from disk, then the words
+        that spelling suggestions choose from (a serving process calls this in a background
+        thread; searches go on meanwhile: the lock is taken per term). Returns the number of
+        postings loaded."""
         budget = int(max_postings if max_postings is not None else MAX_CACHED_POSTINGS * 0.9)
         with self._mutex:
             snap = self.snapshot()
             plans = [(segreader, data, self._postings.warm_plan(segreader, self._text_fields))
                      for segreader, _, data in snap.parts]
         loaded = 0
-        for segreader, data, plan in plans:
-            for _, name, btext in plan:
-                if loaded >= budget:
+        terms = ((segreader, data, name, btext) for segreader, data, plan in plans for _, name, btext in plan)
+        for segreader, data, name, btext in terms:
+            if loaded >= budget:
+                break
+            with self._mutex:
+                if self._snapshot is not snap:  # a commit replaced the view: stop here
                     return loaded
-                with self._mutex:
-                    if self._snapshot is not snap:  # a commit replaced the view: stop here
-                        return loaded
-                    ids = self._postings.postings_of(segreader, data, name, btext)[0]
-                loaded += ids.size
-                if progress:
-                    progress(ids.size)
+                ids = self._postings.postings_of(segreader, data, name, btext)[0]
+            loaded += ids.size
+            if progress:
+                progress(ids.size)
+        with self._mutex:  # the words for spelling suggestions (one scan of each term table)
+            if self._snapshot is snap:
+                snap.vocab()
         return loaded
 
     def stored(self) -> dict[str, int]:
