@@ -104,6 +104,7 @@ class KnowledgeBase:
                 raws += read_file(p)
             except FileProblem as e:
                 problems += e.problems
+                raws += e.records  # what could be read is checked too: every problem at once
         return raws, problems
 
     def validate(self, raws: list[RawRecord], *, upsert: bool) -> tuple[list[dict], list[RecordProblem]]:

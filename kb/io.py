@@ -27,11 +27,14 @@ class RawRecord:
 
 
 class FileProblem(Exception):
-    """A file that cannot be read at all (encoding, syntax, missing columns)."""
+    """A file, or some lines or rows of it, that cannot be read (encoding, syntax, missing
+    columns). ``records`` holds what could be read despite them (the other lines of a JSON Lines
+    file, the rows of a CSV file), so that an import can report their problems too."""
 
-    def __init__(self, problems: list[RecordProblem]):
+    def __init__(self, problems: list[RecordProblem], records: list[RawRecord] | None = None):
         super().__init__("; ".join(str(p) for p in problems))
         self.problems = problems
+        self.records = records or []
 
 
 def detect_format(path: str) -> str:
@@ -101,7 +104,7 @@ def _parse_jsonl(text: str, source: str) -> list[RawRecord]:
             continue
         out.append(RawRecord(source, n, obj))
     if problems:
-        raise FileProblem(problems)
+        raise FileProblem(problems, out)
     return out
 
 
@@ -165,9 +168,9 @@ def _parse_csv(text: str, source: str) -> list[RawRecord]:
             except (ValueError, json.JSONDecodeError):
                 want = "a whole number" if key in INT_FIELDS else "a JSON list"
                 problems.append(RecordProblem(source, n, key, f"must be {want}, got {cell[:60]!r}"))
-        out.append(RawRecord(source, n, rec))
+        out.append(RawRecord(source, n, rec))  # its other fields are still checked
     if problems:
-        raise FileProblem(problems)
+        raise FileProblem(problems, out)
     return out
 
 

@@ -504,6 +504,8 @@ class Snapshot:
             return hit
         found = [(t, *self.term(t.fieldname, t.text)) for t in subs]
         found = [(t, ids, s) for t, ids, s in found if ids.size]
+        if sum(ids.size for _, ids, _ in found) > self.ndocs // 8:
+            return None  # a common word: adding whole vectors is cheaper than indexed adds
         if not found:
             value = (_NO_IDS, _NO_SCORES)
         elif len(found) == 1:

@@ -33,6 +33,20 @@ def test_one_bad_record_imports_nothing_and_names_file_line_field(empty_kb, tmp_
     assert empty_kb.store.count() == 0 and empty_kb.index.doc_count() == 0
 
 
+def test_a_malformed_line_does_not_hide_the_other_records_problems(empty_kb, tmp_path, small_file):
+    lines = small_file.read_text(encoding="utf-8").splitlines()
+    no_title = json.loads(lines[2])
+    del no_title["title"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join([lines[0], '{"id": "patah", "title": ', json.dumps(no_title)]) + "\n", encoding="utf-8")
+    with pytest.raises(ImportFailed) as e:
+        empty_kb.import_files([bad])
+    text = [str(p) for p in e.value.problems]
+    assert any(t.startswith(f"{bad}:2:") and "invalid JSON" in t for t in text)
+    assert any(t.startswith(f"{bad}:3: title:") for t in text)
+    assert len(text) == 2 and empty_kb.store.count() == 0
+
+
 def test_duplicate_ids_need_upsert(empty_kb, small_file):
     empty_kb.import_files([small_file])
     with pytest.raises(ImportFailed) as e:

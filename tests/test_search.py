@@ -189,3 +189,4 @@ def test_word_shortcut_scores_like_the_general_evaluation(corpus_kb):
         s2, m2 = snap.evaluate(general)
         assert m1.sum() > 0 and np.array_equal(m1, m2)
         assert np.allclose(s1, s2, rtol=1e-5)
+    assert snap._word_cache  # the rarer words went the short way (common ones go the general way)

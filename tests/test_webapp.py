@@ -281,6 +281,11 @@ def test_bulk_upload_preview_then_confirm(app):
     r = c.post("/kurasi/unggah", data={"csrf_token": token_of(page), "file": (io.BytesIO(bad), "b.jsonl")},
                content_type="multipart/form-data")
     assert r.status_code == 400 and "b.jsonl:2: sectors" in r.get_data(as_text=True)
+    broken = b'{"id": "unggah-3", "title": \n' + bad  # a malformed line hides nothing else
+    r = c.post("/kurasi/unggah", data={"csrf_token": token_of(page), "file": (io.BytesIO(broken), "c.jsonl")},
+               content_type="multipart/form-data")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400 and "c.jsonl:1: invalid JSON" in html and "c.jsonl:3: sectors" in html
     r = c.post("/kurasi/unggah", data={"csrf_token": token_of(page), "file": (io.BytesIO(good), "g.jsonl")},
                content_type="multipart/form-data")
     html = r.get_data(as_text=True)

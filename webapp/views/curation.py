@@ -171,10 +171,13 @@ def upload():
         name = form.file.data.filename or "upload"
         problems, preview = [], None
         try:
-            raws = parse_text(decode(form.file.data.read(), name), detect_format(name), name)
-            report = kb.import_raw(raws, upsert=bool(form.upsert.data), dry_run=True, author=current_user.username)
-        except FileProblem as e:
-            problems = e.problems
+            try:
+                raws = parse_text(decode(form.file.data.read(), name), detect_format(name), name)
+                file_problems = []
+            except FileProblem as e:  # the lines or rows that could be read are checked too
+                raws, file_problems = e.records, e.problems
+            report = kb.import_raw(raws, upsert=bool(form.upsert.data), dry_run=True, author=current_user.username,
+                                   file_problems=file_problems)
         except ImportFailed as e:
             problems = e.problems
         else:
