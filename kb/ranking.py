@@ -282,8 +282,7 @@ class Snapshot:
                 for value, ids in data.facets.get(name, {}).items():
                     merged.setdefault(value, []).append(ids + offset if offset else ids)
             self.facets[name] = {v: (np.concatenate(a) if len(a) > 1 else a[0]) for v, a in merged.items()}
-        # Every (document, value) pair of each facet, for counting with one bincount.
-        self._facets_csr: tuple | None = None  # see _facet_matrix
+        self._facets_csr: tuple | None = None  # all facets as one sparse matrix: see _facet_matrix
         self._terms: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._word_cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # see _word
         self._sort_keys: dict[str, np.ndarray] = {}
