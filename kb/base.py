@@ -174,8 +174,7 @@ class KnowledgeBase:
             self.store.write_many([data], author=author, action="create", state=state)
         except Conflict as e:
             raise ImportFailed([RecordProblem("record", None, "id", str(e))]) from e
-        if state == "published":  # indexed as written (a new record: version 1, nothing to replace)
-            self.index.update([{**data, "version": 1}], new_ids={data["id"]})
+        self._sync([data["id"]], new=True, written={data["id"]: {**data, "version": 1, "state": state}})
         return self.store.get(data["id"], include_deleted=True)
 
     def update(self, record_id: str, raw: dict, *, expected_version: int, author: str,
@@ -196,12 +195,13 @@ class KnowledgeBase:
             raise ImportFailed([RecordProblem(source, None, f, m) for f, m in errs])
         return data
 
-    def _sync(self, ids: list[str], *, new: bool = False) -> None:
+    def _sync(self, ids: list[str], *, new: bool = False, written: dict[str, dict] | None = None) -> None:
         """Bring the index in line with the store for ``ids`` (published ones indexed; ``new``
-        ids were just created, so nothing of them is in the index yet)."""
+        ids were just created, so nothing of them is in the index yet; ``written``: records as
+        the caller just stored them, with ``version`` and ``state``, not read back)."""
         add, delete = [], []
         for rid in ids:
-            rec = self.store.get(rid, include_deleted=True)
+            rec = (written or {}).get(rid) or self.store.get(rid, include_deleted=True)
             if rec["state"] == "published":
                 add.append(rec)
             elif not new:

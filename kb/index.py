@@ -546,7 +546,7 @@ class SearchIndex:
         frag = ""
         # Highlight the first field, in reading order, that holds a matched term; fields without
         # a match are never analyzed.
-        for name in (f"summary_{lang}", f"lessons_{lang}", f"body_{lang}"):
+        for name in (prefix + lang for prefix in HIGHLIGHT_FIELDS):
             wanted = terms.get(name)
             if wanted and f.get(name) and docnum in holding.get(name, ()):
                 frag = highlight(f[name][:MAX_HIGHLIGHT_CHARS], wanted, lang)
