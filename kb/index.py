@@ -506,6 +506,8 @@ class SearchIndex:
             q = query.Every()
         scores, mask = snap.evaluate(q)
         filt = _filter_query(filters or {}, year_from, year_to)
+        notices += [f"{key} {value!r} is not a known value: no record matches it"
+                    for key, value in _unknown_filter_values(filters or {})]
         if filt is not None:
             mask &= snap.evaluate(filt)[1]
         total = int(mask.sum())
@@ -534,7 +536,7 @@ class SearchIndex:
                                 page=page, limit=limit, facets=facets, retry=False)
             if again.total:
                 again.query, again.corrected_query, again.suggestion = text, suggestion, suggestion
-                again.notices = notices + again.notices
+                again.notices = notices + [n for n in again.notices if n not in notices]
                 return again
         return result
 
@@ -655,6 +657,14 @@ def _normalize_facet_terms(q: query.Query) -> query.Query:
         value = normalize_facet_value(q.fieldname, str(q.text))
         return query.Term(q.fieldname, value or f"__unknown__{q.text}", boost=q.boost)
     return q
+
+
+def _unknown_filter_values(filters: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """``(facet, value)`` of the filter values that name nothing (a misspelt island, an
+    unknown status ...): they match no record, and the user should be told why."""
+    return [(key, value) for key, values in filters.items()
+            if key in FACETS and not FACETS[key].numeric
+            for value in values if value.strip() and normalize_facet_value(key, value) is None]
 
 
 def _filter_query(filters: dict[str, list[str]], year_from: int | None, year_to: int | None):

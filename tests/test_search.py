@@ -190,3 +190,10 @@ def test_word_shortcut_scores_like_the_general_evaluation(corpus_kb):
         assert m1.sum() > 0 and np.array_equal(m1, m2)
         assert np.allclose(s1, s2, rtol=1e-5)
     assert snap._word_cache  # the rarer words went the short way (common ones go the general way)
+
+
+def test_an_unknown_filter_value_is_named_not_silently_empty(corpus_kb):
+    res = corpus_kb.search("sampah", filters={"island": ["atlantis"], "status": ["berjalan"]})
+    assert res.total == 0
+    assert any("island 'atlantis'" in n for n in res.notices)
+    assert not any("status" in n for n in res.notices)  # a known value says nothing

@@ -380,3 +380,11 @@ def test_template_translations_with_variables_are_escaped(read_app):
         out = render_template_string("{{ _('Halaman %(p)d dari %(n)d', p=2, n=5) }}|{{ _('Cari') }}|"
                                      "{{ _('Tidak ada hasil untuk') }} {{ '<b>' }}")
     assert out == "Page 2 of 5|Search|No results for &lt;b&gt;"
+
+
+def test_pages_name_an_icon_that_is_served(app):
+    """Browsers ask for an icon on every first visit; a missing one is a console error."""
+    c = app.test_client()
+    href = re.search(r'<link rel="icon" href="([^"]+)"', c.get("/").get_data(as_text=True)).group(1)
+    with c.get(href) as r:  # a static file response: closed after use
+        assert r.status_code == 200 and b"<svg" in r.data
