@@ -388,3 +388,8 @@ def test_pages_name_an_icon_that_is_served(app):
     href = re.search(r'<link rel="icon" href="([^"]+)"', c.get("/").get_data(as_text=True)).group(1)
     with c.get(href) as r:  # a static file response: closed after use
         assert r.status_code == 200 and b"<svg" in r.data
+
+
+def test_active_filters_are_shown_by_their_names(app):
+    html = app.test_client().get("/cari?q=sampah&province=jabar&kind=practice").get_data(as_text=True)
+    assert "Provinsi: Jawa Barat ✕" in html and "Jenis catatan: Praktik baik ✕" in html

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template
 from markupsafe import Markup, escape
 
-from kb.index import FACETS
+from kb.index import FACETS, facet_label, normalize_facet_value
 from kb.io import export_csv
 
 from .. import get_kb
@@ -23,7 +23,13 @@ def search():
     params = search_params(max_limit=50)
     res = run_search(params)
     return render_template("search/results.html", params=params, res=res, facets=FACETS, url_with=url_with,
-                           facet_lists=facet_lists)
+                           facet_lists=facet_lists, filter_label=filter_label)
+
+
+def filter_label(key: str, value: str) -> str:
+    """An active filter as a person reads it (``province=jabar`` -> Jawa Barat, ``kind=practice``
+    -> Praktik baik)."""
+    return facet_label(key, normalize_facet_value(key, value) or value)
 
 
 def facet_lists(params: dict, res, facets: dict) -> Markup:
