@@ -25,7 +25,7 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FIELD_ORDER = ("id", "kind", "language", "title", "summary", "body", "regions", "third_parties",
                "sectors", "cooperation_type", "obligation", "urusan", "mechanism", "documents",
                "start_year", "end_year", "status", "lessons", "challenges", "indicators", "sources",
-               "related_cases")
+               "related_cases", "checked")
 LIST_FIELDS = ("regions", "third_parties", "sectors", "urusan", "lessons", "challenges", "related_cases")
 OBJECT_LIST_FIELDS = ("documents", "indicators", "sources")
 
@@ -70,9 +70,35 @@ class Indicator(_Strict):
     year: int | None = Field(None, ge=1945, le=2100)
 
 
+_PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
 class Source(_Strict):
+    """Where a fact was read: the page or document (``url``), who published it and when
+    (``date``: a year, a year and month, or a full ISO date), and when it was read."""
+
     title: str = Field(min_length=1, max_length=1000)
     url: str | None = Field(None, max_length=2000)
+    publisher: str | None = Field(None, max_length=300)
+    date: str | None = Field(None, max_length=10)
+    accessed: dt.date | None = None
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)
+        if isinstance(v, str):
+            v = v.strip()
+            if not v:
+                return None
+            if not _PARTIAL_DATE.match(v):
+                raise ValueError("date must be a year (2019), a month (2019-07) or a day (2019-07-15)")
+            try:
+                dt.date.fromisoformat(v if len(v) == 10 else (v + "-01-01")[:10])
+            except ValueError:
+                raise ValueError(f"date {v!r} is not a real date") from None
+        return v
 
     @field_validator("url")
     @classmethod
@@ -111,6 +137,7 @@ class RecordIn(_Strict):
     indicators: list[Indicator] = Field(default_factory=list, max_length=MAX_ITEMS)
     sources: list[Source] = Field(default_factory=list, max_length=MAX_ITEMS)
     related_cases: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    checked: dt.date | None = None  # when an editor last checked the record against its sources
 
     @field_validator("title", "summary", "mechanism", mode="before")
     @classmethod

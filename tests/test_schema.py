@@ -57,3 +57,18 @@ def test_very_long_title_is_refused():
 def test_bad_id_is_refused():
     _, errs = validate_record({**BASE, "id": "Bukan Slug!"})
     assert errs[0][0] == "id"
+
+
+def test_a_source_carries_publisher_date_and_access_and_a_record_its_checked_date():
+    data, errs = validate_record({
+        "title": "Sampah bersama", "summary": "Dua kota mengelola sampah bersama.", "checked": "2026-11-30",
+        "sources": [{"title": "Perjanjian kerja sama TPA", "url": "https://example.org/berita/tpa-2019",
+                     "publisher": "Pemerintah Kota Contoh", "date": 2019, "accessed": "2026-11-30"}]})
+    assert errs == []
+    assert data["sources"][0] == {"title": "Perjanjian kerja sama TPA", "url": "https://example.org/berita/tpa-2019",
+                                  "publisher": "Pemerintah Kota Contoh", "date": "2019", "accessed": "2026-11-30"}
+    assert data["checked"] == "2026-11-30"
+    for bad in ("19-07", "2019-13", "2019-02-30", "kemarin"):
+        _, errs = validate_record({"title": "Sampah bersama", "summary": "Dua kota mengelola sampah bersama.",
+                                   "sources": [{"title": "Berita", "date": bad}]})
+        assert errs and errs[0][0] == "sources.0.date", bad
