@@ -13,7 +13,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import Conflict, ImportFailed, InstanceError, RecordProblem
+from filelock import Timeout as LockTimeout
+
+from .access import Actor, as_actor, check_change, check_create, may_read
+from .errors import Conflict, Forbidden, ImportFailed, InstanceError, NotFound, RecordProblem
 from .index import SearchIndex
 from .io import FileProblem, RawRecord, export_csv, export_jsonl, read_file
 from .schema import validate_record
@@ -60,7 +63,11 @@ class KnowledgeBase:
     """The store, index and settings of one instance folder."""
 
     def __init__(self, home: str | os.PathLike | None = None, *, create: bool = True,
-                 database_url: str | None = None):
+                 database_url: str | None = None, write_wait: float | None = None):
+        """``write_wait``: how long (seconds) a write may wait for another writer of the store
+        and for the index lock (``None``: as long as a command-line job may: a minute for the
+        store, ten for the index). A record stored while the index was busy is indexed by the
+        next catch-up (:meth:`catch_up`), which every writer and ``serve`` run."""
         self.home = resolve_home(home)
         if not self.home.exists():
             if not create:
@@ -69,8 +76,9 @@ class KnowledgeBase:
         if not self.home.is_dir():
             raise InstanceError(f"{self.home} is not a folder")
         url = database_url or os.environ.get("DATABASE_URL") or f"sqlite:///{self.home / 'sinergi.db'}"
-        self.store = Store(url)
+        self.store = Store(url, write_timeout=60.0 if write_wait is None else write_wait)
         self.index = SearchIndex(self.home / "index")
+        self.write_wait = write_wait
         self.settings = self._settings()
 
     # -- settings ---------------------------------------------------------------------------
@@ -107,8 +115,10 @@ class KnowledgeBase:
                 raws += e.records  # what could be read is checked too: every problem at once
         return raws, problems
 
-    def validate(self, raws: list[RawRecord], *, upsert: bool) -> tuple[list[dict], list[RecordProblem]]:
-        """Validate raw records; also duplicate ids in the batch and against the store."""
+    def validate(self, raws: list[RawRecord], *, upsert: bool,
+                 actor: Actor | None = None) -> tuple[list[dict], list[RecordProblem]]:
+        """Validate raw records; also duplicate ids in the batch and against the store, and
+        (for ``actor``) whether they may change the stored records they would update."""
         valid, problems = [], []
         seen: dict[str, RawRecord] = {}
         for raw in raws:
@@ -132,29 +142,40 @@ class KnowledgeBase:
                 msg = (f"id {rid!r} already exists (use --upsert to update it)" if given else
                        f"the id {rid!r} generated from the title already exists; give the record its own id")
                 problems.append(RecordProblem(raw.source, raw.line, "id", msg))
+        elif valid and actor is not None and not actor.can("editor"):
+            for rec in self.store.records(states=("published", "draft", "deleted"), ids=list(seen)):
+                try:
+                    check_change(actor, rec)
+                except Forbidden as e:
+                    raw = seen[rec["id"]]
+                    problems.append(RecordProblem(raw.source, raw.line, "id", str(e)))
         return valid, problems
 
     def import_raw(self, raws: list[RawRecord], *, upsert: bool = False, dry_run: bool = False,
-                   author: str = "import", file_problems: list[RecordProblem] | None = None) -> ImportReport:
-        """Validate everything, then write all records in one transaction, or nothing."""
+                   author: Actor | str = "import",
+                   file_problems: list[RecordProblem] | None = None) -> ImportReport:
+        """Validate everything, then write all records in one transaction, or nothing.
+
+        An editor's (and the command line's) records are published; a contributor's are drafts,
+        and a contributor may update only their own drafts (:mod:`kb.access`)."""
+        actor = as_actor(author)
         problems = list(file_problems or [])
-        valid, more = self.validate(raws, upsert=upsert)
+        valid, more = self.validate(raws, upsert=upsert, actor=actor)
         problems += more
         if problems:
             raise ImportFailed(problems)
         report = ImportReport(read=len(raws), dry_run=dry_run, valid=valid)
         if dry_run:
             return report
+        state = "published" if actor.can("editor") else "draft"
         try:
-            created, updated = self.store.write_many(valid, author=author, upsert=upsert)
-        except Conflict as e:  # a concurrent import took an id after we checked
+            created, updated = self.store.write_many(valid, author=actor.name, upsert=upsert, state=state,
+                                                     guard=lambda rec: check_change(actor, rec, state))
+        except (Conflict, Forbidden) as e:  # a concurrent write changed the records after we checked
             raise ImportFailed([RecordProblem("store", None, "id", str(e))]) from e
         report.created, report.updated = created, updated
         report.unchanged = len(valid) - len(created) - len(updated)
-        changed = set(created) | set(updated)
-        versions = self.store.versions() if changed else {}
-        self.index.update(({**d, "version": versions.get(d["id"], 1)} for d in valid if d["id"] in changed),
-                          new_ids=set(created))
+        self.catch_up(timeout=self.write_wait)
         return report
 
     def import_files(self, paths: Iterable[str | Path], **kw) -> ImportReport:
@@ -168,25 +189,28 @@ class KnowledgeBase:
         return self.import_files(files, author="corpus", **kw)
 
     # -- single-record writes (API and forms) ----------------------------------------------
-    def create(self, raw: dict, *, author: str, state: str = "published") -> dict:
+    def create(self, raw: dict, *, author: Actor | str, state: str = "published") -> dict:
+        actor = as_actor(author)
+        check_create(actor, state)
         data = self._valid_one(raw, "record")
-        try:
-            self.store.write_many([data], author=author, action="create", state=state)
-        except Conflict as e:
-            raise ImportFailed([RecordProblem("record", None, "id", str(e))]) from e
-        self._sync([data["id"]], new=True, written={data["id"]: {**data, "version": 1, "state": state}})
+        self.store.write_many([data], author=actor.name, action="create", state=state)
+        self.catch_up(timeout=self.write_wait)
         return self.store.get(data["id"], include_deleted=True)
 
-    def update(self, record_id: str, raw: dict, *, expected_version: int, author: str,
+    def update(self, record_id: str, raw: dict, *, expected_version: int, author: Actor | str,
                state: str | None = None) -> dict:
+        actor = as_actor(author)
         data = self._valid_one({**raw, "id": record_id}, "record")
-        rec = self.store.update(record_id, data, expected_version=expected_version, author=author, state=state)
-        self._sync([record_id])
+        rec = self.store.update(record_id, data, expected_version=expected_version, author=actor.name, state=state,
+                                guard=lambda current: check_change(actor, current, state))
+        self.catch_up(timeout=self.write_wait)
         return rec
 
-    def set_state(self, record_id: str, state: str, *, author: str, expected_version: int | None = None) -> dict:
-        rec = self.store.set_state(record_id, state, author=author, expected_version=expected_version)
-        self._sync([record_id])
+    def set_state(self, record_id: str, state: str, *, author: Actor | str, expected_version: int | None = None) -> dict:
+        actor = as_actor(author)
+        rec = self.store.set_state(record_id, state, author=actor.name, expected_version=expected_version,
+                                   guard=lambda current: check_change(actor, current, state))
+        self.catch_up(timeout=self.write_wait)
         return rec
 
     def _valid_one(self, raw: dict, source: str) -> dict:
@@ -195,29 +219,87 @@ class KnowledgeBase:
             raise ImportFailed([RecordProblem(source, None, f, m) for f, m in errs])
         return data
 
-    def _sync(self, ids: list[str], *, new: bool = False, written: dict[str, dict] | None = None) -> None:
-        """Bring the index in line with the store for ``ids`` (published ones indexed; ``new``
-        ids were just created, so nothing of them is in the index yet; ``written``: records as
-        the caller just stored them, with ``version`` and ``state``, not read back)."""
-        add, delete = [], []
-        for rid in ids:
-            rec = (written or {}).get(rid) or self.store.get(rid, include_deleted=True)
-            if rec["state"] == "published":
-                add.append(rec)
-            elif not new:
-                delete.append(rid)
-        self.index.update(add, delete_ids=delete, new_ids=set(ids) if new else frozenset())
+    # -- keeping the index in step with the store -------------------------------------------
+    def catch_up(self, *, timeout: float | None = None) -> int | None:
+        """Apply to the index every store change it does not reflect yet (it records the last
+        store revision it applied), under the index's write lock.
+
+        Every write runs this after its store commit, ``serve`` at start and in the background,
+        so a record stored while the index was busy, or by a process that died before indexing
+        it, becomes searchable without a manual ``reindex``. ``timeout``: how long to wait for
+        the lock (``None``: as long as a command-line job may); when it is not had in time this
+        returns ``None`` and the lock's holder, or the next catch-up, applies the change.
+        Returns the number of documents added or replaced."""
+        try:
+            with self.index.locked(timeout):
+                marker = self.index.applied()
+                with self.store.read_snapshot() as conn:
+                    head = self.store.head_in(conn)
+                    if marker is None:
+                        return self._reconcile(conn, head)
+                    if head <= marker:
+                        return 0
+                    deleted: list[str] = []
+                    new: set[str] = set()
+
+                    def published():
+                        for rec in self.store.iter_changes(conn, marker):
+                            if rec["version"] == 1:  # its only revision is newer than the index
+                                new.add(rec["id"])
+                            if rec["state"] == "published":
+                                yield rec
+                            elif rec["version"] > 1:
+                                deleted.append(rec["id"])
+
+                    changed = self.store.count_changes(conn, marker)
+                    return self.index.update(published(), deleted, new_ids=new, count=changed, applied=head)
+        except LockTimeout:
+            return None
+
+    def _reconcile(self, conn, head: int) -> int:
+        """Bring an index that records no store revision (built before it did, or damaged)
+        in line with the store by comparing ids and versions, and record ``head``."""
+        store = self.store.versions_in(conn)
+        indexed = self.index.stored()
+        changed = [rid for rid, v in store.items() if indexed.get(rid) != v]
+        extra = [rid for rid in indexed if rid not in store]
+        records = self.store.iter_data_in(conn, ids=changed)
+        return self.index.update(records, extra, count=len(changed), applied=head)
+
+    def behind(self) -> int | None:
+        """How many store revisions the index has not applied (``None``: not recorded)."""
+        marker = self.index.applied()
+        return None if marker is None else max(0, self.store.head() - marker)
 
     # -- reading ----------------------------------------------------------------------------
     def search(self, text: str, **kw):
         return self.index.search(text, **kw)
 
-    def get(self, record_id: str, **kw) -> dict:
-        return self.store.get(record_id, **kw)
+    def get(self, record_id: str, *, actor: Actor | None = None, include_deleted: bool = False) -> dict:
+        """The record ``record_id`` if ``actor`` (``None``: anonymous) may see it, else
+        :class:`NotFound`: a draft or deleted record is not there for anybody else.
+        ``include_deleted``: any state, for trusted local callers (the command line)."""
+        rec = self.store.get(record_id, include_deleted=True)
+        if not include_deleted and not may_read(actor, rec):
+            raise NotFound(f"no record with id {record_id!r}")
+        return rec
+
+    def visible(self, record_ids: Iterable[str], actor: Actor | None = None) -> list[dict]:
+        """The records of ``record_ids`` that ``actor`` may see, in the given order."""
+        out = []
+        for rid in record_ids:
+            try:
+                out.append(self.get(rid, actor=actor))
+            except NotFound:
+                continue
+        return out
 
     # -- maintenance ------------------------------------------------------------------------
     def reindex(self, progress: Callable[[int], None] | None = None) -> int:
-        return self.index.rebuild(self.store.iter_data(), progress=progress, count=self.store.count())
+        with self.index.locked(), self.store.read_snapshot() as conn:
+            head = self.store.head_in(conn)
+            return self.index.rebuild(self.store.iter_data_in(conn), progress=progress,
+                                      count=self.store.count(), applied=head)
 
     def check(self) -> dict:
         """Differences between store and index: missing, extra and stale documents."""
@@ -227,7 +309,8 @@ class KnowledgeBase:
         extra = sorted(set(indexed) - set(store))
         stale = sorted(k for k in set(store) & set(indexed) if store[k] != indexed[k])
         return {"ok": not (missing or extra or stale), "store": len(store), "index": len(indexed),
-                "missing_in_index": missing, "not_in_store": extra, "stale_in_index": stale}
+                "missing_in_index": missing, "not_in_store": extra, "stale_in_index": stale,
+                "revisions_behind": self.behind()}
 
     def export(self, fmt: str = "jsonl") -> str:
         records = (self._strip(d) for d in self.store.iter_data())

@@ -59,6 +59,18 @@ class Conflict(SinergiError):
     code = "conflict"
 
 
+class Forbidden(SinergiError):
+    """The actor may not do this (a contributor publishing, changing a published record...)."""
+
+    code = "forbidden"
+
+
+class Unavailable(SinergiError):
+    """The store or the index is busy for longer than a request may wait; nothing was written."""
+
+    code = "unavailable"
+
+
 class InstanceError(SinergiError):
     """The instance folder is missing or unusable."""
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -288,30 +290,80 @@ class SearchIndex:
     def _writer(self, **kw):
         return self.ix.writer(timeout=60.0, **kw)
 
+    @contextmanager
+    def locked(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the index's write lock (re-entrant in this thread); ``timeout`` in seconds
+        (``None``: the default of 10 minutes) raises :class:`filelock.Timeout` when it is not
+        had in time."""
+        with self._lock.acquire(timeout=600 if timeout is None else timeout):
+            yield
+
+    # The store revision an index generation reflects is written beside it, as applied.<generation>,
+    # before that generation is committed: a generation on disk always has its marker, and a
+    # marker whose generation was never committed (a crash in between) is never read.
+    def applied(self) -> int | None:
+        """The newest store revision this index reflects (``None``: not recorded)."""
+        try:
+            return int((self.path / f"applied.{self.ix.latest_generation()}").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _mark(self, generation: int, revision: int) -> None:
+        tmp = self.path / f"applied.{generation}.tmp"
+        tmp.write_text(f"{revision}\n")
+        os.replace(tmp, self.path / f"applied.{generation}")
+
+    def _clean_markers(self) -> None:
+        keep = f"applied.{self.ix.latest_generation()}"
+        for p in self.path.glob("applied.*"):
+            if p.name != keep:
+                p.unlink(missing_ok=True)
+
     def update(self, records: Iterable[dict], delete_ids: Iterable[str] = (), *,
-               new_ids: frozenset[str] | set[str] = frozenset()) -> int:
+               new_ids: frozenset[str] | set[str] = frozenset(), count: int | None = None,
+               applied: int | None = None) -> int:
         """Add or replace the documents of ``records`` and delete ``delete_ids``; commit once.
 
         Records whose id is in ``new_ids`` are known not to be indexed yet and are simply added.
         Replaced and deleted documents are found with this process's searcher (brought up to
         date under the write lock), not with a reader the writer would open over every segment.
+        ``records`` may be a stream (``count``: how many, if known) and ``delete_ids`` a list
+        it fills while it is read; ``applied``: the store revision the index reflects after
+        this commit.
         """
-        records = list(records)
+        if count is None and isinstance(records, (list, tuple)):
+            count = len(records)
         n = 0
+        stale: list[str] = []
         with self._lock:
             w = self._writer(limitmb=256)
             try:
                 adder = prepare_writer(w, 256)  # w.add_document, faster (kb/indexing.py)
-                stale = [d["id"] for d in records if d["id"] not in new_ids] + list(delete_ids)
-                for docnum in self._docnums(w, stale):
-                    w.delete_document(docnum)
-                docs = map(document_for, records)
-                for doc, analyzed in analyzed_documents(adder, docs, analysis_processes(len(records))):
+
+                def docs():
+                    for d in records:
+                        if d["id"] not in new_ids:
+                            stale.append(d["id"])
+                        yield document_for(d)
+
+                for doc, analyzed in analyzed_documents(adder, docs(), analysis_processes(count)):
                     adder.add_analyzed(doc, analyzed)
                     n += 1
+                stale += delete_ids  # read after the stream: it may name ids as it goes
+                for docnum in self._docnums(w, stale):  # older documents only: new ones come later
+                    w.delete_document(docnum)
+                if not n and not stale:
+                    w.cancel()
+                    if applied is not None:
+                        self._mark(self.ix.latest_generation(), applied)
+                    return 0
+                if applied is not None:
+                    self._mark(w.generation, applied)
                 w.commit()
+                self._clean_markers()
             except BaseException:
-                w.cancel()
+                if not w.is_closed:
+                    w.cancel()
                 raise
         self._invalidate()
         return n
@@ -327,9 +379,11 @@ class SearchIndex:
                     return [d for rid in ids for d in ws.document_numbers(id=rid)]
             return [d for rid in ids for d in s.document_numbers(id=rid)]
 
-    def rebuild(self, records: Iterable[dict], progress=None, count: int | None = None) -> int:
+    def rebuild(self, records: Iterable[dict], progress=None, count: int | None = None,
+                applied: int | None = None) -> int:
         """Recreate the index from ``records`` (the store's published records; ``count`` of
-        them if known, which decides whether the analysis runs in other processes)."""
+        them if known, which decides whether the analysis runs in other processes; ``applied``:
+        the store revision they reflect)."""
         n = 0
         with self._lock:
             self.ix = index.create_in(self.path, self.schema)
@@ -342,7 +396,10 @@ class SearchIndex:
                     n += 1
                     if progress:
                         progress(1)
+                if applied is not None:
+                    self._mark(w.generation, applied)
                 w.commit(optimize=True)
+                self._clean_markers()
             except BaseException:
                 w.cancel()
                 raise

@@ -7,17 +7,16 @@ deletion is soft. The search index and the recommender models are derived from t
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import (JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine,
                         event, func, select)
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
-from .errors import Conflict, NotFound
+from .errors import Conflict, NotFound, Unavailable
 
 STATES = ("published", "draft", "deleted")
 
@@ -91,20 +90,41 @@ class User(Base):
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a generous busy timeout."""
+    """An engine for ``url``.
+
+    SQLite gets WAL, foreign keys and real transactions: the driver's own transaction handling
+    is switched off and every transaction starts with an explicit ``BEGIN``, so that all reads of
+    one transaction see one snapshot, and a connection with the execution option
+    ``sinergi_write`` starts with ``BEGIN IMMEDIATE``: a writer takes the write lock before it
+    reads what it is about to change, so two writers never act on the same stale read.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60})
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn, _record):  # pragma: no cover - trivial
+            conn.isolation_level = None
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            wait = conn.get_execution_options().get("sinergi_write")
+            if wait:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("BEGIN")
+
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _is_locked(e: OperationalError) -> bool:
+    return "locked" in str(e.orig).lower() or "busy" in str(e.orig).lower()
 
 
 _HEAD = select(func.max(Revision.pk))
@@ -113,17 +133,46 @@ _HEAD = select(func.max(Revision.pk))
 class Store:
     """Reads and writes records; every write is one transaction with its revisions."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, write_timeout: float = 60.0):
+        """``write_timeout``: how long a write waits for another writer's transaction before it
+        gives up with :class:`Unavailable` (seconds)."""
         self.url = url
         self.engine = make_engine(url)
-        Base.metadata.create_all(self.engine)
+        self._write_engine = self.engine.execution_options(sinergi_write=write_timeout)
+        with self._write_engine.begin() as conn:  # one process creates the tables, others wait
+            Base.metadata.create_all(conn)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        """Close every pooled connection (the store can still be used; it reconnects)."""
+        self.engine.dispose()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with self._sessions() as s:
-            with s.begin():
-                yield s
+        """A write transaction: it holds the write lock from its first statement (SQLite:
+        ``BEGIN IMMEDIATE``), so what it reads cannot change before it commits. A lost race on
+        a unique key is a :class:`Conflict`; a write lock not had in time is
+        :class:`Unavailable`; either way nothing is written."""
+        try:
+            with self._write_sessions() as s:
+                with s.begin():
+                    yield s
+        except IntegrityError as e:
+            raise Conflict("another write changed the same record at the same time; reload and try again") from e
+        except OperationalError as e:
+            if _is_locked(e):
+                raise Unavailable("the store is busy with another write; nothing was saved, try again shortly") from e
+            raise
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[Connection]:
+        """A read transaction whose statements all see one state of the store."""
+        with self.engine.connect() as c:
+            if c.dialect.name == "postgresql":
+                c = c.execution_options(isolation_level="REPEATABLE READ")
+            with c.begin():
+                yield c
 
     # -- reading -------------------------------------------------------------------------
     def get(self, record_id: str, *, include_deleted: bool = False) -> dict:
@@ -134,27 +183,45 @@ class Store:
                 raise NotFound(f"no record with id {record_id!r}")
             return rec.as_dict()
 
-    def records(self, *, states: Iterable[str] = ("published",), kind: str | None = None) -> list[dict]:
-        """Every record in ``states``, ordered by id."""
+    def records(self, *, states: Iterable[str] = ("published",), kind: str | None = None,
+                ids: list[str] | None = None) -> list[dict]:
+        """Every record in ``states`` (of ``ids``, if given), ordered by id."""
         with self._sessions() as s:
             q = select(Record).where(Record.state.in_(list(states))).order_by(Record.id)
             if kind:
                 q = q.where(Record.kind == kind)
-            return [r.as_dict() for r in s.scalars(q)]
+            if ids is None:
+                return [r.as_dict() for r in s.scalars(q)]
+            return [r.as_dict() for i in range(0, len(ids), 500)
+                    for r in s.scalars(q.where(Record.id.in_(ids[i:i + 500])))]
 
     def iter_data(self, *, states: Iterable[str] = ("published",), batch: int = 1000) -> Iterator[dict]:
         """Stream the canonical data of records (for indexing and export), ordered by id."""
-        with self._sessions() as s:
-            q = (select(Record.data, Record.version).where(Record.state.in_(list(states)))
-                 .order_by(Record.id).execution_options(yield_per=batch))
-            for data, version in s.execute(q):
+        with self.read_snapshot() as conn:
+            yield from self.iter_data_in(conn, states=states, batch=batch)
+
+    @staticmethod
+    def iter_data_in(conn: Connection, *, states: Iterable[str] = ("published",), ids: list[str] | None = None,
+                     batch: int = 1000) -> Iterator[dict]:
+        """:meth:`iter_data` inside a :meth:`read_snapshot` (of ``ids`` only, if given)."""
+        q = select(Record.data, Record.version).where(Record.state.in_(list(states))).order_by(Record.id)
+        if ids is None:
+            for data, version in conn.execution_options(yield_per=batch).execute(q):
+                yield {**data, "version": version}
+            return
+        for i in range(0, len(ids), batch):
+            for data, version in conn.execute(q.where(Record.id.in_(ids[i:i + batch]))):
                 yield {**data, "version": version}
 
     def versions(self, *, states: Iterable[str] = ("published",)) -> dict[str, int]:
         """``{id: version}`` of the records in ``states`` (for ``check``)."""
-        with self._sessions() as s:
-            q = select(Record.id, Record.version).where(Record.state.in_(list(states)))
-            return dict(s.execute(q).all())
+        with self.read_snapshot() as conn:
+            return self.versions_in(conn, states=states)
+
+    @staticmethod
+    def versions_in(conn: Connection, *, states: Iterable[str] = ("published",)) -> dict[str, int]:
+        q = select(Record.id, Record.version).where(Record.state.in_(list(states)))
+        return dict(conn.execute(q).all())
 
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
         ids = list(ids)
@@ -184,11 +251,31 @@ class Store:
         with self.engine.connect() as c:
             return int(c.execute(_HEAD).scalar() or 0)
 
-    def fingerprint(self) -> str:
-        """A short hash that changes whenever any record changes (for derived models)."""
-        with self._sessions() as s:
-            row = s.execute(select(func.count(Revision.pk), func.max(Revision.pk))).one()
-        return hashlib.sha1(json.dumps(list(row)).encode()).hexdigest()[:16]
+    @staticmethod
+    def head_in(conn: Connection) -> int:
+        """:meth:`head` inside a :meth:`read_snapshot`."""
+        return int(conn.execute(_HEAD).scalar() or 0)
+
+    @staticmethod
+    def count_changes(conn: Connection, since: int) -> int:
+        """Inside a :meth:`read_snapshot`: how many records have a revision newer than ``since``."""
+        q = select(func.count(func.distinct(Revision.record_pk))).where(Revision.pk > since)
+        return int(conn.execute(q).scalar() or 0)
+
+    @staticmethod
+    def iter_changes(conn: Connection, since: int, *, batch: int = 500) -> Iterator[dict]:
+        """Inside a :meth:`read_snapshot`: the current state of every record with a revision
+        newer than ``since`` (data with ``version``, ``state`` and ``first_revision``, the key
+        of its first revision), streamed in batches."""
+        changed = (select(Revision.record_pk).where(Revision.pk > since).distinct()
+                   .order_by(Revision.record_pk))
+        pks = conn.execute(changed).scalars().all()
+        first = select(func.min(Revision.pk)).where(Revision.record_pk == Record.pk).scalar_subquery()
+        for i in range(0, len(pks), batch):
+            q = (select(Record.data, Record.version, Record.state, first)
+                 .where(Record.pk.in_(pks[i:i + batch])))
+            for data, version, state, first_rev in conn.execute(q):
+                yield {**data, "version": version, "state": state, "first_revision": first_rev}
 
     def changes_since(self, revision: int, *, limit: int | None = None) -> list[dict] | None:
         """The current state of every record with a revision newer than ``revision`` (a value
@@ -217,19 +304,27 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------
     def write_many(self, records: list[dict], *, author: str, upsert: bool = False,
-                   action: str = "import", state: str = "published") -> tuple[list[str], list[str]]:
+                   action: str = "import", state: str = "published",
+                   guard: Callable[[dict], None] | None = None) -> tuple[list[str], list[str]]:
         """Insert (or, with ``upsert``, update) validated records in one transaction.
 
         Returns ``(created ids, updated ids)``. A duplicate id without ``upsert`` raises
-        :class:`Conflict` and writes nothing.
+        :class:`Conflict` and writes nothing. ``guard`` is called inside the transaction with
+        each existing record (``id``, ``state``, ``created_by``) about to be updated; whatever
+        it raises aborts the whole write.
         """
         created, updated = [], []
         with self.session() as s:
-            existing = {r.id: r for r in s.scalars(select(Record).where(
-                Record.id.in_([d["id"] for d in records])))} if records else {}
+            existing: dict[str, Record] = {}
+            ids = [d["id"] for d in records]
+            for i in range(0, len(ids), 500):
+                existing.update((r.id, r) for r in s.scalars(select(Record).where(Record.id.in_(ids[i:i + 500]))))
             if existing and not upsert:
                 raise Conflict("ids already in the store (use --upsert to update them): "
                                + ", ".join(sorted(existing)[:20]))
+            if guard is not None:
+                for rec in existing.values():
+                    guard(rec.as_dict())
             now = _now()
             # New records, their regions and every revision go in as Core executemany inserts
             # (the ORM inserts rows one at a time on SQLite, to read back each key): the same
@@ -280,15 +375,19 @@ class Store:
         rec.regions = [RecordRegion(code=c) for c in data.get("regions", [])]
 
     def update(self, record_id: str, data: dict, *, expected_version: int, author: str,
-               state: str | None = None, note: str | None = None) -> dict:
+               state: str | None = None, note: str | None = None,
+               guard: Callable[[dict], None] | None = None) -> dict:
         """Replace a record's data if its version is still ``expected_version``.
 
-        A stale version raises :class:`Conflict` (never a silent overwrite).
+        A stale version raises :class:`Conflict` (never a silent overwrite). ``guard`` sees the
+        stored record inside the transaction, before anything changes.
         """
         with self.session() as s:
             rec = s.scalar(select(Record).where(Record.id == record_id).with_for_update())
             if rec is None:
                 raise NotFound(f"no record with id {record_id!r}")
+            if guard is not None:
+                guard(rec.as_dict())
             if rec.version != expected_version:
                 raise Conflict(f"record {record_id!r} was changed by {rec.updated_by} (version "
                                f"{rec.version}, you edited version {expected_version})")
@@ -302,7 +401,7 @@ class Store:
             return rec.as_dict()
 
     def set_state(self, record_id: str, state: str, *, author: str, expected_version: int | None = None,
-                  action: str | None = None) -> dict:
+                  action: str | None = None, guard: Callable[[dict], None] | None = None) -> dict:
         """Publish, draft, soft-delete or restore a record (a new revision each time)."""
         if state not in STATES:
             raise ValueError(f"unknown state {state!r}")
@@ -310,6 +409,8 @@ class Store:
             rec = s.scalar(select(Record).where(Record.id == record_id).with_for_update())
             if rec is None:
                 raise NotFound(f"no record with id {record_id!r}")
+            if guard is not None:
+                guard(rec.as_dict())
             if expected_version is not None and rec.version != expected_version:
                 raise Conflict(f"record {record_id!r} was changed meanwhile (version {rec.version})")
             now = _now()

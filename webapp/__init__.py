@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, g, jsonify, render_template, request, session
+from flask import Flask, g, jsonify, make_response, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -14,7 +14,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from kb.base import KnowledgeBase
-from kb.errors import SinergiError
+from kb.errors import Conflict, Forbidden, NotFound, SinergiError, Unavailable
 
 from .auth import login_manager
 from .i18n import compile_catalogs
@@ -57,6 +57,10 @@ DEFAULTS = {
     "SINERGI_TILE_URL": None,                   # e.g. a tile server's URL template, when online
     "SINERGI_LOGIN_LIMIT": "10 per minute",
     "PAGE_SIZE": 10,
+    # Seconds a save waits for another writer (the store's write lock, the index lock): then the
+    # store answers 503 (nothing saved), and a stored record whose index is busy is indexed by
+    # the next catch-up instead of holding the worker.
+    "SINERGI_WRITE_WAIT": 5.0,
 }
 
 
@@ -69,7 +73,7 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
     app.config.from_prefixed_env("SINERGI_FLASK")
     if test_config:
         app.config.from_mapping(test_config)
-    kb = KnowledgeBase(home or app.config.get("SINERGI_HOME"))
+    kb = KnowledgeBase(home or app.config.get("SINERGI_HOME"), write_wait=app.config["SINERGI_WRITE_WAIT"])
     if not kb.is_initialized:
         ensure_initialized(kb)
     app.config["SECRET_KEY"] = kb.settings["secret_key"]
@@ -110,6 +114,12 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
 
     @app.errorhandler(SinergiError)
     def _domain(e):
+        for cls, status in _DOMAIN_STATUS:
+            if isinstance(e, cls):
+                resp = make_response(_error(status, str(e)))
+                if status == 503:
+                    resp.headers["Retry-After"] = "5"
+                return resp
         return _error(400, str(e))
 
     @app.errorhandler(Exception)
@@ -128,6 +138,10 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
         return {"current_lang": _locale(), "languages": LANGUAGES}
 
     return app
+
+
+# Domain errors that reach the edge unhandled: their HTTP status by class.
+_DOMAIN_STATUS = ((NotFound, 404), (Forbidden, 403), (Conflict, 409), (Unavailable, 503))
 
 
 def ensure_initialized(kb: KnowledgeBase) -> None:
@@ -184,7 +198,8 @@ def _error(code: int, message: str):
         return jsonify({"error": {"code": code, "message": message, "details": getattr(g, "error_details", None)}}), code
     titles = {400: _("Permintaan tidak valid"), 401: _("Perlu masuk"), 403: _("Tidak diizinkan"),
               404: _("Halaman tidak ditemukan"), 409: _("Konflik suntingan"), 413: _("Berkas terlalu besar"),
-              429: _("Terlalu banyak percobaan"), 500: _("Terjadi kesalahan")}
+              429: _("Terlalu banyak percobaan"), 500: _("Terjadi kesalahan"),
+              503: _("Sedang sibuk")}
     return render_template("error.html", code=code, title=titles.get(code, _("Kesalahan")),
                            message=message if code != 500 else _("Maaf, terjadi kesalahan di server.")), code
 

@@ -12,10 +12,9 @@ from flask_login import LoginManager, UserMixin, current_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from kb.access import ROLES, Actor
 from kb.errors import SinergiError
 from kb.store import User
-
-ROLES = ("contributor", "editor", "admin")
 login_manager = LoginManager()
 login_manager.login_view = "curation.login"
 
@@ -32,6 +31,16 @@ class Account(UserMixin):
     def can(self, role: str) -> bool:
         """True when this account has ``role`` or a higher one."""
         return ROLES.index(self.role) >= ROLES.index(role)
+
+    @property
+    def actor(self) -> Actor:
+        """This account as kb's :class:`~kb.access.Actor` (kb decides what it may do)."""
+        return Actor(self.username, self.role)
+
+
+def current_actor() -> Actor | None:
+    """The signed-in user of a page request, or ``None``."""
+    return current_user.actor if current_user.is_authenticated else None
 
 
 def _account(u: User) -> Account:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, request, url_for
 
-from kb.errors import Conflict, ImportFailed, NotFound
+from kb.errors import Conflict, Forbidden, ImportFailed, NotFound
 from kb.gazetteer import gazetteer
 from recommender.service import recommender_for
 
@@ -31,13 +31,27 @@ def _body() -> dict:
     return data
 
 
-def _writer(role: str = "contributor"):
+def _writer():
+    """The token's account; what it may change is decided by kb (kb/access.py)."""
     acc = api_account()
     if acc is None:
         _fail(401, "a write needs an API token: Authorization: Bearer <token> (see `sinergi user token`)")
-    if not acc.can(role):
-        _fail(403, f"this needs the role {role}")
     return acc
+
+
+def _reader():
+    acc = api_account()
+    return acc.actor if acc else None
+
+
+def _forbidden(record_id: str, e: Forbidden):
+    """403 for a record the caller may see, 404 for one they may not (a draft of somebody else
+    is not there for them)."""
+    try:
+        get_kb().get(record_id, actor=_reader())
+    except NotFound:
+        _fail(404, f"no case {record_id!r}")
+    _fail(403, str(e))
 
 
 @bp.get("/search")
@@ -75,7 +89,7 @@ def peers():
 @bp.get("/cases/<record_id>")
 def get_case(record_id: str):
     try:
-        return jsonify(get_kb().get(record_id))
+        return jsonify(get_kb().get(record_id, actor=_reader()))
     except NotFound:
         _fail(404, f"no case {record_id!r}")
 
@@ -84,12 +98,18 @@ def get_case(record_id: str):
 def create_case():
     acc = _writer()
     data = _body()
-    state = "published" if acc.can("editor") and data.pop("publish", True) else "draft"
-    data.pop("publish", None)
+    publish = data.pop("publish", None)  # default: an editor publishes, a contributor drafts
+    if publish not in (None, True, False):
+        _fail(400, "publish must be true or false")
+    state = "published" if publish or (publish is None and acc.can("editor")) else "draft"
     try:
-        rec = get_kb().create(data, author=acc.username, state=state)
+        rec = get_kb().create(data, author=acc.actor, state=state)
+    except Forbidden as e:
+        _fail(403, str(e))
     except ImportFailed as e:
-        _fail(409 if any("already" in p.message for p in e.problems) else 400, "invalid case", _problems(e))
+        _fail(400, "invalid case", _problems(e))
+    except Conflict as e:
+        _fail(409, f"a record with this id already exists: {e}")
     resp = jsonify(rec)
     resp.status_code = 201
     resp.headers["Location"] = url_for("api.get_case", record_id=rec["id"])
@@ -98,7 +118,7 @@ def create_case():
 
 @bp.put("/cases/<record_id>")
 def update_case(record_id: str):
-    acc = _writer("editor")
+    acc = _writer()
     data = _body()
     version = data.pop("version", None)
     for key in ("state", "created_at", "updated_at", "created_by", "updated_by"):
@@ -106,11 +126,16 @@ def update_case(record_id: str):
     if not isinstance(version, int):
         _fail(400, "send the 'version' you read, so that a stale write can be refused")
     try:
-        rec = get_kb().update(record_id, data, expected_version=version, author=acc.username)
+        rec = get_kb().update(record_id, data, expected_version=version, author=acc.actor)
     except NotFound:
         _fail(404, f"no case {record_id!r}")
+    except Forbidden as e:
+        _forbidden(record_id, e)
     except Conflict as e:
-        current = get_kb().get(record_id, include_deleted=True)
+        try:
+            current = get_kb().get(record_id, actor=acc.actor)
+        except NotFound:
+            current = None
         _fail(409, str(e), {"current": current})
     except ImportFailed as e:
         _fail(400, "invalid case", _problems(e))
@@ -119,11 +144,13 @@ def update_case(record_id: str):
 
 @bp.delete("/cases/<record_id>")
 def delete_case(record_id: str):
-    acc = _writer("editor")
+    acc = _writer()
     try:
-        rec = get_kb().set_state(record_id, "deleted", author=acc.username)
+        rec = get_kb().set_state(record_id, "deleted", author=acc.actor)
     except NotFound:
         _fail(404, f"no case {record_id!r}")
+    except Forbidden as e:
+        _forbidden(record_id, e)
     return jsonify({"id": rec["id"], "state": rec["state"], "version": rec["version"]})
 
 

@@ -6,13 +6,13 @@ import difflib
 import json
 
 from flask import Blueprint, abort, render_template
-from flask_login import current_user
 
 from kb.errors import NotFound
 from kb.vocab import COOPERATION_TYPES, SECTORS, STATUSES
 from recommender.service import recommender_for
 
 from .. import get_kb
+from ..auth import current_actor
 from ..render import markdown_html
 from .common import region_refs
 
@@ -21,29 +21,17 @@ bp = Blueprint("cases", __name__)
 
 def load_visible(record_id: str) -> dict:
     """A published record, or a draft/deleted one for editors and its author."""
-    kb = get_kb()
     try:
-        rec = kb.get(record_id, include_deleted=True)
+        return get_kb().get(record_id, actor=current_actor())
     except NotFound:
         abort(404)
-    if rec["state"] != "published":
-        allowed = current_user.is_authenticated and (current_user.can("editor")
-                                                     or rec["created_by"] == current_user.username)
-        if not allowed:
-            abort(404)
-    return rec
 
 
 @bp.get("/kasus/<record_id>")
 def view(record_id: str):
     rec = load_visible(record_id)
     similar = recommender_for(get_kb()).similar_to(record_id) if rec["state"] == "published" else []
-    related = []
-    for rid in rec.get("related_cases", []):
-        try:
-            related.append(get_kb().get(rid))
-        except NotFound:
-            continue
+    related = get_kb().visible(rec.get("related_cases", []), current_actor())
     history = get_kb().store.revisions(record_id)
     return render_template("cases/view.html", rec=rec, body=markdown_html(rec.get("body", "")),
                            regions=region_refs(rec.get("regions", [])), similar=similar, related=related,

@@ -9,11 +9,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from kb.errors import Conflict, ImportFailed, NotFound
+from kb.errors import Conflict, Forbidden, ImportFailed, NotFound
+from kb.access import check_change
 from kb.io import FileProblem, RawRecord, decode, detect_format, parse_text
 
 from .. import get_kb, limiter
-from ..auth import role_required, verify
+from ..auth import current_actor, role_required, verify
 from ..forms import CaseForm, LoginForm, UploadForm
 
 bp = Blueprint("curation", __name__, url_prefix="/kurasi")
@@ -73,7 +74,7 @@ def new():
     if form.validate_on_submit():
         publish = request.form.get("publish") == "1" and current_user.can("editor")
         try:
-            rec = get_kb().create(form.to_record(), author=current_user.username,
+            rec = get_kb().create(form.to_record(), author=current_actor(),
                                   state="published" if publish else "draft")
         except ImportFailed as e:
             errors = _problems_by_field(e.problems)
@@ -91,11 +92,13 @@ def new():
 def edit(record_id: str):
     kb = get_kb()
     try:
-        rec = kb.get(record_id, include_deleted=True)
+        rec = kb.get(record_id, actor=current_actor())
     except NotFound:
         abort(404)
-    if not current_user.can("editor") and not (rec["state"] == "draft" and rec["created_by"] == current_user.username):
-        abort(403)
+    try:
+        check_change(current_actor(), rec)
+    except Forbidden as e:
+        abort(403, str(e))
     form = CaseForm()
     errors: dict[str, list[str]] = {}
     if request.method == "GET":
@@ -107,11 +110,13 @@ def edit(record_id: str):
             abort(400, "bad version")
         data = {**form.to_record(), "id": record_id}
         try:
-            kb.update(record_id, data, expected_version=version, author=current_user.username)
+            kb.update(record_id, data, expected_version=version, author=current_actor())
         except ImportFailed as e:
             errors = _problems_by_field(e.problems)
+        except Forbidden as e:
+            abort(403, str(e))
         except Conflict as e:
-            current = kb.get(record_id, include_deleted=True)
+            current = kb.get(record_id, actor=current_actor())
             return render_template("curation/conflict.html", rec=current, mine=data, message=str(e),
                                    mine_json=json.dumps(data, ensure_ascii=False, indent=1),
                                    theirs_json=json.dumps({k: v for k, v in current.items()}, ensure_ascii=False,
@@ -134,10 +139,12 @@ def set_state(record_id: str):
     if state not in ("published", "draft", "deleted"):
         abort(400, "unknown state")
     try:
-        get_kb().set_state(record_id, state, author=current_user.username,
+        get_kb().set_state(record_id, state, author=current_actor(),
                            expected_version=int(request.form.get("version", "0") or 0) or None)
     except NotFound:
         abort(404)
+    except Forbidden as e:
+        abort(403, str(e))
     except Conflict as e:
         abort(409, str(e))
     flash({"published": _("Diterbitkan."), "draft": _("Dikembalikan ke draf."), "deleted": _("Dihapus (dapat dipulihkan).")}[state], "ok")
@@ -161,7 +168,7 @@ def upload():
         saved = json.loads(f.read_text(encoding="utf-8"))
         raws = [RawRecord(saved["name"], r["line"], r["data"]) for r in saved["records"]]
         try:
-            report = kb.import_raw(raws, upsert=saved["upsert"], author=current_user.username)
+            report = kb.import_raw(raws, upsert=saved["upsert"], author=current_actor())
         except ImportFailed as e:
             return render_template("curation/upload.html", form=form, problems=e.problems, preview=None), 400
         f.unlink(missing_ok=True)
@@ -176,7 +183,7 @@ def upload():
                 file_problems = []
             except FileProblem as e:  # the lines or rows that could be read are checked too
                 raws, file_problems = e.records, e.problems
-            report = kb.import_raw(raws, upsert=bool(form.upsert.data), dry_run=True, author=current_user.username,
+            report = kb.import_raw(raws, upsert=bool(form.upsert.data), dry_run=True, author=current_actor(),
                                    file_problems=file_problems)
         except ImportFailed as e:
             problems = e.problems

@@ -57,7 +57,7 @@ def shortlist():
     kb = get_kb()
     for p in res.peers:
         if p["code"] in chosen:
-            titles = "; ".join(kb.get(c)["title"] for c in p["cases"])
+            titles = "; ".join(r["title"] for r in kb.visible(p["cases"]))
             w.writerow([p["code"], p["name"], p.get("distance_km", ""), p["score"], " / ".join(p["why"]), titles])
     return Response(buf.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="sinergi-studi-banding.csv"'})
