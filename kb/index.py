@@ -283,6 +283,7 @@ class SearchIndex:
             with self._lock:
                 if not index.exists_in(self.path):
                     index.create_in(self.path, self.schema)
+                    self._mark(0, 0)  # empty: it reflects no store revision, so it follows all of them
         self.ix = index.open_dir(self.path)
         self._parsers = {lang: self._make_parser(lang) for lang in LANGS}
 

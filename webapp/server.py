@@ -35,6 +35,9 @@ def prepare(home: str | os.PathLike | None) -> tuple[Path, int]:
 
     kb = KnowledgeBase(home)
     ensure_initialized(kb)
+    applied = kb.catch_up()  # what was stored but not indexed when the last server stopped
+    if applied:
+        print(f"index caught up with the store: {applied} record(s) applied", file=sys.stderr, flush=True)
     count = kb.store.count()
     kb.store.engine.dispose()  # no connection crosses into the workers
     forget_instances()         # nor the fitted model: each worker loads the saved one
@@ -42,12 +45,17 @@ def prepare(home: str | os.PathLike | None) -> tuple[Path, int]:
     return kb.home, count
 
 
-def _warm(app) -> None:
+FOLLOW_INTERVAL = 1.0  # seconds between a worker's checks that the index follows the store
+
+
+def _warm(app, *, worker: bool = True) -> None:
     """Load the recommender model and the postings of the common words while the first requests
-    are already served."""
+    are already served, then follow the store (see :func:`_follow`; ``worker``: a gunicorn
+    worker, which also watches its master)."""
     from recommender.service import recommender_for
 
     kb = app.extensions["sinergi_kb"]
+    parent = os.getppid() if worker else None
 
     def work() -> None:
         t = time.perf_counter()
@@ -55,8 +63,30 @@ def _warm(app) -> None:
         postings = kb.index.warm()
         print(f"[worker {os.getpid()}] warm: model and {postings:,} postings loaded in "
               f"{time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
+        _follow(kb, parent)
 
     threading.Thread(target=work, name="sinergi-warm", daemon=True).start()
+
+
+def _follow(kb, parent: int | None) -> None:
+    """Every second: apply to the index what the store has and the index lacks (a save whose
+    index lock was busy, a write by another process that died before indexing), without
+    waiting for the lock; and end this worker when the process that started it is gone (a
+    killed master would otherwise leave its workers holding the port)."""
+    import signal
+
+    while True:
+        time.sleep(FOLLOW_INTERVAL)
+        if parent is not None and os.getppid() != parent:
+            print(f"[worker {os.getpid()}] the master process is gone; stopping", file=sys.stderr, flush=True)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+            os._exit(0)
+        try:
+            if kb.behind() != 0:
+                kb.catch_up(timeout=0)
+        except Exception as e:  # a busy store or a vanished file: the next round tries again
+            print(f"[worker {os.getpid()}] catching up failed: {e}", file=sys.stderr, flush=True)
 
 
 def serve(home: Path, *, host: str, port: int, workers: int, threads: int,
@@ -70,7 +100,7 @@ def serve(home: Path, *, host: str, port: int, workers: int, threads: int,
         from waitress import serve as waitress_serve
 
         app = create_app(home=home)
-        _warm(app)
+        _warm(app, worker=False)
         if on_ready:
             on_ready()
         # One process serves everything here: keep a few threads so that one slow request or
