@@ -21,6 +21,7 @@ EN = {
     "Maaf, terjadi kesalahan di server.": "Sorry, something went wrong on the server.",
     "Nama pengguna": "User name", "Kata sandi": "Password", "ID (slug, boleh kosong)": "ID (slug, may be empty)",
     "Jenis catatan": "Record kind", "Studi kasus": "Case study", "Praktik baik": "Good practice",
+    "Diakses": "Accessed", "Diperiksa terhadap sumbernya pada": "Checked against its sources on",
     "Bahasa": "Language", "Judul": "Title", "Ringkasan": "Summary", "Uraian (Markdown)": "Description (Markdown)",
     "Daerah (satu per baris: nama atau kode Kemendagri)": "Regions (one a line: name or Kemendagri code)",
     "Pihak ketiga (satu per baris)": "Third parties (one a line)", "Bidang": "Sectors",

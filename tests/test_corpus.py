@@ -1,8 +1,10 @@
 """The bundled corpus: valid, varied, sourced, and consistent with the development sets."""
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -95,3 +97,75 @@ def test_proposals_name_existing_records_and_regions(records):
         assert g.get(p["region"]) is not None
         assert p["peers"] and all(g.get(c) for c in p["peers"])
         assert p["region"] not in p["peers"]
+
+
+# --- Every source can be followed: a page or document, or a citation precise enough to find ---
+
+_FRONT_PAGE_PATH = re.compile(r"^/?((index|default|home|beranda|main)(\.[a-z]+)?/?)?$", re.IGNORECASE)
+
+
+def source_problems(source: dict) -> list[str]:
+    """What keeps a reader from following a source.
+
+    A url must name a page or document, not a site's front page (no path, "/" or an index
+    page), and a source read on the web names its publisher and when it was read. A source
+    without a url must carry something specific that lets it be found: a publisher, a date,
+    or a number in its title (a regulation number, a year, a day)."""
+    problems = []
+    url = source.get("url")
+    if url:
+        parts = urlsplit(url)
+        if not parts.netloc:
+            problems.append(f"url {url!r} names no site")
+        elif _FRONT_PAGE_PATH.match(parts.path) and not parts.query:
+            problems.append(f"url {url!r} is a site's front page, not the page where the fact was read")
+        if not source.get("publisher"):
+            problems.append("a source with a url names its publisher")
+        if not source.get("accessed"):
+            problems.append("a source with a url says when it was read (accessed)")
+    else:
+        if source.get("accessed"):
+            problems.append("accessed is given but there is no url")
+        specific = source.get("publisher") or source.get("date") or re.search(r"\d", source["title"])
+        if not specific:
+            problems.append(f"title {source['title']!r} is generic: no url, publisher, date or number")
+    return problems
+
+
+@pytest.mark.parametrize("source, expected", [
+    ({"title": "Berita daerah", "url": "https://peraturan.bpk.go.id/", "publisher": "JDIH BPK",
+      "accessed": "2026-01-05"}, "front page"),
+    ({"title": "Berita daerah", "url": "https://www.setkab.go.id", "publisher": "Setkab",
+      "accessed": "2026-01-05"}, "front page"),
+    ({"title": "Berita daerah", "url": "https://jabarprov.go.id/index.php", "publisher": "Pemprov",
+      "accessed": "2026-01-05"}, "front page"),
+    ({"title": "Pemberitaan media"}, "generic"),
+    ({"title": "media Batam"}, "generic"),
+    ({"title": "Peresmian SPAM", "url": "https://example.org/berita/spam-regional"}, "publisher"),
+    ({"title": "Peresmian SPAM", "url": "https://example.org/berita/spam-regional", "publisher": "X"},
+     "accessed"),
+    ({"title": "Pemberitaan media", "accessed": "2026-01-05"}, "no url"),
+])
+def test_source_check_rejects_unfollowable_sources(source, expected):
+    assert any(expected in p for p in source_problems(source)), source_problems(source)
+
+
+@pytest.mark.parametrize("source", [
+    {"title": "Peraturan Presiden Nomor 78 Tahun 2017 tentang Rencana Tata Ruang Kawasan Perkotaan"},
+    {"title": "Profil Balai IPAL Sewon", "publisher": "Pemerintah Daerah DIY"},
+    {"title": "Komisi D harapkan Sekber Kartamantul jadi contoh di Jateng",
+     "url": "https://dprd.example.go.id/komisi-d-harapkan-sekber/", "publisher": "DPRD", "date": "2023-12",
+     "accessed": "2026-01-05"},
+    {"title": "Laporan", "url": "https://example.org/?p=123", "publisher": "X", "accessed": "2026-01-05"},
+])
+def test_source_check_accepts_followable_sources(source):
+    assert source_problems(source) == []
+
+
+@pytest.mark.parametrize("path", corpus_files(CORPUS), ids=lambda p: p.name)
+def test_every_source_is_followable(path):
+    problems = []
+    for raw in read_file(path):
+        for n, source in enumerate(raw.data.get("sources") or [], 1):
+            problems += [f"{raw.data.get('id')} source {n}: {p}" for p in source_problems(source)]
+    assert not problems, "\n".join(problems)

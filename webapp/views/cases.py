@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import json
 
 from flask import Blueprint, abort, render_template
+from flask_babel import format_date
 
 from kb.errors import NotFound
 from kb.vocab import COOPERATION_TYPES, SECTORS, STATUSES
@@ -27,6 +29,28 @@ def load_visible(record_id: str) -> dict:
         abort(404)
 
 
+def display_date(value: str | None) -> str:
+    """A source's date as a reader says it in the page's language: a year stays a year, a month
+    reads "Juli 2017", a day reads "7 Juli 2017"."""
+    if not value:
+        return ""
+    value = str(value)
+    try:
+        if len(value) == 10:
+            return format_date(dt.date.fromisoformat(value), format="d MMMM y")
+        if len(value) == 7:
+            return format_date(dt.date.fromisoformat(value + "-01"), format="MMMM y")
+    except ValueError:
+        pass
+    return value
+
+
+def citations(sources: list[dict]) -> list[dict]:
+    """Each source as a citation: who published it, what, when, and when it was read."""
+    return [{**s, "date_text": display_date(s.get("date")),
+             "accessed_text": display_date(s.get("accessed")) if s.get("url") else ""} for s in sources]
+
+
 @bp.get("/kasus/<record_id>")
 def view(record_id: str):
     rec = load_visible(record_id)
@@ -35,7 +59,9 @@ def view(record_id: str):
     history = get_kb().store.revisions(record_id)
     return render_template("cases/view.html", rec=rec, body=markdown_html(rec.get("body", "")),
                            regions=region_refs(rec.get("regions", [])), similar=similar, related=related,
-                           history=history, sectors=SECTORS, statuses=STATUSES, types=COOPERATION_TYPES)
+                           history=history, sectors=SECTORS, statuses=STATUSES, types=COOPERATION_TYPES,
+                           citations=citations(rec.get("sources", [])),
+                           checked_text=display_date(rec.get("checked")))
 
 
 def _lines(data: dict) -> list[str]:
