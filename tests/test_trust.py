@@ -14,6 +14,7 @@ import sys
 import threading
 
 import pytest
+from sqlalchemy import text
 
 from kb.access import Actor
 from kb.base import KnowledgeBase
@@ -327,3 +328,32 @@ def test_store_tables_are_created_once_when_two_processes_start_together(tmp_pat
                               text=True) for _ in range(4)]
     errors = [p.communicate()[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+
+
+# -- 9. readers never wait for a writer; writers fail fast ---------------------------------------
+
+def test_pages_answer_while_another_process_holds_the_store_and_the_index(app):
+    """A long import elsewhere holds the store's write lock and the index lock: searches answer
+    at once, and a save gives up after the configured wait with 503 and saves nothing."""
+    import time
+
+    from kb.store import Store
+
+    kb = app.extensions["sinergi_kb"]
+    app.config["SINERGI_WRITE_WAIT"] = 0.5
+    kb.store = Store(kb.store.url, write_timeout=0.5)  # what create_app builds from the setting
+    other = KnowledgeBase(kb.home)
+    h = {"Authorization": f"Bearer {new_token(kb.store, 'editor')}"}
+    c = app.test_client()
+    with other.index.locked(), other.store.session() as s:
+        s.execute(text("SELECT 1"))  # holds the write lock (BEGIN IMMEDIATE)
+        t = time.perf_counter()
+        assert c.get("/cari?q=sampah").status_code == 200
+        assert c.get("/api/v1/search?q=sampah").get_json()["total"] > 0
+        assert time.perf_counter() - t < 3
+        t = time.perf_counter()
+        r = c.post("/api/v1/cases", headers=h, json={"id": "saat-sibuk", "title": "Disimpan saat sibuk",
+                                                     "summary": "Penyimpanan saat penyimpan lain sibuk."})
+        assert r.status_code == 503 and r.headers["Retry-After"] and time.perf_counter() - t < 5
+    with pytest.raises(NotFound):
+        kb.get("saat-sibuk")
