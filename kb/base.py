@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -35,6 +36,16 @@ def bundled_corpus_dir() -> Path:
     """The bundled corpus (``corpus/`` of the repository), or ``$SINERGI_CORPUS``."""
     env = os.environ.get("SINERGI_CORPUS")
     return Path(env) if env else Path(__file__).resolve().parent.parent / "corpus"
+
+
+def default_database_url(home: Path) -> str:
+    """The store of an instance folder created without ``DATABASE_URL``: a SQLite file in it."""
+    return f"sqlite:///{home / 'sinergi.db'}"
+
+
+def _safe_url(url: str) -> str:
+    """``url`` without its password, for messages."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
 def corpus_files(root: Path | None = None) -> list[Path]:
@@ -75,18 +86,37 @@ class KnowledgeBase:
             self.home.mkdir(parents=True)
         if not self.home.is_dir():
             raise InstanceError(f"{self.home} is not a folder")
-        url = database_url or os.environ.get("DATABASE_URL") or f"sqlite:///{self.home / 'sinergi.db'}"
+        self.settings = self._settings(database_url or os.environ.get("DATABASE_URL") or default_database_url(self.home))
+        url = self.settings["database_url"]
+        if database_url and database_url != url or os.environ.get("DATABASE_URL") not in (None, "", url):
+            raise InstanceError(f"the instance at {self.home} keeps its records in {_safe_url(url)}, not in "
+                                f"{_safe_url(database_url or os.environ['DATABASE_URL'])}: an index follows "
+                                "exactly one store (make a new instance folder for another database)")
         self.store = Store(url, write_timeout=60.0 if write_wait is None else write_wait)
         self.index = SearchIndex(self.home / "index")
         self.write_wait = write_wait
-        self.settings = self._settings()
+
+    def close(self) -> None:
+        """Close the store's connections (the instance can still be used; it reconnects)."""
+        self.store.close()
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     # -- settings ---------------------------------------------------------------------------
-    def _settings(self) -> dict:
+    def _settings(self, database_url: str) -> dict:
+        """The instance's settings (``settings.json``, mode 600): its secret key and the database
+        it was created with (``database_url``; an older instance without one keeps its SQLite
+        file)."""
         path = self.home / "settings.json"
         if path.exists():
-            return json.loads(path.read_text(encoding="utf-8"))
-        settings = {"secret_key": secrets.token_hex(32)}
+            settings = json.loads(path.read_text(encoding="utf-8"))
+            settings.setdefault("database_url", default_database_url(self.home))
+            return settings
+        settings = {"secret_key": secrets.token_hex(32), "database_url": database_url}
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(settings, indent=1), encoding="utf-8")
         os.chmod(tmp, 0o600)

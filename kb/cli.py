@@ -80,7 +80,11 @@ def init(ctx: click.Context, empty: bool) -> None:
         click.echo(f"Instance at {kb.home} already exists ({kb.store.count()} records); nothing to do.")
         return
     t0 = time.perf_counter()
-    if not empty:
+    if kb.store.head():  # a database that other instances already fill: follow it
+        indexed = kb.catch_up()
+        _fit_models(kb)
+        click.echo(f"Attached to a store of {kb.store.count()} published records; indexed {indexed} from it.")
+    elif not empty:
         report = kb.load_corpus()
         _fit_models(kb)
         click.echo(f"Loaded the bundled corpus from {bundled_corpus_dir().name}/: {len(report.created)} records.")

@@ -7,6 +7,7 @@ deletion is soft. The search index and the recommender models are derived from t
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
@@ -89,6 +90,9 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
+WRITE_LOCK_KEY = 72450102  # PostgreSQL advisory lock that write transactions hold in turn
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``.
 
@@ -97,6 +101,7 @@ def make_engine(url: str) -> Engine:
     one transaction see one snapshot, and a connection with the execution option
     ``sinergi_write`` starts with ``BEGIN IMMEDIATE``: a writer takes the write lock before it
     reads what it is about to change, so two writers never act on the same stale read.
+    PostgreSQL's write transactions do the same with an advisory lock (:data:`WRITE_LOCK_KEY`).
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60})
@@ -120,11 +125,22 @@ def make_engine(url: str) -> Engine:
                 conn.exec_driver_sql("BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+
+    @event.listens_for(engine, "begin")
+    def _pg_begin(conn):
+        wait = conn.get_execution_options().get("sinergi_write")
+        if wait:  # writers take turns, as on SQLite; a turn not had in time is Unavailable
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait * 1000)}ms'")
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+
+    return engine
 
 
 def _is_locked(e: OperationalError) -> bool:
-    return "locked" in str(e.orig).lower() or "busy" in str(e.orig).lower()
+    """A lock not had in time: SQLite's "database is locked", PostgreSQL's lock timeout."""
+    msg = str(e.orig).lower()
+    return "locked" in msg or "busy" in msg or "lock timeout" in msg
 
 
 _HEAD = select(func.max(Revision.pk))
@@ -140,9 +156,13 @@ class Store:
         self.engine = make_engine(url)
         self._write_engine = self.engine.execution_options(sinergi_write=write_timeout)
         with self._write_engine.begin() as conn:  # one process creates the tables, others wait
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(72450101)")
             Base.metadata.create_all(conn)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
+        # Pooled connections are closed when the store goes, not left to the garbage collector.
+        self._finalizer = weakref.finalize(self, self.engine.dispose)
 
     def close(self) -> None:
         """Close every pooled connection (the store can still be used; it reconnects)."""

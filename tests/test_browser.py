@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
+from conftest import copy_instance
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).parent / "screenshots"
@@ -36,7 +37,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(corpus_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("browser") / "inst"
-    shutil.copytree(corpus_home, home)
+    copy_instance(corpus_home, home)
     env = {**os.environ, "SINERGI_HOME": str(home)}
     cli = [sys.executable, "-m", "webapp.cli"]
     add = subprocess.run(cli + ["user", "add", "peneliti", "--role", "editor", "--password", PASSWORD], env=env,

@@ -8,7 +8,6 @@ import io
 import json
 import multiprocessing
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from kb.errors import Conflict, Forbidden, ImportFailed, NotFound
 from kb.io import RawRecord
 from webapp import create_app
 from webapp.auth import add_user, new_token
+from conftest import copy_instance
 
 TEST_CONFIG = {"TESTING": True, "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
 PASSWORD = "kata-sandi-uji-123"
@@ -31,7 +31,7 @@ PUBLISHED = "tpa-sarimukti"  # a published case of the bundled corpus
 @pytest.fixture
 def app(corpus_home, tmp_path):
     home = tmp_path / "inst"
-    shutil.copytree(corpus_home, home)
+    copy_instance(corpus_home, home)
     app = create_app(TEST_CONFIG, home=home)
     store = app.extensions["sinergi_kb"].store
     add_user(store, "editor", PASSWORD, "editor")

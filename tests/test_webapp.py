@@ -2,12 +2,12 @@
 
 import io
 import re
-import shutil
 
 import pytest
 
 from webapp import create_app
 from webapp.auth import add_user, new_token
+from conftest import copy_instance
 
 TEST_CONFIG = {"TESTING": True, "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
 PASSWORD = "kata-sandi-uji-123"
@@ -16,14 +16,14 @@ PASSWORD = "kata-sandi-uji-123"
 @pytest.fixture(scope="module")
 def read_app(corpus_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("web") / "inst"
-    shutil.copytree(corpus_home, home)
+    copy_instance(corpus_home, home)
     return create_app(TEST_CONFIG, home=home)
 
 
 @pytest.fixture
 def app(corpus_home, tmp_path):
     home = tmp_path / "inst"
-    shutil.copytree(corpus_home, home)
+    copy_instance(corpus_home, home)
     app = create_app(TEST_CONFIG, home=home)
     store = app.extensions["sinergi_kb"].store
     add_user(store, "editor", PASSWORD, "editor")

@@ -153,7 +153,9 @@ def ensure_initialized(kb: KnowledgeBase) -> None:
     with FileLock(str(kb.home / "init.lock")):
         if kb.is_initialized:
             return
-        if kb.store.count() == 0:
+        if kb.store.head():
+            kb.catch_up()  # a store other instances fill: the index is built from it
+        else:
             kb.load_corpus()
         refresh_models(kb)
         kb.mark_initialized()
