@@ -33,6 +33,9 @@ from whoosh import query
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
+from .phrases import ExactPhrase, literal_pattern, literal_words
+from .text import normalize
+
 K1 = 1.2  # Whoosh's BM25F defaults
 B = 0.75
 COORD_BONUS = 1.0  # added per further query word a document matches (see _eval_or)
@@ -523,12 +526,36 @@ class Snapshot:
 
     def _eval_phrase(self, q: query.Phrase) -> tuple[np.ndarray, np.ndarray]:
         _, mask = self._fallback(q)
+        mask &= self.live
+        if isinstance(q, ExactPhrase) and q.text:
+            mask |= self._literal_phrase(q.fieldname, q.text, mask)
         scores = np.zeros(self.ndocs, dtype=np.float32)
         if q.fieldname in self.text_fields:
             for word in q.words:
                 ids, s = self.term(q.fieldname, word)
                 scores[ids] += s
         return self._boosted(scores * mask, q), mask
+
+    def _literal_phrase(self, fieldname: str, text: str, found: np.ndarray) -> np.ndarray:
+        """The documents not in ``found`` whose stored ``fieldname`` holds the words of
+        ``text`` as written (:func:`kb.phrases.literal_pattern`); candidates are the documents
+        holding every word in the ``words`` field."""
+        out = np.zeros(self.ndocs, dtype=bool)
+        pattern = literal_pattern(text)
+        words = literal_words(text)
+        schema = self.searcher.schema
+        if pattern is None or "words" not in schema or fieldname not in schema or not schema[fieldname].stored:
+            return out
+        clauses = [query.Term("words", w) for w in words]
+        lang = fieldname.rpartition("_")[2]
+        if "language" in schema and lang:
+            clauses.append(query.Term("language", lang))  # a field of one language holds its records only
+        _, candidates = self._fallback(query.And(clauses))
+        for doc in np.flatnonzero(candidates & self.live & ~found):
+            value = self.stored(int(doc)).get(fieldname)
+            if value and pattern.search(normalize(value)):
+                out[doc] = True
+        return out
 
     def _fallback(self, q: query.Query) -> tuple[np.ndarray, np.ndarray]:
         """Whoosh's own matcher, for the set of documents only."""
