@@ -265,6 +265,8 @@ class Gazetteer:
             codes = self._names.get(body)
             if codes:
                 codes = {c for c in codes if self.by_code[c].level == want} or codes
+            else:  # the level word was the start of the name: "Kota Baru" is Kotabaru
+                codes = self._names.get("".join(name_words(raw)))
         if codes and len(codes) == 1:
             return self.by_code[next(iter(codes))]
         if codes:
@@ -292,12 +294,13 @@ class Gazetteer:
         return [name for name, _ in ranked[:limit]]
 
     def search(self, prefix: str, limit: int = 10) -> list[Region]:
-        """Regions whose name contains ``prefix`` (for autocompletion), provinces first."""
-        p = _phrase_form(prefix)
+        """Regions whose name contains ``prefix`` (for autocompletion; spaces and punctuation
+        ignored), those whose short name starts with it first, then provinces first."""
+        p = "".join(name_words(prefix))
         if not p:
             return []
-        hits = [r for r in self.regions if p in _phrase_form(r.name)]
-        hits.sort(key=lambda r: (not _phrase_form(r.short_name).startswith(p), not r.is_province, r.name))
+        hits = [r for r in self.regions if p in "".join(name_words(r.name))]
+        hits.sort(key=lambda r: (not "".join(name_words(r.short_name)).startswith(p), not r.is_province, r.name))
         return hits[:limit]
 
     def provinces(self) -> list[Region]:

@@ -69,6 +69,12 @@ def test_autocomplete_search():
     assert names[0] == "Kabupaten Sleman"
 
 
+@pytest.mark.parametrize("typed, name", [("Tojo Una-U", "Kabupaten Tojo Una Una"), ("tolitol", "Kabupaten Toli-Toli"),
+                                         ("gunung ki", "Kabupaten Gunungkidul")])
+def test_autocomplete_ignores_spaces_and_hyphens(typed, name):
+    assert [r.name for r in gazetteer().search(typed)][:1] == [name]
+
+
 # -- written forms of official names (punctuation, spacing, level words, abbreviations) --------
 
 _LEVEL_FORMS = {
@@ -133,7 +139,7 @@ def test_every_official_name_and_its_written_forms_resolve(region):
     ("Kab. Adm. Kep. Seribu", "31.01"), ("Kepulauan Seribu", "31.01"), ("Kota Adm. Jakarta Pusat", "31.71"),
     ("Kepulauan Siau Tagulandang Biaro", "71.09"), ("Kab. Kep. Siau Tagulandang Biaro", "71.09"),
     ("Kabupaten Mentawai", "13.09"), ("Kota Tidore", "82.72"), ("Pangkajene dan Kep.", "73.10"),
-    ("Kab. Banggai Kep.", "72.07"), ("Kabupaten Gunung Kidul", "34.03"), ("Ｓｌｅｍａｎ", "34.04"),
+    ("Kab. Banggai Kep.", "72.07"), ("Kota Baru", "63.02"), ("Kota Waringin Barat", "62.01"), ("Kabupaten Gunung Kidul", "34.03"), ("Ｓｌｅｍａｎ", "34.04"),
 ])
 def test_usual_spellings_of_official_names(text, code):
     assert resolve_region(text).code == code
