@@ -35,9 +35,10 @@ _ISLAND_BY_DIGIT = {"1": "sumatera", "2": "sumatera", "3": "jawa", "5": "bali-nu
 _PROVINCE_ALIASES = {
     "11": ["nad", "nanggroe aceh darussalam"], "12": ["sumut"], "13": ["sumbar"], "16": ["sumsel"],
     "19": ["babel", "bangka belitung"], "21": ["kepri"],
-    "31": ["dki jakarta", "dki", "jakarta", "dkj", "daerah khusus jakarta"],
+    "31": ["dki jakarta", "d.k.i. jakarta", "dki", "jakarta", "dkj", "daerah khusus jakarta"],
     "32": ["jabar"], "33": ["jateng"],
-    "34": ["diy", "di yogyakarta", "jogja", "yogya", "daerah istimewa jogjakarta", "di jogjakarta"],
+    "34": ["diy", "d.i.y.", "di yogyakarta", "d.i. yogyakarta", "jogja", "yogya", "daerah istimewa jogjakarta",
+           "di jogjakarta"],
     "35": ["jatim"], "51": [], "52": ["ntb"], "53": ["ntt"], "61": ["kalbar"], "62": ["kalteng"],
     "63": ["kalsel"], "64": ["kaltim"], "65": ["kaltara"], "71": ["sulut"], "72": ["sulteng"],
     "73": ["sulsel"], "74": ["sultra"], "76": ["sulbar"], "82": ["malut"], "92": ["pabar"],
@@ -199,7 +200,13 @@ class Gazetteer:
                 spaced.setdefault(_spaced(alias), set()).add(code)
 
         def phrase(alias: str, code: str) -> None:
-            phrases.setdefault(_phrase_form(alias), set()).add(code)
+            form = _phrase_form(alias)
+            phrases.setdefault(form, set()).add(code)
+            # Running text reads a hyphenated repeat as one word (Una-Una, see kb.text).
+            words = form.split()
+            single = [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]
+            if single != words:
+                phrases.setdefault(" ".join(single), set()).add(code)
 
         for r in regions:
             add(r.name, r.code)
