@@ -269,11 +269,13 @@ def test_phrases_of_the_shapes_that_broke(empty_kb):
     """Phrases with a one-word concept (TPA, sampah), a stop word inside, a multi-word concept
     (air minum) whole or cut, and a stemmed form of the same words."""
     empty_kb.create({"title": "Kerja sama TPA regional Mamitarang",
-                     "summary": "Pengelolaan dan pengangkutan sampah antarkota; penyediaan air minum regional."},
+                     "summary": "Pengelolaan dan pengangkutan sampah antarkota; penyediaan air minum regional.",
+                     "body": "Forum kerja sama antar daerah lain di Kota Bandung dan sekitarnya."},
                     author="test")
     empty_kb.create({"title": "Pasar bersama", "summary": "Sampah pasar, TPA kota, dan air sumur."}, author="test")
     wanted = "kerja-sama-tpa-regional-mamitarang"
     for phrase in ["TPA regional", "kerja sama TPA", "pengelolaan dan pengangkutan", "pengangkutan sampah",
                    "mengelola dan mengangkut", "penyediaan air", "air minum regional", "minum regional",
-                   "Kerja-sama TPA"]:
+                   "Kerja-sama TPA", "daerah lain", "sama antar", "sama antar daerah", "Bandung dan",
+                   "di Kota Bandung", "forum kerja"]:
         assert ids(empty_kb.search(f'"{phrase}"')) == [wanted], phrase
