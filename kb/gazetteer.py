@@ -104,11 +104,7 @@ def name_key(text: str) -> str:
 def _spaced(text: str) -> str:
     """A name's folded words with level words and abbreviations spelt out, space-separated
     (what suggestions compare)."""
-    level, rest = split_level(name_words(text))
-    return " ".join(rest)
-
-
-_LEVEL_ONLY = re.compile(r"^provinsi ")
+    return " ".join(split_level(name_words(text))[1])
 
 
 def _without_kepulauan(words: list[str]) -> list[str] | None:
@@ -194,9 +190,9 @@ class Gazetteer:
         spaced: dict[str, set[str]] = {}
         phrases: dict[str, set[str]] = {}
 
-        def add(alias: str, code: str) -> None:
+        def add(alias: str, code: str, suggest: bool = True) -> None:
             names.setdefault(name_key(alias), set()).add(code)
-            if not _LEVEL_ONLY.match(alias):
+            if suggest:
                 spaced.setdefault(_spaced(alias), set()).add(code)
 
         def phrase(alias: str, code: str) -> None:
@@ -219,20 +215,18 @@ class Gazetteer:
                     add("provinsi " + a, r.code)
                     phrase(a, r.code)
                 for a in _PROVINCE_ONLY_WITH_LEVEL.get(r.code, []):
-                    add("provinsi " + a, r.code)
+                    add("provinsi " + a, r.code, suggest=False)  # bare, it names the city
             else:
-                level, rest = split_level(name_words(r.name))
-                add(" ".join(rest), r.code)
+                add(_spaced(r.name), r.code)
                 bare = _PREFIX.sub("", r.name.lower())
                 for form in (bare, f"{r.level} {bare}") + ((f"kab {bare}", f"pemkab {bare}") if r.level == "kabupaten"
                                                            else (f"pemkot {bare}", f"kodya {bare}")):
                     phrase(form, r.code)
         # "Kepulauan" is often left out ("Kabupaten Mentawai", "Kota Tidore"): the name without it
         # is one more form, unless that names another region too (Banggai, Konawe, Riau).
-        taken = {name_key(_spaced(r.name)) for r in self.regions}
+        taken = {name_key(_spaced(r.name)) for r in regions}
         for r in regions:
-            level, rest = split_level(name_words(r.name))
-            short = _without_kepulauan(rest)
+            short = _without_kepulauan(split_level(name_words(r.name))[1])
             if short and "".join(short) not in taken and "".join(short) not in names:
                 body = " ".join(short)
                 add(body, r.code)
