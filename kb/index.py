@@ -31,6 +31,7 @@ from whoosh.searching import Searcher
 from . import whooshfix
 from .gazetteer import ISLANDS, gazetteer
 from .indexing import analysis_processes, analyzed_documents, prepare_writer
+from .phrases import ExactPhrasePlugin
 from .ranking import MAX_CACHED_POSTINGS, PostingCache, Snapshot, positive_terms, top
 from .text import SinergiTokenizer, Term, analyze, glue_phrases, normalize, quick_matches
 from .vocab import COOPERATION_TYPES, SECTORS, STATUSES, normalize_sector
@@ -495,7 +496,7 @@ class SearchIndex:
         for spec in FACET_SPECS:
             aliases[spec.key] = list(spec.aliases)
         plugins = [qparser.WhitespacePlugin(), qparser.SingleQuotePlugin(), qparser.FieldsPlugin(),
-                   qparser.PhrasePlugin(), qparser.GroupPlugin(), qparser.OperatorsPlugin(),
+                   ExactPhrasePlugin(), qparser.GroupPlugin(), qparser.OperatorsPlugin(),
                    qparser.RangePlugin(), qparser.FieldAliasPlugin(aliases),
                    qparser.MultifieldPlugin(names, fieldboosts=boosts)]
         parser = qparser.QueryParser(None, self.schema, plugins=plugins, group=qparser.OrGroup.factory(0.9))

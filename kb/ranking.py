@@ -33,6 +33,9 @@ from whoosh import query
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
+from .phrases import ExactPhrase, literal_pattern, literal_words
+from .text import normalize
+
 K1 = 1.2  # Whoosh's BM25F defaults
 B = 0.75
 COORD_BONUS = 1.0  # added per further query word a document matches (see _eval_or)
@@ -285,6 +288,7 @@ class Snapshot:
         self._facets_csr: tuple | None = None  # all facets as one sparse matrix: see _facet_matrix
         self._terms: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._word_cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # see _word
+        self._literal_candidates: dict[tuple[str, str], np.ndarray] = {}  # see _literal_phrase
         self._sort_keys: dict[str, np.ndarray] = {}
         self._vocab: tuple[dict[str, int], list[str]] | None = None
 
@@ -522,13 +526,67 @@ class Snapshot:
         return value
 
     def _eval_phrase(self, q: query.Phrase) -> tuple[np.ndarray, np.ndarray]:
-        _, mask = self._fallback(q)
+        if isinstance(q, ExactPhrase) and q.fieldname in self.text_fields:
+            mask = self._exact_phrase(q)
+        else:
+            _, mask = self._fallback(q)
+            mask &= self.live
         scores = np.zeros(self.ndocs, dtype=np.float32)
         if q.fieldname in self.text_fields:
             for word in q.words:
                 ids, s = self.term(q.fieldname, word)
                 scores[ids] += s
         return self._boosted(scores * mask, q), mask
+
+    def _exact_phrase(self, q: ExactPhrase) -> np.ndarray:
+        """The documents matching ``q``: those holding a term of every slot (from the cached
+        postings), then, for a phrase of several slots, those where the slots sit at their
+        offsets; plus, when its plan says so, those whose stored text holds it as written."""
+        mask = np.zeros(self.ndocs, dtype=bool)
+        common = None
+        for slot in q.plan.slots:
+            ids = [self.term(q.fieldname, t)[0] for t in slot]
+            ids = ids[0] if len(ids) == 1 else np.unique(np.concatenate(ids))
+            common = ids if common is None else np.intersect1d(common, ids, assume_unique=True)
+            if not common.size:
+                break
+        if common is not None and common.size:
+            if len(q.plan.slots) > 1:
+                common = np.asarray(q.matching_docs(self.searcher, common.tolist()), dtype=np.int64)
+            mask[common] = True
+        if q.plan.literal and q.text:
+            mask |= self._literal_phrase(q.fieldname, q.text, mask)
+        return mask
+
+    def _literal_phrase(self, fieldname: str, text: str, found: np.ndarray) -> np.ndarray:
+        """The documents not in ``found`` whose stored ``fieldname`` holds the words of
+        ``text`` as written (:func:`kb.phrases.literal_pattern`); candidates are the documents
+        holding every word in the ``words`` field."""
+        out = np.zeros(self.ndocs, dtype=bool)
+        pattern = literal_pattern(text)
+        words = literal_words(text)
+        schema = self.searcher.schema
+        if pattern is None or "words" not in schema or fieldname not in schema or not schema[fieldname].stored:
+            return out
+        lang = fieldname.rpartition("_")[2]
+        key = (text, lang)
+        candidates = self._literal_candidates.get(key)
+        if candidates is None:  # the same for every field of the language: looked up once
+            candidates = self.live.copy()
+            for w in words:
+                ids = self.term("words", w)[0]
+                held = np.zeros(self.ndocs, dtype=bool)
+                held[ids] = True
+                candidates &= held
+            if "language" in schema and lang:  # a field of one language holds its records only
+                candidates &= self._fallback(query.Term("language", lang))[1]
+            if len(self._literal_candidates) < 256:
+                self._literal_candidates[key] = candidates
+        for doc in np.flatnonzero(candidates & ~found):
+            value = self.stored(int(doc)).get(fieldname)
+            if value and pattern.search(normalize(value)):
+                out[doc] = True
+        return out
 
     def _fallback(self, q: query.Query) -> tuple[np.ndarray, np.ndarray]:
         """Whoosh's own matcher, for the set of documents only."""

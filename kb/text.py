@@ -336,6 +336,25 @@ def words(text: str) -> list[str]:
 
 
 _PHRASES = _build_phrases()
+
+
+def joined_words(text: str) -> list[str]:
+    """The words of ``text`` as :func:`analyze` numbers their positions (compounds and bound
+    prefixes joined), before phrases, stop words and stemming."""
+    return [w for w, _, _ in _join(list(_raw_words(normalize(text))))]
+
+
+@functools.cache
+def phrase_parts() -> tuple[frozenset[str], frozenset[str]]:
+    """``(heads, tails)``: the words that start or continue a multi-word concept phrase
+    (``air`` in ``air minum``; ``minum``, ``bandung`` in ``kota bandung``)."""
+    heads: set[str] = set()
+    tails: set[str] = set()
+    for key in _PHRASES[0]:
+        if len(key) > 1:
+            heads.update(key[:-1])
+            tails.update(key[1:])
+    return frozenset(heads), frozenset(tails)
 _PLAIN_CHUNK = re.compile(r"^[^\W_]+(?:-[^\W_]+)*$")
 
 

@@ -197,3 +197,85 @@ def test_an_unknown_filter_value_is_named_not_silently_empty(corpus_kb):
     assert res.total == 0
     assert any("island 'atlantis'" in n for n in res.notices)
     assert not any("status" in n for n in res.notices)  # a known value says nothing
+
+
+# -- quoted phrases ------------------------------------------------------------------------------
+
+def _all_ids(kb, text):
+    """Every record id a search returns, page by page."""
+    found, page = [], 1
+    while True:
+        res = kb.search(text, limit=100, page=page)
+        found += ids(res)
+        if page * 100 >= res.total:
+            return found, res
+        page += 1
+
+
+def _corpus_phrases(kb, count=400, seed=13):
+    """``count`` phrases of 2-3 consecutive words taken from the corpus titles and summaries,
+    with the record each was taken from."""
+    import json
+    import random
+    import re
+
+    rng = random.Random(seed)
+    out = []
+    for line in kb.export("jsonl").splitlines():
+        rec = json.loads(line)
+        for text in (rec["title"], rec["summary"]):
+            words = re.findall(r"[^\W_]+(?:[-'’.,/][^\W_]+)*", text)
+            for size in (2, 3):
+                for i in range(len(words) - size + 1):
+                    out.append((" ".join(words[i:i + size]), rec["id"]))
+    return rng.sample(out, count)
+
+
+def test_phrases_from_the_corpus_find_their_record(corpus_kb):
+    missing = []
+    for phrase, rid in _corpus_phrases(corpus_kb):
+        found, _ = _all_ids(corpus_kb, f'"{phrase}"')
+        if rid not in found:
+            missing.append((phrase, rid))
+    assert not missing
+
+
+@pytest.mark.parametrize("phrase", ["TPA regional", "pengelolaan sampah", "kerja sama", "air minum"])
+def test_a_phrase_with_concept_words_finds_every_record_holding_it(corpus_kb, phrase):
+    import json
+    import re
+
+    pattern = re.compile(r"\b" + r"[\W_]+".join(phrase.split()) + r"\b", re.IGNORECASE)
+    holding = set()
+    for line in corpus_kb.export("jsonl").splitlines():
+        rec = json.loads(line)
+        texts = [rec["title"], rec["summary"], rec.get("body", "")] + rec.get("lessons", []) + rec.get("challenges", [])
+        if any(pattern.search(t or "") for t in texts):
+            holding.add(rec["id"])
+    assert holding
+    found, _ = _all_ids(corpus_kb, f'"{phrase}"')
+    assert holding <= set(found)
+
+
+def test_a_phrase_keeps_its_word_order(empty_kb):
+    empty_kb.create({"title": "TPA regional untuk tiga kota", "summary": "Sampah diangkut ke TPA bersama."},
+                    author="test")
+    empty_kb.create({"title": "Forum regional", "summary": "Rapat di dekat TPA lama."}, author="test")
+    assert ids(empty_kb.search('"TPA regional"')) == ["tpa-regional-untuk-tiga-kota"]
+    assert ids(empty_kb.search('"regional TPA"')) == []
+
+
+def test_phrases_of_the_shapes_that_broke(empty_kb):
+    """Phrases with a one-word concept (TPA, sampah), a stop word inside, a multi-word concept
+    (air minum) whole or cut, and a stemmed form of the same words."""
+    empty_kb.create({"title": "Kerja sama TPA regional Mamitarang",
+                     "summary": "Pengelolaan dan pengangkutan sampah antarkota; penyediaan air minum regional.",
+                     "body": "Forum kerja sama antar daerah lain di Kota Bandung dan sekitarnya."},
+                    author="test")
+    empty_kb.create({"title": "Pasar bersama", "summary": "Sampah pasar, TPA kota, dan air sumur."}, author="test")
+    wanted = "kerja-sama-tpa-regional-mamitarang"
+    for phrase in ["TPA regional", "kerja sama TPA", "pengelolaan dan pengangkutan", "pengangkutan sampah",
+                   "mengelola dan mengangkut", "penyediaan air", "air minum regional", "minum regional",
+                   "Kerja-sama TPA", "daerah lain", "sama antar", "sama antar daerah", "Bandung dan",
+                   "di Kota Bandung", "forum kerja"]:
+        assert ids(empty_kb.search(f'"{phrase}"')) == [wanted], phrase

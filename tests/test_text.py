@@ -103,3 +103,10 @@ def test_quick_matches_finds_exactly_the_words_that_stem_to_wanted_terms():
     assert checked > 20
     limited = quick_matches("sampah " * 50 + "air", frozenset({"sampah", "air"}), "id", limit=3)
     assert len(limited) == 12  # 4 x limit when not every wanted term was seen by then
+
+
+def test_region_names_written_with_hyphens_or_dotted_acronyms_add_the_region():
+    assert "_r7209" in terms("Kabupaten Tojo Una-Una") and "_r7209" in terms("Tojo Una Una")
+    assert "_r7204" in terms("Kabupaten Toli-Toli")
+    assert "_r34" in terms("D.I. Yogyakarta") and "_r3471" not in terms("D.I. Yogyakarta")
+    assert "_r31" in terms("D.K.I. Jakarta")
