@@ -39,8 +39,8 @@ trap cleanup EXIT
 # -- 1. build from a clean copy of the checkout (tracked and new files, nothing ignored) --------
 say "copying the checkout"
 mkdir -p "$tmp/src" "$tmp/dist"
-git -C "$repo" rev-parse --git-dir >/dev/null 2>&1 || fail "$repo is not a git checkout"
-(cd "$repo" && git ls-files -z --cached --others --exclude-standard \
+git -c safe.directory="$repo" -C "$repo" rev-parse --git-dir >/dev/null 2>&1 || fail "$repo is not a git checkout"
+(cd "$repo" && git -c safe.directory="$repo" ls-files -z --cached --others --exclude-standard \
    | while IFS= read -r -d '' f; do [[ -f "$f" ]] && printf '%s\0' "$f"; done \
    | tar --null -T - -cf -) | tar -xf - -C "$tmp/src"
 
@@ -52,16 +52,16 @@ say "building the sdist and the wheel (python -m build)"
 if grep -n 'absent from the `packages` configuration' "$tmp/build.log" >&2; then
   fail "setuptools found data folders that are not listed packages (lines above)"
 fi
-# Other notices of setuptools (Python warnings, distutils' `warning:` lines) are shown, not fatal.
-grep -E '(^warning: |Warning: )' "$tmp/build.log" | grep -v 'byte-compiling is disabled' \
+# Other notices (build's `WARNING`, Python warnings, distutils' `warning:`) are shown, not fatal.
+grep -E '(^WARNING |^warning: |Warning: )' "$tmp/build.log" | grep -v 'byte-compiling is disabled' \
   | sed 's/^/  build notice: /' || true
 
 sdist=("$tmp"/dist/*.tar.gz)
 wheel=("$tmp"/dist/*.whl)
 [[ -f "${sdist[0]}" && -f "${wheel[0]}" ]] || fail "no sdist or wheel in the build output"
 "$tmp/tools/bin/python" - "$tmp/src" "${sdist[0]}" "${wheel[0]}" <<'EOF'
-"""Every file of the packages is in the wheel; every file of the checkout, but for its
-dot-files, is in the sdist."""
+"""Every file of the packages is in the wheel (built from the sdist, so in the sdist too);
+every other file of the checkout, but for its dot-files, is in the sdist."""
 import sys
 import tarfile
 import zipfile
@@ -73,8 +73,9 @@ packaged = {f for f in tree if f.split("/")[0] in ("kb", "recommender", "webapp"
 shipped = set(zipfile.ZipFile(wheel).namelist())
 with tarfile.open(sdist) as tar:
     in_sdist = {m.name.split("/", 1)[1] for m in tar.getmembers() if m.isfile() and "/" in m.name}
-problems = [f"wheel lacks {f}" for f in sorted(packaged - shipped)]
-problems += [f"sdist lacks {f} (add it to MANIFEST.in)" for f in sorted(tree - in_sdist)
+problems = [f"wheel lacks {f} (see [tool.setuptools.package-data] in pyproject.toml)"
+            for f in sorted(packaged - shipped)]
+problems += [f"sdist lacks {f} (see MANIFEST.in)" for f in sorted(tree - packaged - in_sdist)
              if not f.startswith(".") and "/." not in f]
 for p in problems:
     print("  " + p, file=sys.stderr)
