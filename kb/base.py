@@ -33,9 +33,17 @@ def resolve_home(home: str | os.PathLike | None) -> Path:
 
 
 def bundled_corpus_dir() -> Path:
-    """The bundled corpus (``corpus/`` of the repository), or ``$SINERGI_CORPUS``."""
+    """``$SINERGI_CORPUS`` when set, else the bundled corpus: the ``corpus`` package
+    (``corpus/`` of the repository), found by import so that a wheel carries it too."""
     env = os.environ.get("SINERGI_CORPUS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "corpus"
+    if env:
+        return Path(env)
+    try:
+        import corpus
+
+        return corpus.folder()
+    except (ImportError, RuntimeError) as e:
+        raise InstanceError(f"cannot find the bundled corpus ({e}); set SINERGI_CORPUS to a corpus folder") from e
 
 
 def default_database_url(home: Path) -> str:
@@ -49,6 +57,7 @@ def _safe_url(url: str) -> str:
 
 
 def corpus_files(root: Path | None = None) -> list[Path]:
+    """The corpus files under ``root`` (default: the bundled corpus) that ``init`` loads."""
     root = root or bundled_corpus_dir()
     files: list[Path] = []
     for pattern in CORPUS_GLOBS:

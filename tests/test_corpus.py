@@ -1,14 +1,19 @@
 """The bundled corpus: valid, varied, sourced, and consistent with the development sets."""
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from collections import Counter
+from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from kb.base import corpus_files
+from kb.base import bundled_corpus_dir, corpus_files
 from kb.gazetteer import gazetteer
 from kb.io import read_file
 from kb.schema import validate_record
@@ -169,3 +174,28 @@ def test_every_source_is_followable(path):
         for n, source in enumerate(raw.data.get("sources") or [], 1):
             problems += [f"{raw.data.get('id')} source {n}: {p}" for p in source_problems(source)]
     assert not problems, "\n".join(problems)
+
+
+def test_corpus_files_come_from_the_corpus_package(monkeypatch, tmp_path):
+    monkeypatch.delenv("SINERGI_CORPUS", raising=False)
+    package = Path(str(files("corpus")))
+    found = corpus_files()
+    assert {f.parent.name for f in found} >= {"cases", "practices"}
+    assert all(package in f.parents for f in found)
+    monkeypatch.setenv("SINERGI_CORPUS", str(tmp_path))  # the override still wins
+    assert bundled_corpus_dir() == tmp_path and corpus_files() == []
+
+
+def test_the_corpus_is_found_wherever_its_package_is_installed(tmp_path):
+    """An installed ``corpus`` package is not beside the repository's ``kb/`` (in a wheel both
+    sit in site-packages): ``corpus_files()`` follows the import system, not ``kb``'s path."""
+    site = tmp_path / "site"
+    (site / "corpus" / "cases").mkdir(parents=True)
+    shutil.copy(CORPUS / "__init__.py", site / "corpus")
+    (site / "corpus" / "cases" / "one.jsonl").write_text('{"title": "t", "summary": "s"}\n')
+    env = {k: v for k, v in os.environ.items() if k != "SINERGI_CORPUS"}
+    env["PYTHONPATH"] = os.pathsep.join([str(site), str(CORPUS.parent)])
+    code = "from kb.base import corpus_files; print(*corpus_files(), sep='\\n')"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, check=True).stdout
+    assert [Path(p).resolve() for p in out.split()] == [(site / "corpus" / "cases" / "one.jsonl").resolve()]
