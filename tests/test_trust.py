@@ -357,3 +357,49 @@ def test_pages_answer_while_another_process_holds_the_store_and_the_index(app):
         assert r.status_code == 503 and r.headers["Retry-After"] and time.perf_counter() - t < 5
     with pytest.raises(NotFound):
         kb.get("saat-sibuk")
+
+
+# -- 13. a killed master does not leave its workers holding the port ------------------------------
+
+def test_workers_end_when_their_master_is_killed(corpus_home, tmp_path):
+    import os
+    import signal
+    import socket
+    import time
+    from pathlib import Path
+
+    if sys.platform == "win32":
+        pytest.skip("gunicorn serves on POSIX only")
+    home = copy_instance(corpus_home, tmp_path / "serve")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (tmp_path / "serve.log").open("w")
+    master = subprocess.Popen([sys.executable, "-m", "webapp.cli", "--home", str(home), "serve", "--port", str(port),
+                               "--workers", "1"], stdout=log, stderr=subprocess.STDOUT)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while "] warm:" not in (tmp_path / "serve.log").read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "] warm:" in (tmp_path / "serve.log").read_text()
+        workers += [int(p) for p in Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()]
+        assert workers
+        master.send_signal(signal.SIGKILL)
+        master.wait()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+            time.sleep(0.2)
+        assert not any(Path(f"/proc/{w}").exists() for w in workers), "a worker outlived its master"
+        with socket.socket() as s:  # the port is free again
+            s.bind(("127.0.0.1", port))
+    finally:
+        for w in workers:
+            try:
+                os.kill(w, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if master.poll() is None:
+            master.kill()
+            master.wait()
+        log.close()
