@@ -23,9 +23,10 @@ LANGUAGES = ("id", "en")
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
-# The endpoints with a rate limit (signing in: views/curation.py). Other requests skip
-# Flask-Limiter's per-request look-up of applicable limits (~0.1 ms of every page).
-RATE_LIMITED_ENDPOINTS = frozenset({"curation.login"})
+# The endpoints with a rate limit (signing in: views/curation.py; CSV downloads:
+# views/search.py, views/proposals.py). Other requests skip Flask-Limiter's per-request
+# look-up of applicable limits (~0.1 ms of every page).
+RATE_LIMITED_ENDPOINTS = frozenset({"curation.login", "search.download", "proposals.shortlist"})
 
 
 @limiter.request_filter
@@ -56,6 +57,10 @@ DEFAULTS = {
     "BABEL_DEFAULT_LOCALE": "id",
     "SINERGI_TILE_URL": None,                   # e.g. a tile server's URL template, when online
     "SINERGI_LOGIN_LIMIT": "10 per minute",
+    "SINERGI_DOWNLOAD_LIMIT": "6 per minute",   # CSV downloads per client, all kinds together
+    "RATELIMIT_HEADERS_ENABLED": True,          # Retry-After on a 429 (and X-RateLimit-*)
+    "SINERGI_UPLOAD_TTL": 3600,                 # seconds an unconfirmed upload preview is kept
+    "SINERGI_UPLOAD_MAX_RECORDS": 5000,         # records per uploaded file
     "PAGE_SIZE": 10,
 }
 
