@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import (JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine,
-                        event, func, select)
-from sqlalchemy.engine import Engine
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine,
+                        event, func, inspect, select, text)
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 from .errors import Conflict, NotFound
@@ -88,6 +89,15 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20), default="contributor")
     token_hash: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    # Part of every sign-in session's id: raising it ends the account's sessions everywhere
+    # (sign-out, a new password, disabling).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+# Columns added to ``users`` after its first release, with their SQL type and default: an
+# older database gets them when a store opens it.
+_ADDED_USER_COLUMNS = {"session_generation": ("INTEGER", "0"), "disabled": ("BOOLEAN", "FALSE")}
 
 
 def make_engine(url: str) -> Engine:
@@ -110,14 +120,39 @@ def make_engine(url: str) -> Engine:
 _HEAD = select(func.max(Revision.pk))
 
 
+def _create_private_sqlite_file(url: str) -> None:
+    """Create a new SQLite database file readable by its owner only (0600): it holds password
+    and token hashes. SQLite gives its -wal and -shm files the database file's permissions."""
+    parsed = make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+
+
 class Store:
     """Reads and writes records; every write is one transaction with its revisions."""
 
     def __init__(self, url: str):
         self.url = url
+        _create_private_sqlite_file(url)
         self.engine = make_engine(url)
         Base.metadata.create_all(self.engine)
+        self._add_missing_columns()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _add_missing_columns(self) -> None:
+        """Give a database made by an older release the columns added since (no migration
+        tool yet: this explicit list is the whole schema history)."""
+        have = {c["name"] for c in inspect(self.engine).get_columns("users")}
+        missing = [(name, spec) for name, spec in _ADDED_USER_COLUMNS.items() if name not in have]
+        if missing:
+            with self.engine.begin() as c:
+                for name, (sql_type, default) in missing:
+                    c.execute(text(f"ALTER TABLE users ADD COLUMN {name} {sql_type} NOT NULL DEFAULT {default}"))
 
     @contextmanager
     def session(self) -> Iterator[Session]:

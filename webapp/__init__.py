@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from kb.base import KnowledgeBase
 from kb.errors import SinergiError
 
-from .auth import login_manager
+from .auth import _dummy_hash, login_manager
 from .i18n import compile_catalogs
 
 LANGUAGES = ("id", "en")
@@ -62,6 +62,9 @@ DEFAULTS = {
     "SINERGI_UPLOAD_TTL": 3600,                 # seconds an unconfirmed upload preview is kept
     "SINERGI_UPLOAD_MAX_RECORDS": 5000,         # records per uploaded file
     "PAGE_SIZE": 10,
+    # Reverse proxies in front of the app that append to X-Forwarded-For / -Proto (0: none;
+    # clients then cannot choose their address for the rate limits by sending the header).
+    "PROXY_HOPS": 0,
 }
 
 
@@ -74,6 +77,13 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
     app.config.from_prefixed_env("SINERGI_FLASK")
     if test_config:
         app.config.from_mapping(test_config)
+    hops = app.config["PROXY_HOPS"]
+    if not isinstance(hops, int) or isinstance(hops, bool) or not 0 <= hops <= 10:
+        raise SinergiError(f"PROXY_HOPS (SINERGI_FLASK_PROXY_HOPS) must be a whole number from 0 to 10, got {hops!r}")
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     kb = KnowledgeBase(home or app.config.get("SINERGI_HOME"))
     if not kb.is_initialized:
         ensure_initialized(kb)
@@ -86,6 +96,7 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
     babel.init_app(app, locale_selector=_locale)
     _install_request_gettext(app)
     login_manager.init_app(app)
+    _dummy_hash()  # made now, not during the first sign-in with an unknown name
     limiter.init_app(app)
 
     from .views import api, cases, curation, main, proposals, regions, search

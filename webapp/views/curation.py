@@ -15,7 +15,7 @@ from kb.errors import Conflict, ImportFailed, NotFound
 from kb.io import FileProblem, RawRecord, decode, detect_format, parse_text
 
 from .. import get_kb, limiter
-from ..auth import role_required, verify
+from ..auth import end_sessions, role_required, verify
 from ..forms import CaseForm, LoginForm, UploadForm
 from .common import safe_next
 
@@ -43,6 +43,9 @@ def login():
 
 @bp.post("/keluar")
 def logout():
+    """Sign out: the account's sessions end on the server too (a copied cookie stops working)."""
+    if current_user.is_authenticated:
+        end_sessions(get_kb().store, current_user.pk)
     logout_user()
     return redirect(url_for("main.home"))
 
