@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import stat
-import statistics
 import time
 
 import pytest
@@ -59,7 +58,7 @@ def test_sign_in_time_does_not_tell_whether_the_name_exists(app):
             t0 = time.perf_counter()
             assert verify(store, name, "salah-sekali-123") is None
             times.append(time.perf_counter() - t0)
-        return statistics.median(times)
+        return min(times)  # the least disturbed run: other load only adds time
 
     known, unknown = timed("rina"), timed("tidak-ada")
     assert 0.6 < unknown / known < 1.6, (known, unknown)
