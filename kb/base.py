@@ -46,9 +46,13 @@ def bundled_corpus_dir() -> Path:
         raise InstanceError(f"cannot find the bundled corpus ({e}); set SINERGI_CORPUS to a corpus folder") from e
 
 
+def _folder_database_url(home: Path) -> str:
+    return f"sqlite:///{home / 'sinergi.db'}"
+
+
 def default_database_url(home: Path) -> str:
     """The store of an instance folder created without ``DATABASE_URL``: a SQLite file in it."""
-    return f"sqlite:///{home / 'sinergi.db'}"
+    return _folder_database_url(home)
 
 
 def _safe_url(url: str) -> str:
@@ -95,8 +99,8 @@ class KnowledgeBase:
             self.home.mkdir(parents=True)
         if not self.home.is_dir():
             raise InstanceError(f"{self.home} is not a folder")
-        self.settings = self._settings(database_url or os.environ.get("DATABASE_URL") or default_database_url(self.home))
-        url = self.settings["database_url"]
+        self.settings = self._settings(database_url or os.environ.get("DATABASE_URL"))
+        url = self.settings.get("database_url") or _folder_database_url(self.home)
         if database_url and database_url != url or os.environ.get("DATABASE_URL") not in (None, "", url):
             raise InstanceError(f"the instance at {self.home} keeps its records in {_safe_url(url)}, not in "
                                 f"{_safe_url(database_url or os.environ['DATABASE_URL'])}: an index follows "
@@ -116,16 +120,17 @@ class KnowledgeBase:
         self.close()
 
     # -- settings ---------------------------------------------------------------------------
-    def _settings(self, database_url: str) -> dict:
-        """The instance's settings (``settings.json``, mode 600): its secret key and the database
-        it was created with (``database_url``; an older instance without one keeps its SQLite
-        file)."""
+    def _settings(self, database_url: str | None) -> dict:
+        """The instance's settings (``settings.json``, mode 600): its secret key and, when it was
+        created with another database than the SQLite file inside it, that database's URL (so a
+        copy of the folder keeps its own SQLite file)."""
         path = self.home / "settings.json"
         if path.exists():
-            settings = json.loads(path.read_text(encoding="utf-8"))
-            settings.setdefault("database_url", default_database_url(self.home))
-            return settings
-        settings = {"secret_key": secrets.token_hex(32), "database_url": database_url}
+            return json.loads(path.read_text(encoding="utf-8"))
+        settings = {"secret_key": secrets.token_hex(32)}
+        database_url = database_url or default_database_url(self.home)
+        if database_url != _folder_database_url(self.home):
+            settings["database_url"] = database_url
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(settings, indent=1), encoding="utf-8")
         os.chmod(tmp, 0o600)

@@ -15,6 +15,36 @@ from .schema import FIELD_ORDER, LIST_FIELDS, OBJECT_LIST_FIELDS
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 INT_FIELDS = ("start_year", "end_year")
+# A record nests three levels (record, list, object); anything far deeper is refused before it
+# can exhaust the parser's stack.
+MAX_JSON_DEPTH = 32
+# A CSV header is refused unread beyond this many columns (the interchange format has fewer
+# than 30 fields; a header of 150,000 would hold a worker for seconds).
+MAX_CSV_COLUMNS = 2 * len(FIELD_ORDER)
+
+
+class JSONTooDeep(ValueError):
+    """JSON nested more than :data:`MAX_JSON_DEPTH` levels."""
+
+    def __init__(self) -> None:
+        super().__init__(f"nested too deeply (more than {MAX_JSON_DEPTH} levels)")
+
+
+def loads_json(text: str | bytes):
+    """``json.loads`` with at most :data:`MAX_JSON_DEPTH` levels of arrays and objects; deeper
+    input raises :class:`JSONTooDeep` (a ValueError), malformed input ``json.JSONDecodeError``."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise JSONTooDeep() from None
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            if depth > MAX_JSON_DEPTH:
+                raise JSONTooDeep()
+            stack.extend((x, depth + 1) for x in (item.values() if isinstance(item, dict) else item))
+    return value
 
 
 @dataclass
@@ -73,17 +103,30 @@ def decode(raw: bytes, source: str) -> str:
     return text
 
 
-def parse_text(text: str, fmt: str, source: str) -> list[RawRecord]:
-    """Parse file content in format ``fmt`` into raw records (not yet validated)."""
+def parse_text(text: str, fmt: str, source: str, *, max_records: int | None = None) -> list[RawRecord]:
+    """Parse file content in format ``fmt`` into raw records (not yet validated). With
+    ``max_records``, a file with more records is refused, as far as possible before parsing."""
     if fmt == "jsonl":
-        return _parse_jsonl(text, source)
-    if fmt == "json":
-        return _parse_json(text, source)
-    if fmt == "csv":
-        return _parse_csv(text, source)
-    if fmt in ("markdown", "text"):
-        return parse_guide(text, source, markdown=(fmt == "markdown"))
-    raise FileProblem([RecordProblem(source, None, None, f"unknown format {fmt!r}")])
+        if max_records is not None:
+            _check_count(sum(1 for line in text.splitlines() if line.strip()), max_records, source)
+        out = _parse_jsonl(text, source)
+    elif fmt == "json":
+        out = _parse_json(text, source)
+    elif fmt == "csv":
+        out = _parse_csv(text, source, max_rows=max_records)
+    elif fmt in ("markdown", "text"):
+        out = parse_guide(text, source, markdown=(fmt == "markdown"))
+    else:
+        raise FileProblem([RecordProblem(source, None, None, f"unknown format {fmt!r}")])
+    if max_records is not None:
+        _check_count(len(out), max_records, source)
+    return out
+
+
+def _check_count(count: int, limit: int, source: str) -> None:
+    if count > limit:
+        raise FileProblem([RecordProblem(source, None, None, f"the file holds more than {limit} records; "
+                                         "split it into smaller files")])
 
 
 def read_file(path: str | Path) -> list[RawRecord]:
@@ -98,9 +141,12 @@ def _parse_jsonl(text: str, source: str) -> list[RawRecord]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = loads_json(line)
         except json.JSONDecodeError as e:
             problems.append(RecordProblem(source, n, None, f"invalid JSON: {e.msg} (column {e.colno})"))
+            continue
+        except JSONTooDeep as e:
+            problems.append(RecordProblem(source, n, None, f"invalid JSON: {e}"))
             continue
         out.append(RawRecord(source, n, obj))
     if problems:
@@ -110,9 +156,11 @@ def _parse_jsonl(text: str, source: str) -> list[RawRecord]:
 
 def _parse_json(text: str, source: str) -> list[RawRecord]:
     try:
-        obj = json.loads(text)
+        obj = loads_json(text)
     except json.JSONDecodeError as e:
         raise FileProblem([RecordProblem(source, e.lineno, None, f"invalid JSON: {e.msg} (column {e.colno})")]) from e
+    except JSONTooDeep as e:
+        raise FileProblem([RecordProblem(source, None, None, f"invalid JSON: {e}")]) from None
     if isinstance(obj, dict):
         obj = [obj]
     if not isinstance(obj, list):
@@ -124,18 +172,26 @@ def _parse_json(text: str, source: str) -> list[RawRecord]:
 def _split_list(cell: str, field: str) -> list:
     cell = cell.strip()
     if cell.startswith("["):
-        value = json.loads(cell)
+        value = loads_json(cell)
         if not isinstance(value, list):
             raise ValueError(f"{field} must be a list")
         return value
     return [x.strip() for x in cell.split(";") if x.strip()]
 
 
-def _parse_csv(text: str, source: str) -> list[RawRecord]:
+def _parse_csv(text: str, source: str, *, max_rows: int | None = None) -> list[RawRecord]:
     import pandas as pd  # here, not at the top: ~60 MB that other imports need not carry
 
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+        header = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error as e:
+        raise FileProblem([RecordProblem(source, 1, None, f"cannot read the CSV header: {e}")]) from e
+    if len(header) > MAX_CSV_COLUMNS:
+        raise FileProblem([RecordProblem(source, 1, None, f"the CSV header has {len(header)} columns; at most "
+                                         f"{MAX_CSV_COLUMNS} are read (known fields: {', '.join(FIELD_ORDER)})")])
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
+                         nrows=None if max_rows is None else max_rows + 1)
     except Exception as e:  # pandas raises several types for malformed CSV
         raise FileProblem([RecordProblem(source, None, None, f"cannot read CSV: {e}")]) from e
     columns = [c.strip() for c in df.columns]
@@ -160,7 +216,7 @@ def _parse_csv(text: str, source: str) -> list[RawRecord]:
                 if key in LIST_FIELDS:
                     rec[key] = _split_list(cell, key)
                 elif key in OBJECT_LIST_FIELDS:
-                    rec[key] = json.loads(cell)
+                    rec[key] = loads_json(cell)
                 elif key in INT_FIELDS:
                     rec[key] = int(cell.strip())
                 else:
@@ -244,6 +300,12 @@ def _cell(key: str, value) -> str:
             return json.dumps(value, ensure_ascii=False)
         return ";".join(value)
     return str(value)
+
+
+def csv_row(data: dict) -> list[str]:
+    """One record as the cells of a CSV row, in :data:`FIELD_ORDER` (the columns of
+    :func:`export_csv`)."""
+    return [_cell(k, data.get(k)) for k in FIELD_ORDER]
 
 
 def export_csv(records: Iterable[dict]) -> str:

@@ -20,6 +20,11 @@ MAX_BODY = 100_000
 MAX_ITEM = 2_000
 MAX_ITEMS = 200
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# C0 control characters and DEL: never part of a record's text (a NUL or an escape sequence
+# would reach pages and CSV files). Multi-line fields keep tab, line feed and carriage return.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MULTILINE_FIELDS = frozenset({"body", "summary"})
 
 # The order of fields in exports: the interchange format's order.
 FIELD_ORDER = ("id", "kind", "language", "title", "summary", "body", "regions", "third_parties",
@@ -38,8 +43,30 @@ def _clean_line(text: str) -> str:
     return " ".join(normalize(text).split())
 
 
+def _control_free(v: Any, pattern: re.Pattern = _CONTROL) -> Any:
+    """``v`` unchanged, or a ValueError naming the first control character in it (a list is
+    checked item by item; objects such as sources are checked by their own model)."""
+    if isinstance(v, str):
+        m = pattern.search(v)
+        if m:
+            raise ValueError(f"contains the control character U+{ord(m.group()):04X} at position "
+                             f"{m.start() + 1}; remove it")
+    elif isinstance(v, list):
+        for i, item in enumerate(v, 1):
+            try:
+                _control_free(item if isinstance(item, str) else None, pattern)
+            except ValueError as e:
+                raise ValueError(f"item {i} {e}") from None
+    return v
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, v: Any, info) -> Any:
+        return _control_free(v, _CONTROL_MULTILINE if info.field_name in MULTILINE_FIELDS else _CONTROL)
 
 
 class Document(_Strict):
@@ -144,6 +171,13 @@ class RecordIn(_Strict):
     def _line(cls, v: Any) -> Any:
         return _clean_line(v) if isinstance(v, str) else v
 
+    @field_validator("title")
+    @classmethod
+    def _visible_title(cls, v: str) -> str:
+        if not any(ch.isalnum() for ch in v):
+            raise ValueError("a title needs visible letters or digits (this one has none)")
+        return v
+
     @field_validator("body", mode="before")
     @classmethod
     def _body(cls, v: Any) -> Any:
@@ -243,7 +277,10 @@ class RecordIn(_Strict):
         if self.start_year and self.end_year and self.end_year < self.start_year:
             raise ValueError("end_year is before start_year")
         if not self.id:
-            self.id = slugify(self.title, max_length=80, word_boundary=True) or "record"
+            self.id = slugify(self.title, max_length=80, word_boundary=True)
+            if not self.id:
+                raise ValueError("no id can be made from this title (no letters or digits that "
+                                 "spell in Latin script); give the record an id")
         return self
 
     def to_data(self) -> dict:

@@ -7,13 +7,14 @@ deletion is soft. The search index and the recommender models are derived from t
 from __future__ import annotations
 
 import datetime as dt
+import os
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import (JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine,
-                        event, func, select)
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine,
+                        event, func, inspect, select, text)
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
@@ -88,6 +89,15 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20), default="contributor")
     token_hash: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    # Part of every sign-in session's id: raising it ends the account's sessions everywhere
+    # (sign-out, a new password, disabling).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+# Columns added to ``users`` after its first release, with their SQL type and default: an
+# older database gets them when a store opens it.
+_ADDED_USER_COLUMNS = {"session_generation": ("INTEGER", "0"), "disabled": ("BOOLEAN", "FALSE")}
 
 
 WRITE_LOCK_KEY = 72450102  # PostgreSQL advisory lock that write transactions hold in turn
@@ -146,6 +156,19 @@ def _is_locked(e: OperationalError) -> bool:
 _HEAD = select(func.max(Revision.pk))
 
 
+def _create_private_sqlite_file(url: str) -> None:
+    """Create a new SQLite database file readable by its owner only (0600): it holds password
+    and token hashes. SQLite gives its -wal and -shm files the database file's permissions."""
+    parsed = make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+
+
 class Store:
     """Reads and writes records; every write is one transaction with its revisions."""
 
@@ -153,12 +176,14 @@ class Store:
         """``write_timeout``: how long a write waits for another writer's transaction before it
         gives up with :class:`Unavailable` (seconds)."""
         self.url = url
+        _create_private_sqlite_file(url)
         self.engine = make_engine(url)
         self._write_engine = self.engine.execution_options(sinergi_write=write_timeout)
         with self._write_engine.begin() as conn:  # one process creates the tables, others wait
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(72450101)")
             Base.metadata.create_all(conn)
+            self._add_missing_columns(conn)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
         # Pooled connections are closed when the store goes, not left to the garbage collector.
@@ -167,6 +192,15 @@ class Store:
     def close(self) -> None:
         """Close every pooled connection (the store can still be used; it reconnects)."""
         self.engine.dispose()
+
+    @staticmethod
+    def _add_missing_columns(conn: Connection) -> None:
+        """Give a database made by an older release the columns added since (no migration
+        tool yet: this explicit list is the whole schema history)."""
+        have = {c["name"] for c in inspect(conn).get_columns("users")}
+        for name, (sql_type, default) in _ADDED_USER_COLUMNS.items():
+            if name not in have:
+                conn.execute(text(f"ALTER TABLE users ADD COLUMN {name} {sql_type} NOT NULL DEFAULT {default}"))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -242,6 +276,16 @@ class Store:
     def versions_in(conn: Connection, *, states: Iterable[str] = ("published",)) -> dict[str, int]:
         q = select(Record.id, Record.version).where(Record.state.in_(list(states)))
         return dict(conn.execute(q).all())
+
+    def data_of(self, ids: Iterable[str], *, states: Iterable[str] = ("published",)) -> dict[str, dict]:
+        """``{id: canonical data}`` of the records ``ids`` that are in ``states`` (500 a query)."""
+        ids, states = list(ids), list(states)
+        out: dict[str, dict] = {}
+        with self.engine.connect() as c:
+            for i in range(0, len(ids), 500):
+                q = select(Record.id, Record.data).where(Record.id.in_(ids[i:i + 500]), Record.state.in_(states))
+                out.update(c.execute(q).all())
+        return out
 
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
         ids = list(ids)

@@ -52,8 +52,6 @@ def copy_instance(src: Path, dst: Path) -> Path:
     url = settings.get("database_url", "")
     if url.startswith("postgresql"):
         settings["database_url"] = _database(template=url.rsplit("/", 1)[1])
-    else:
-        settings["database_url"] = kb.base.default_database_url(dst)
     settings_path.write_text(json.dumps(settings, indent=1), encoding="utf-8")
     return dst
 
@@ -62,7 +60,7 @@ if POSTGRES:
     @pytest.fixture(scope="session", autouse=True)
     def _postgres_databases():
         saved = kb.base.default_database_url
-        kb.base.default_database_url = lambda home: _database()
+        kb.base.default_database_url = lambda home: _database()  # a new folder: a new database
         yield
         kb.base.default_database_url = saved
 

@@ -16,16 +16,17 @@ from werkzeug.exceptions import HTTPException
 from kb.base import KnowledgeBase
 from kb.errors import Conflict, Forbidden, NotFound, SinergiError, Unavailable
 
-from .auth import login_manager
+from .auth import _dummy_hash, login_manager
 from .i18n import compile_catalogs
 
 LANGUAGES = ("id", "en")
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
-# The endpoints with a rate limit (signing in: views/curation.py). Other requests skip
-# Flask-Limiter's per-request look-up of applicable limits (~0.1 ms of every page).
-RATE_LIMITED_ENDPOINTS = frozenset({"curation.login"})
+# The endpoints with a rate limit (signing in: views/curation.py; CSV downloads:
+# views/search.py, views/proposals.py). Other requests skip Flask-Limiter's per-request
+# look-up of applicable limits (~0.1 ms of every page).
+RATE_LIMITED_ENDPOINTS = frozenset({"curation.login", "search.download", "proposals.shortlist"})
 
 
 @limiter.request_filter
@@ -56,11 +57,18 @@ DEFAULTS = {
     "BABEL_DEFAULT_LOCALE": "id",
     "SINERGI_TILE_URL": None,                   # e.g. a tile server's URL template, when online
     "SINERGI_LOGIN_LIMIT": "10 per minute",
+    "SINERGI_DOWNLOAD_LIMIT": "6 per minute",   # CSV downloads per client, all kinds together
+    "RATELIMIT_HEADERS_ENABLED": True,          # Retry-After on a 429 (and X-RateLimit-*)
+    "SINERGI_UPLOAD_TTL": 3600,                 # seconds an unconfirmed upload preview is kept
+    "SINERGI_UPLOAD_MAX_RECORDS": 5000,         # records per uploaded file
     "PAGE_SIZE": 10,
     # Seconds a save waits for another writer (the store's write lock, the index lock): then the
     # store answers 503 (nothing saved), and a stored record whose index is busy is indexed by
     # the next catch-up instead of holding the worker.
     "SINERGI_WRITE_WAIT": 5.0,
+    # Reverse proxies in front of the app that append to X-Forwarded-For / -Proto (0: none;
+    # clients then cannot choose their address for the rate limits by sending the header).
+    "PROXY_HOPS": 0,
 }
 
 
@@ -73,6 +81,13 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
     app.config.from_prefixed_env("SINERGI_FLASK")
     if test_config:
         app.config.from_mapping(test_config)
+    hops = app.config["PROXY_HOPS"]
+    if not isinstance(hops, int) or isinstance(hops, bool) or not 0 <= hops <= 10:
+        raise SinergiError(f"PROXY_HOPS (SINERGI_FLASK_PROXY_HOPS) must be a whole number from 0 to 10, got {hops!r}")
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     kb = KnowledgeBase(home or app.config.get("SINERGI_HOME"), write_wait=app.config["SINERGI_WRITE_WAIT"])
     if not kb.is_initialized:
         ensure_initialized(kb)
@@ -85,6 +100,7 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
     babel.init_app(app, locale_selector=_locale)
     _install_request_gettext(app)
     login_manager.init_app(app)
+    _dummy_hash()  # made now, not during the first sign-in with an unknown name
     limiter.init_app(app)
 
     from .views import api, cases, curation, main, proposals, regions, search

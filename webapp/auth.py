@@ -1,4 +1,8 @@
-"""Accounts: hashed passwords (Werkzeug's scrypt), roles, API tokens, and Flask-Login glue."""
+"""Accounts: hashed passwords (Werkzeug's scrypt), roles, API tokens, and Flask-Login glue.
+
+A sign-in session names its account and the account's session generation; raising the
+generation (sign-out, a new password, disabling) ends every session of that account at once.
+A disabled account can neither sign in nor use its API token."""
 
 from __future__ import annotations
 
@@ -24,9 +28,11 @@ class Account(UserMixin):
     pk: int
     username: str
     role: str
+    generation: int = 0
 
     def get_id(self) -> str:
-        return str(self.pk)
+        """The session's user id: ``<key>.<session generation>``."""
+        return f"{self.pk}.{self.generation}"
 
     def can(self, role: str) -> bool:
         """True when this account has ``role`` or a higher one."""
@@ -44,7 +50,7 @@ def current_actor() -> Actor | None:
 
 
 def _account(u: User) -> Account:
-    return Account(u.pk, u.username, u.role)
+    return Account(u.pk, u.username, u.role, u.session_generation)
 
 
 def _store():
@@ -53,17 +59,34 @@ def _store():
 
 @login_manager.user_loader
 def load_user(user_id: str) -> Account | None:
+    """The account of a session, unless it was disabled or its sessions were ended since."""
+    pk, _, generation = user_id.partition(".")
+    if not (pk.isdigit() and generation.isdigit()):
+        return None
     with _store()._sessions() as s:
-        u = s.get(User, int(user_id)) if user_id.isdigit() else None
-        return _account(u) if u else None
+        u = s.get(User, int(pk))
+        if u is None or u.disabled or u.session_generation != int(generation):
+            return None
+        return _account(u)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 10:
+        raise SinergiError("a password needs at least 10 characters")
+
+
+def _user(s, username: str) -> User:
+    u = s.scalar(select(User).where(User.username == username))
+    if u is None:
+        raise SinergiError(f"no user {username!r}")
+    return u
 
 
 def add_user(store, username: str, password: str, role: str = "contributor") -> None:
     """Create an account; the password is stored hashed."""
     if role not in ROLES:
         raise SinergiError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < 10:
-        raise SinergiError("a password needs at least 10 characters")
+    _check_password(password)
     if not username or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise SinergiError("a user name uses letters, digits, '.', '-' and '_' only")
     with store.session() as s:
@@ -76,26 +99,57 @@ def set_role(store, username: str, role: str) -> None:
     if role not in ROLES:
         raise SinergiError(f"role must be one of {', '.join(ROLES)}")
     with store.session() as s:
-        u = s.scalar(select(User).where(User.username == username))
-        if u is None:
-            raise SinergiError(f"no user {username!r}")
-        u.role = role
+        _user(s, username).role = role
+
+
+def set_password(store, username: str, password: str) -> None:
+    """A new password; the account's sessions end (its API token stays valid)."""
+    _check_password(password)
+    with store.session() as s:
+        u = _user(s, username)
+        u.password_hash = generate_password_hash(password)
+        u.session_generation += 1
+
+
+def set_disabled(store, username: str, disabled: bool = True) -> None:
+    """Disable an account (no sign-in, no API token; its sessions end) or enable it again."""
+    with store.session() as s:
+        u = _user(s, username)
+        u.disabled = disabled
+        u.session_generation += 1
+
+
+def end_sessions(store, pk: int) -> None:
+    """End every sign-in session of the account ``pk`` (sign-out)."""
+    with store.session() as s:
+        u = s.get(User, pk)
+        if u is not None:
+            u.session_generation += 1
 
 
 def list_users(store) -> list[dict]:
     with store._sessions() as s:
-        return [{"username": u.username, "role": u.role, "token": bool(u.token_hash)}
+        return [{"username": u.username, "role": u.role, "token": bool(u.token_hash), "disabled": u.disabled}
                 for u in s.scalars(select(User).order_by(User.username))]
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made once, checked when the user name is unknown: an
+    unknown name then costs one hash check, like a known one."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
 def verify(store, username: str, password: str) -> Account | None:
-    """The account when the password is right, else ``None`` (same work either way)."""
+    """The account when the password is right and the account enabled, else ``None`` (one
+    hash check either way, so the time does not tell whether the name exists)."""
     with store._sessions() as s:
         u = s.scalar(select(User).where(User.username == username))
         if u is None:
-            check_password_hash(generate_password_hash("x"), password)
+            check_password_hash(_dummy_hash(), password)
             return None
-        return _account(u) if check_password_hash(u.password_hash, password) else None
+        ok = check_password_hash(u.password_hash, password)
+        return _account(u) if ok and not u.disabled else None
 
 
 def _token_hash(token: str) -> str:
@@ -106,10 +160,7 @@ def new_token(store, username: str) -> str:
     """A fresh API token for ``username`` (shown once; only its hash is kept)."""
     token = secrets.token_urlsafe(32)
     with store.session() as s:
-        u = s.scalar(select(User).where(User.username == username))
-        if u is None:
-            raise SinergiError(f"no user {username!r}")
-        u.token_hash = _token_hash(token)
+        _user(s, username).token_hash = _token_hash(token)
     return token
 
 
@@ -118,7 +169,7 @@ def token_account(store, header: str | None) -> Account | None:
         return None
     with store._sessions() as s:
         u = s.scalar(select(User).where(User.token_hash == _token_hash(header[7:].strip())))
-        return _account(u) if u else None
+        return _account(u) if u and not u.disabled else None
 
 
 def role_required(role: str):

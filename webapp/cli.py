@@ -76,7 +76,8 @@ def user_list(ctx) -> None:
     from .auth import list_users
 
     for u in list_users(kbcli._kb(ctx, create=True).store):
-        click.echo(f"{u['username']:<24} {u['role']:<12} {'token' if u['token'] else ''}")
+        flags = " ".join(x for x in ("token" if u["token"] else "", "disabled" if u["disabled"] else "") if x)
+        click.echo(f"{u['username']:<24} {u['role']:<12} {flags}".rstrip())
 
 
 @user.command("role")
@@ -90,6 +91,47 @@ def user_role(ctx, username: str, role: str) -> None:
 
     set_role(kbcli._kb(ctx, create=True).store, username, role)
     click.echo(f"{username} is now {role}.")
+
+
+@user.command("passwd")
+@click.argument("username")
+@click.pass_context
+@kbcli.handle_errors
+def user_passwd(ctx, username: str) -> None:
+    """Set a new password (asked twice; read from standard input when it is not a terminal).
+    The account's sign-in sessions end."""
+    from .auth import set_password
+
+    if sys.stdin.isatty():
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    set_password(kbcli._kb(ctx, create=True).store, username, password)
+    click.echo(f"Password of {username} changed; their sessions have ended.")
+
+
+@user.command("disable")
+@click.argument("username")
+@click.pass_context
+@kbcli.handle_errors
+def user_disable(ctx, username: str) -> None:
+    """Disable an account: no sign-in, no API token; its sessions end at once."""
+    from .auth import set_disabled
+
+    set_disabled(kbcli._kb(ctx, create=True).store, username, True)
+    click.echo(f"{username} is disabled.")
+
+
+@user.command("enable")
+@click.argument("username")
+@click.pass_context
+@kbcli.handle_errors
+def user_enable(ctx, username: str) -> None:
+    """Enable a disabled account again."""
+    from .auth import set_disabled
+
+    set_disabled(kbcli._kb(ctx, create=True).store, username, False)
+    click.echo(f"{username} is enabled.")
 
 
 @user.command("token")

@@ -10,6 +10,7 @@ from recommender.service import recommender_for
 
 from .. import get_kb
 from ..auth import api_account
+from ..safejson import request_json
 from .common import search_params
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -25,7 +26,7 @@ def _problems(e: ImportFailed) -> list[dict]:
 
 
 def _body() -> dict:
-    data = request.get_json(silent=True)
+    data = request_json() if request.is_json else None
     if not isinstance(data, dict):
         _fail(400, "the request body must be a JSON object")
     return data

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from urllib.parse import quote_plus, urlencode
+import re
+from urllib.parse import quote_plus, urlencode, urlsplit
 
 from flask import abort, g, request, url_for
 from markupsafe import Markup, escape
@@ -41,6 +42,23 @@ def search_params(args: MultiDict | None = None, *, max_limit: int = 100) -> dic
     return {"text": args.get("q", "")[:5000], "filters": {k: v for k, v in filters.items() if v},
             "year_from": _int(args, "year_from", 1900, 2100, None), "year_to": _int(args, "year_to", 1900, 2100, None),
             "sort": sort, "page": _int(args, "page", 1, 10_000, 1), "limit": _int(args, "limit", 1, max_limit, 10)}
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def safe_next(value: str | None, default: str) -> str:
+    """A redirect target that stays on this site: a path (``/cari?q=x``) with its control
+    characters removed, else ``default``. Browsers drop tabs and line breaks from a URL and read
+    ``\\`` as ``/``, so ``/<tab>/evil.com`` and ``/\\evil.com`` are other sites; a line break
+    left in would split the ``Location`` header."""
+    target = _CONTROL.sub("", value or "")
+    if not target.startswith("/") or target[1:2] in ("/", "\\"):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
 
 
 def run_search(params: dict, facets=None):

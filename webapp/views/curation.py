@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
+from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -14,8 +16,9 @@ from kb.access import check_change
 from kb.io import FileProblem, RawRecord, decode, detect_format, parse_text
 
 from .. import get_kb, limiter
-from ..auth import current_actor, role_required, verify
+from ..auth import current_actor, end_sessions, role_required, verify
 from ..forms import CaseForm, LoginForm, UploadForm
+from .common import safe_next
 
 bp = Blueprint("curation", __name__, url_prefix="/kurasi")
 
@@ -34,15 +37,16 @@ def login():
         account = verify(get_kb().store, form.username.data, form.password.data)
         if account:
             login_user(account)
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//")
-                            else url_for("curation.dashboard"))
+            return redirect(safe_next(request.args.get("next"), url_for("curation.dashboard")))
         flash(_("Nama pengguna atau kata sandi salah."), "error")
     return render_template("curation/login.html", form=form)
 
 
 @bp.post("/keluar")
 def logout():
+    """Sign out: the account's sessions end on the server too (a copied cookie stops working)."""
+    if current_user.is_authenticated:
+        end_sessions(get_kb().store, current_user.pk)
     logout_user()
     return redirect(url_for("main.home"))
 
@@ -138,9 +142,12 @@ def set_state(record_id: str):
     state = request.form.get("state")
     if state not in ("published", "draft", "deleted"):
         abort(400, "unknown state")
+    version = request.form.get("version", "").strip() or "0"
+    if not (version.isascii() and version.isdigit()):
+        abort(400, f"the record version must be a whole number, got {version[:40]!r}")
     try:
         get_kb().set_state(record_id, state, author=current_actor(),
-                           expected_version=int(request.form.get("version", "0") or 0) or None)
+                           expected_version=int(version) or None)
     except NotFound:
         abort(404)
     except Forbidden as e:
@@ -158,6 +165,8 @@ def upload():
     kb = get_kb()
     form = UploadForm()
     pending = kb.home / "uploads"
+    ttl = current_app.config["SINERGI_UPLOAD_TTL"]
+    _expire_previews(pending, ttl)
     if request.method == "POST" and request.form.get("confirm"):
         token = request.form.get("token", "")
         if not token.isalnum():
@@ -179,7 +188,8 @@ def upload():
         problems, preview = [], None
         try:
             try:
-                raws = parse_text(decode(form.file.data.read(), name), detect_format(name), name)
+                raws = parse_text(decode(form.file.data.read(), name), detect_format(name), name,
+                                  max_records=current_app.config["SINERGI_UPLOAD_MAX_RECORDS"])
                 file_problems = []
             except FileProblem as e:  # the lines or rows that could be read are checked too
                 raws, file_problems = e.records, e.problems
@@ -197,3 +207,17 @@ def upload():
         return render_template("curation/upload.html", form=form, problems=problems, preview=preview), \
             (400 if problems else 200)
     return render_template("curation/upload.html", form=form, problems=[], preview=None)
+
+
+def _expire_previews(pending: Path, ttl: float) -> None:
+    """Delete upload previews older than ``ttl`` seconds (never confirmed: a preview holds a
+    whole uploaded file)."""
+    if not pending.is_dir():
+        return
+    cutoff = time.time() - ttl
+    for f in pending.glob("*.json"):
+        try:
+            if f.stat().st_mtime < cutoff:
+                f.unlink()
+        except FileNotFoundError:  # another worker removed it first
+            pass

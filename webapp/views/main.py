@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from itertools import combinations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from kb.index import facet_label
 
 from .. import get_kb
 from ..render import bars_svg, map_svg
-from .common import run_search, search_params, url_with
+from .common import run_search, safe_next, search_params, url_with
 
 bp = Blueprint("main", __name__)
 
@@ -20,7 +21,7 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 def home():
     kb = get_kb()
-    stats = kb.stats()
+    stats = _cached(kb, "stats", kb.stats)
     recent = kb.search("", sort="year", limit=6, facets=(), filters={"kind": ["case"]}).results
     return render_template("main/home.html", stats=stats, recent=recent)
 
@@ -32,16 +33,32 @@ def set_language(code: str):
 
     if code in ("id", "en"):
         session["lang"] = code
-    target = request.args.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    return redirect(target)
+    return redirect(safe_next(request.args.get("next"), "/"))
+
+
+def _cached(kb, name, compute):
+    """``compute()``, kept until the store has a new revision or the index a new view: the
+    statistics are worked out once per change, not per request (the network of regions reads
+    every published record, its map draws every link)."""
+    key = (kb.store.head(), kb.index.snapshot())
+    entry = current_app.extensions.get("sinergi_statistics")
+    if entry is None or entry[0][0] != key[0] or entry[0][1] is not key[1]:
+        entry = current_app.extensions["sinergi_statistics"] = (key, {})
+    values = entry[1]
+    if name not in values:
+        values[name] = compute()
+    return values[name]
 
 
 @bp.get("/statistik")
 def stats():
     kb = get_kb()
-    st = kb.stats()
+    parts = _cached(kb, ("page", str(get_locale())), lambda: _stats_parts(kb))
+    return render_template("main/stats.html", **parts)
+
+
+def _stats_parts(kb) -> dict:
+    st = _cached(kb, "stats", kb.stats)
     facets = st["facets"]
     charts = {
         "sector": bars_svg(facets.get("sector", []), title=_("Kasus per bidang"),
@@ -56,7 +73,7 @@ def stats():
     network = map_svg({c: n for c, n in _degree(pairs).items()}, links=[(a, b, n) for (a, b), n in pairs.items()],
                       href=lambda c: url_for("regions.region", code=c), title=_("Jaringan daerah yang bekerja sama"))
     top_pairs = [(facet_label("region", a), facet_label("region", b), n) for (a, b), n in pairs.most_common(10)]
-    return render_template("main/stats.html", st=st, charts=charts, network=network, top_pairs=top_pairs)
+    return {"st": st, "charts": charts, "network": network, "top_pairs": top_pairs}
 
 
 def _decades(rows):

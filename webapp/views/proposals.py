@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, Response, render_template, request
 from werkzeug.datastructures import MultiDict
 
@@ -13,7 +10,9 @@ from kb.gazetteer import gazetteer
 from recommender.service import recommender_for
 
 from .. import get_kb
+from ..csvsafe import stream_csv
 from ..forms import ProposalForm
+from .search import download_limit
 
 bp = Blueprint("proposals", __name__)
 
@@ -40,6 +39,7 @@ def propose():
 
 
 @bp.get("/usulan/studi-banding.csv")
+@download_limit
 def shortlist():
     """The chosen peer regions, with distances and supporting cases, as CSV."""
     form = ProposalForm(formdata=MultiDict([(k, v) for k, v in request.args.items(multi=True) if k != "peer"]))
@@ -51,13 +51,12 @@ def shortlist():
         res = recommender_for(get_kb()).recommend(_proposal(form), limit=50)
     except ImportFailed as e:
         return Response("\n".join(str(p) for p in e.problems) + "\n", status=400, mimetype="text/plain; charset=utf-8")
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["kode", "daerah", "jarak_km", "skor", "alasan", "kasus"])
     kb = get_kb()
+    rows = []
     for p in res.peers:
         if p["code"] in chosen:
             titles = "; ".join(r["title"] for r in kb.visible(p["cases"]))
-            w.writerow([p["code"], p["name"], p.get("distance_km", ""), p["score"], " / ".join(p["why"]), titles])
-    return Response(buf.getvalue(), mimetype="text/csv; charset=utf-8",
+            rows.append([p["code"], p["name"], p.get("distance_km", ""), p["score"], " / ".join(p["why"]), titles])
+    header = ["kode", "daerah", "jarak_km", "skor", "alasan", "kasus"]
+    return Response("".join(stream_csv(header, rows)), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="sinergi-studi-banding.csv"'})

@@ -6,13 +6,18 @@ from flask import Blueprint, Response, render_template
 from markupsafe import Markup, escape
 
 from kb.index import FACETS, facet_label, normalize_facet_value
-from kb.io import export_csv
+from kb.io import csv_row
+from kb.schema import FIELD_ORDER
 
-from .. import get_kb
+from .. import get_kb, limiter
+from ..csvsafe import stream_csv
 from .common import FilterLinks, run_search, search_params, url_with
 
 bp = Blueprint("search", __name__)
+# The most rows of one CSV download (the search's first results); the rest is cut, with a
+# note as the last row. Whole exports are `sinergi export`'s job.
 MAX_DOWNLOAD = 5000
+DOWNLOAD_PAGE = 100
 # The facets of the sidebar, in order, and the values shown per facet.
 SIDEBAR_FACETS = ("kind", "sector", "island", "province", "status", "type")
 SIDEBAR_ROWS = 12
@@ -54,20 +59,48 @@ def facet_lists(params: dict, res, facets: dict) -> Markup:
     return Markup("\n".join(out))
 
 
+def _download_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["SINERGI_DOWNLOAD_LIMIT"]
+
+
+# One budget per client for every CSV download (search results, study-visit shortlist).
+download_limit = limiter.shared_limit(_download_limit, scope="downloads")
+
+
 @bp.get("/cari.csv")
+@download_limit
 def download():
-    """The whole filtered result set as CSV (the interchange format), in result order."""
+    """The filtered result set as CSV (the interchange format), in result order: at most
+    MAX_DOWNLOAD rows, streamed; a last row says so when the results were cut. Cells that a
+    spreadsheet would run as formulas are neutralised."""
     params = search_params()
     kb = get_kb()
-    ids: list[str] = []
-    page = 1
-    while len(ids) < MAX_DOWNLOAD:
-        res = run_search({**params, "page": page, "limit": 100}, facets=())
-        ids += [h.id for h in res.results]
-        if page >= res.pages:
+    first = run_search({**params, "page": 1, "limit": DOWNLOAD_PAGE}, facets=())
+    shown = min(first.total, MAX_DOWNLOAD)
+    headers = {"Content-Disposition": 'attachment; filename="sinergi-hasil-pencarian.csv"',
+               "X-Sinergi-Rows": f"{shown} of {first.total}"}
+    return Response(stream_csv(FIELD_ORDER, _rows(kb, params, first)), mimetype="text/csv; charset=utf-8",
+                    headers=headers)
+
+
+def _rows(kb, params: dict, first):
+    """The CSV rows of a search's results, page by page (a page of ids, then their records in
+    one query), at most MAX_DOWNLOAD, then the note when there were more."""
+    res, page, sent = first, 1, 0
+    while True:
+        ids = [h.id for h in res.results][:MAX_DOWNLOAD - sent]
+        found = kb.store.data_of(ids)
+        for rid in ids:
+            if rid in found:  # gone from the store since the search: left out
+                yield csv_row(found[rid])
+        sent += len(ids)
+        if sent >= MAX_DOWNLOAD or page >= res.pages:
             break
         page += 1
-    records = kb.visible(ids)  # an index a moment behind the store never leaks a record
-    body = export_csv(records)
-    return Response(body, mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="sinergi-hasil-pencarian.csv"'})
+        res = kb.search(params["text"], **{**{k: v for k, v in params.items() if k != "text"},
+                                           "page": page, "limit": DOWNLOAD_PAGE, "facets": ()})
+    if first.total > MAX_DOWNLOAD:
+        yield [f"# cut: the first {MAX_DOWNLOAD} of {first.total} results; narrow the search "
+               "to download the rest"] + [""] * (len(FIELD_ORDER) - 1)
