@@ -9,6 +9,7 @@ from kb.gazetteer import gazetteer
 from recommender.service import recommender_for
 
 from .. import get_kb
+from ..labels import wording
 from ..auth import api_account
 from .common import search_params
 
@@ -57,7 +58,7 @@ def recommend():
         res = recommender_for(get_kb()).recommend(data, limit=limit)
     except ImportFailed as e:
         _fail(400, "invalid proposal", _problems(e))
-    return jsonify(res.as_dict())
+    return jsonify(res.as_dict(wording()))  # why: the reasons worded in the request's language
 
 
 @bp.get("/peers")
@@ -69,7 +70,7 @@ def peers():
         rows = recommender_for(get_kb()).peers_for(topic, request.args.get("region") or None)
     except ImportFailed as e:
         _fail(400, "invalid request", _problems(e))
-    return jsonify({"peers": rows})
+    return jsonify({"peers": wording().items(rows)})
 
 
 @bp.get("/cases/<record_id>")

@@ -9,10 +9,10 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
 from kb.errors import NotFound
-from kb.vocab import COOPERATION_TYPES, SECTORS, STATUSES
 from recommender.service import recommender_for
 
 from .. import get_kb
+from ..labels import wording
 from ..render import markdown_html
 from .common import region_refs
 
@@ -38,6 +38,7 @@ def load_visible(record_id: str) -> dict:
 def view(record_id: str):
     rec = load_visible(record_id)
     similar = recommender_for(get_kb()).similar_to(record_id) if rec["state"] == "published" else []
+    similar = wording().items(similar)
     related = []
     for rid in rec.get("related_cases", []):
         try:
@@ -47,7 +48,7 @@ def view(record_id: str):
     history = get_kb().store.revisions(record_id)
     return render_template("cases/view.html", rec=rec, body=markdown_html(rec.get("body", "")),
                            regions=region_refs(rec.get("regions", [])), similar=similar, related=related,
-                           history=history, sectors=SECTORS, statuses=STATUSES, types=COOPERATION_TYPES)
+                           history=history)
 
 
 def _lines(data: dict) -> list[str]:

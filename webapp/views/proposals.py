@@ -14,6 +14,7 @@ from recommender.service import recommender_for
 
 from .. import get_kb
 from ..forms import ProposalForm
+from ..labels import wording
 
 bp = Blueprint("proposals", __name__)
 
@@ -29,7 +30,7 @@ def propose():
     result, problems = None, []
     if request.args and form.validate():
         try:
-            result = recommender_for(get_kb()).recommend(_proposal(form), limit=10)
+            result = recommender_for(get_kb()).recommend(_proposal(form), limit=10).as_dict(wording())
         except ImportFailed as e:
             problems = e.problems
     elif request.args:
@@ -55,7 +56,7 @@ def shortlist():
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["kode", "daerah", "jarak_km", "skor", "alasan", "kasus"])
     kb = get_kb()
-    for p in res.peers:
+    for p in wording().items(res.peers):
         if p["code"] in chosen:
             titles = "; ".join(kb.get(c)["title"] for c in p["cases"])
             w.writerow([p["code"], p["name"], p.get("distance_km", ""), p["score"], " / ".join(p["why"]), titles])

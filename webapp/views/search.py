@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template
 from markupsafe import Markup, escape
 
-from kb.index import FACETS, facet_label, normalize_facet_value
+from kb.index import FACETS, normalize_facet_value
 from kb.io import export_csv
 
 from .. import get_kb
+from ..labels import facet_name, value_label
 from .common import FilterLinks, run_search, search_params, url_with
 
 bp = Blueprint("search", __name__)
@@ -27,9 +28,9 @@ def search():
 
 
 def filter_label(key: str, value: str) -> str:
-    """An active filter as a person reads it (``province=jabar`` -> Jawa Barat, ``kind=practice``
-    -> Praktik baik)."""
-    return facet_label(key, normalize_facet_value(key, value) or value)
+    """An active filter as a person reads it, in the page's language (``province=jabar`` -> Jawa
+    Barat, ``kind=practice`` -> Praktik baik / Good practice)."""
+    return value_label(key, normalize_facet_value(key, value) or value)
 
 
 def facet_lists(params: dict, res, facets: dict) -> Markup:
@@ -43,12 +44,12 @@ def facet_lists(params: dict, res, facets: dict) -> Markup:
         if not rows:
             continue
         chosen = active.get(key, ())
-        out.append(f"<h2>{escape(facets[key].label)}</h2>\n<ul>")
+        out.append(f"<h2>{escape(facet_name(key))}</h2>\n<ul>")
         for row in rows[:SIDEBAR_ROWS]:
             on = row["value"] in chosen
             href = link("remove" if on else "add", key, row["value"])
             mark = ' aria-current="true" class="on"' if on else ""
-            out.append(f'<li><a href="{escape(href)}"{mark}>{escape(row["label"])}</a> '
+            out.append(f'<li><a href="{escape(href)}"{mark}>{escape(value_label(key, row["value"]))}</a> '
                        f'<span class="count">{int(row["count"])}</span></li>')
         out.append("</ul>")
     return Markup("\n".join(out))
