@@ -30,7 +30,7 @@ from . import whooshfix
 from .gazetteer import ISLANDS, gazetteer
 from .indexing import analysis_processes, analyzed_documents, prepare_writer
 from .ranking import MAX_CACHED_POSTINGS, PostingCache, Snapshot, positive_terms, top
-from .text import SinergiTokenizer, Term, analyze, glue_phrases, normalize, quick_matches
+from .text import SinergiTokenizer, Term, analyze, glue_phrases, normalize, plain_text, quick_matches
 from .vocab import COOPERATION_TYPES, SECTORS, STATUSES, normalize_sector
 
 whooshfix.apply()
@@ -555,7 +555,7 @@ class SearchIndex:
                 if frag:
                     break
         if not frag:
-            summary = f.get(f"summary_{lang}", "")
+            summary = plain_text(f.get(f"summary_{lang}", ""))
             frag = _escape(summary[:240] + ("…" if len(summary) > 240 else ""))
         regions = [g.get(c) for c in (f.get("region") or "").split(",") if c]
         return Hit(id=f["id"], kind=f.get("kind", "case"), title=f.get(f"title_{lang}", ""), score=score,
@@ -706,8 +706,9 @@ def _pieces(text: str, size: int = 600) -> Iterable[tuple[int, str]]:
 
 def highlight(text: str, wanted: set[str], lang: str, *, top: int = 2, width: int = 220) -> str:
     """Up to ``top`` passages of ``text`` around the words whose analyzed terms are in
-    ``wanted``, as escaped HTML with ``<b class="match termN">`` marks ("" if none match)."""
-    text = normalize(text)
+    ``wanted``, as escaped HTML with ``<b class="match termN">`` marks ("" if none match).
+    Markdown markup is left out (:func:`kb.text.plain_text`): a snippet reads as the page does."""
+    text = normalize(plain_text(text))
     # Single words first (cheap); only when none match (a multi-word concept), the full analyzer,
     # sentence by sentence, stopping once enough matches are found.
     found = quick_matches(text, wanted, lang, limit=6 * top)

@@ -103,3 +103,15 @@ def test_quick_matches_finds_exactly_the_words_that_stem_to_wanted_terms():
     assert checked > 20
     limited = quick_matches("sampah " * 50 + "air", frozenset({"sampah", "air"}), "id", limit=3)
     assert len(limited) == 12  # 4 x limit when not every wanted term was seen by then
+
+
+def test_plain_text_leaves_out_markdown_markup_and_keeps_the_words():
+    from kb.text import plain_text
+
+    assert plain_text("**Latar belakang.** Tiga daerah") == "Latar belakang. Tiga daerah"
+    assert plain_text("# Judul\n\nIsi *miring*, __tebal__ dan ~~coret~~") == "Judul\n\nIsi miring, tebal dan coret"
+    assert plain_text("- butir satu\n- butir **dua**\n2. nomor") == "butir satu\nbutir dua\nnomor"
+    assert plain_text("[tautan](https://contoh.id/a) dan `kode` dan \\*bintang") == "tautan dan kode dan *bintang"
+    assert plain_text("> kutipan\n\n---\n***a** b*") == "kutipan\n\n\na b"
+    # Not markup: an underscore inside a word, a lone asterisk, a year.
+    assert plain_text("snake_case_name, 5 * 3, tahun 2024") == "snake_case_name, 5 * 3, tahun 2024"
