@@ -87,10 +87,21 @@ class Wording:
     def _number(self, value: float) -> str:
         return format_decimal(round(value), locale=self.lang)
 
+    def content(self, text: str) -> str:
+        """Record content inside a reason (terms, titles, region names), shown as written: a
+        subclass may mark it (the web app marks it ``translate="no"``)."""
+        return text
+
+    def fill(self, template: str, values: dict) -> str:
+        """``template`` (a translated message) with its worded ``values``."""
+        return template % values
+
     def _values(self, code: str, v: dict) -> dict[str, str]:
         out = {k: str(x) for k, x in v.items() if isinstance(x, (str, int, float))}
+        if "region" in v:
+            out["region"] = self.content(str(v["region"]))
         if "terms" in v:
-            out["terms"] = ", ".join(distinct(v["terms"]))
+            out["terms"] = self.content(", ".join(distinct(v["terms"])))
         if "sectors" in v:
             out["sectors"] = ", ".join(distinct(self._sector(s) for s in v["sectors"]))
         if "status" in v:
@@ -98,7 +109,7 @@ class Wording:
         if "statuses" in v:
             out["statuses"] = ", ".join(distinct(self._status(s) for s in v["statuses"]))
         if "titles" in v:
-            out["titles"] = self._titles(v["titles"], v.get("count"))
+            out["titles"] = self.content(self._titles(v["titles"], v.get("count")))
         if "km" in v:
             out["km"] = self._number(v["km"])
         if "count" in v:
@@ -111,7 +122,7 @@ class Wording:
         template = TEMPLATES.get(r.get("code", ""))
         if template is None:  # a reason of a newer recommender: shown plainly, never dropped
             return f"{r.get('code')}: {r.get('values')}"
-        return self.gettext(template) % self._values(r["code"], r.get("values") or {})
+        return self.fill(self.gettext(template), self._values(r["code"], r.get("values") or {}))
 
     def reasons(self, reasons: Iterable[dict]) -> list[str]:
         return [self.reason(r) for r in reasons]

@@ -153,7 +153,7 @@ EN = {
     "terbit": "published", "kontributor": "contributor", "editor": "editor", "admin": "admin",
     "wajib": "mandatory", "sukarela": "voluntary",
     "titik tengah kabupaten/kotanya": "centre of its regencies and cities",
-    "titik tengah provinsinya": "centre of its province", "GeoNames": "GeoNames", "%(decade)s-an": "%(decade)ss",
+    "titik tengah provinsinya": "centre of its province", "GeoNames": "GeoNames", "%(decade)d-an": "%(decade)ds",
     # Error pages.
     "Tidak ada halaman di alamat ini. Periksa alamatnya, atau cari dari beranda.":
         "There is no page at this address. Check the address, or search from the home page.",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import g
 from flask_babel import get_locale, get_translations
+from markupsafe import Markup, escape
 
 from kb.gazetteer import ISLANDS
 from kb.index import FACETS, facet_label
@@ -31,7 +32,7 @@ KINDS = {"case": N_("Studi kasus"), "practice": N_("Praktik baik")}
 # Where a region's coordinate comes from (kb/data/regions.json), by the key's first part.
 COORD_SOURCES = {"centroid-of-regencies": N_("titik tengah kabupaten/kotanya"),
                  "province-centroid": N_("titik tengah provinsinya"), "geonames": N_("GeoNames")}
-DECADE = N_("%(decade)s-an")
+DECADE = N_("%(decade)d-an")
 
 # Facets whose values are proper nouns (region names): shown as they are.
 NAMED_FACETS = frozenset({"province", "region"})
@@ -114,9 +115,20 @@ def decade_label(decade: int) -> str:
     return gettext(DECADE) % {"decade": decade}
 
 
-def wording() -> Wording:
-    """Reasons of recommendations worded in the request's language."""
-    return Wording(request_translations().ugettext, lang())
+class HtmlWording(Wording):
+    """Reasons as HTML for a page: the record content inside them (terms, titles, region
+    names) is marked ``translate="no"`` (it is shown as written, in its own language)."""
+
+    def content(self, text: str) -> Markup:
+        return Markup('<span translate="no">%s</span>') % text
+
+    def fill(self, template: str, values: dict) -> Markup:
+        return Markup(escape(template)) % values
+
+
+def wording(*, html: bool = False) -> Wording:
+    """Reasons of recommendations worded in the request's language (as HTML for a page)."""
+    return (HtmlWording if html else Wording)(request_translations().ugettext, lang())
 
 
 GLOBALS = {"facet_name": facet_name, "value_label": value_label, "author_label": author_label,

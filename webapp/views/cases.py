@@ -38,7 +38,7 @@ def load_visible(record_id: str) -> dict:
 def view(record_id: str):
     rec = load_visible(record_id)
     similar = recommender_for(get_kb()).similar_to(record_id) if rec["state"] == "published" else []
-    similar = wording().items(similar)
+    similar = wording(html=True).items(similar)
     related = []
     for rid in rec.get("related_cases", []):
         try:

@@ -30,7 +30,7 @@ def propose():
     result, problems = None, []
     if request.args and form.validate():
         try:
-            result = recommender_for(get_kb()).recommend(_proposal(form), limit=10).as_dict(wording())
+            result = recommender_for(get_kb()).recommend(_proposal(form), limit=10).as_dict(wording(html=True))
         except ImportFailed as e:
             problems = e.problems
     elif request.args:
