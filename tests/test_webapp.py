@@ -393,3 +393,29 @@ def test_pages_name_an_icon_that_is_served(app):
 def test_active_filters_are_shown_by_their_names(app):
     html = app.test_client().get("/cari?q=sampah&province=jabar&kind=practice").get_data(as_text=True)
     assert "Provinsi: Jawa Barat ✕" in html and "Jenis catatan: Praktik baik ✕" in html
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_chart_labels_are_never_cut_inside_a_word(read_app, lang):
+    """A long label wraps onto a second line (or ends with "…" after a whole word); the full
+    label is the bar's <title>."""
+    c = read_app.test_client()
+    c.get(f"/lang/{lang}")
+    page = c.get("/statistik").get_data(as_text=True)
+    bars = re.findall(r'<title>([^<]+): \d+</title><text[^>]*class="lbl">(.*?)</text>', page)
+    assert len(bars) > 10
+    wrapped = 0
+    for full, spans in bars:
+        lines = [html_unescape(x) for x in re.findall(r"<tspan[^>]*>([^<]*)</tspan>", spans)]
+        words = " ".join(lines).replace(" …", "").split()
+        assert words == html_unescape(full).split()[:len(words)], (full, lines)
+        wrapped += len(lines) > 1
+    assert wrapped  # the sector names hold labels longer than a line
+    full_labels = [html_unescape(f) for f, _ in bars]
+    assert ("Environment and natural resources" if lang == "en" else "Lingkungan dan sumber daya alam") in full_labels
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
