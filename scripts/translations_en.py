@@ -154,6 +154,10 @@ EN = {
     "wajib": "mandatory", "sukarela": "voluntary",
     "titik tengah kabupaten/kotanya": "centre of its regencies and cities",
     "titik tengah provinsinya": "centre of its province", "GeoNames": "GeoNames", "%(decade)d-an": "%(decade)ds",
+    "Kueri dipotong menjadi %(limit)d karakter pertamanya.": "The query was cut to its first %(limit)d characters.",
+    "Kueri dipotong menjadi %(limit)d kata pertamanya.": "The query was cut to its first %(limit)d words.",
+    "%(facet)s “%(value)s” bukan nilai yang dikenal: tidak ada catatan yang cocok.":
+        "%(facet)s “%(value)s” is not a known value: no record matches it.",
     # Error pages.
     "Tidak ada halaman di alamat ini. Periksa alamatnya, atau cari dari beranda.":
         "There is no page at this address. Check the address, or search from the home page.",

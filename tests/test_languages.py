@@ -46,6 +46,7 @@ PAGES = [
     ("search-filtered", "/cari?q=sampah&sector=persampahan&island=jawa&status=berjalan&year_from=2000"),
     ("search-type-kind", "/cari?type=KSDD&kind=case&sort=year"),
     ("search-empty", "/cari?q=qwertyuiopasdf"),
+    ("search-unknown-filter", "/cari?q=sampah&island=atlantis"),
     ("case", "/kasus/tpa-sarimukti"),
     ("practice", "/kasus/{practice}"),
     ("case-history", "/kasus/tpa-sarimukti/riwayat"),
@@ -296,6 +297,8 @@ def test_pages_show_what_the_check_is_about(rendered):
     assert "Cooperation with other regions" in en["new-record"][1]
     assert "No case or practice relevant to this proposal was found." in en["proposal-no-match"][1]
     assert "There is no page at this address." in en["not-found"][1]
+    assert "Island “atlantis” is not a known value" in en["search-unknown-filter"][1]
+    assert "Pulau “atlantis” bukan nilai yang dikenal" in id_["search-unknown-filter"][1]
 
 
 def test_the_check_finds_an_untranslated_string_and_a_leak(site, catalogue):

@@ -32,6 +32,10 @@ KINDS = {"case": N_("Studi kasus"), "practice": N_("Praktik baik")}
 # Where a region's coordinate comes from (kb/data/regions.json), by the key's first part.
 COORD_SOURCES = {"centroid-of-regencies": N_("titik tengah kabupaten/kotanya"),
                  "province-centroid": N_("titik tengah provinsinya"), "geonames": N_("GeoNames")}
+# What a search tells beside its results (kb.index.NOTICES codes).
+NOTICES = {"query_chars": N_("Kueri dipotong menjadi %(limit)d karakter pertamanya."),
+           "query_words": N_("Kueri dipotong menjadi %(limit)d kata pertamanya."),
+           "unknown_value": N_("%(facet)s “%(value)s” bukan nilai yang dikenal: tidak ada catatan yang cocok.")}
 DECADE = N_("%(decade)d-an")
 
 # Facets whose values are proper nouns (region names): shown as they are.
@@ -111,6 +115,15 @@ def coord_source_label(source: str) -> str:
     return gettext(COORD_SOURCES[head]) if head in COORD_SOURCES else source
 
 
+def notice_text(note: dict) -> str:
+    """A search notice (``{"code", "values"}``) in this language."""
+    values = dict(note.get("values") or {})
+    if "facet" in values:
+        values["facet"] = facet_name(values["facet"])
+    template = NOTICES.get(note.get("code"))
+    return gettext(template) % values if template else str(note.get("code"))
+
+
 def decade_label(decade: int) -> str:
     return gettext(DECADE) % {"decade": decade}
 
@@ -132,4 +145,4 @@ def wording(*, html: bool = False) -> Wording:
 
 
 GLOBALS = {"facet_name": facet_name, "value_label": value_label, "author_label": author_label,
-           "action_label": action_label, "role_label": role_label, "state_label": state_label, "coord_source_label": coord_source_label}
+           "action_label": action_label, "notice_text": notice_text, "role_label": role_label, "state_label": state_label, "coord_source_label": coord_source_label}
