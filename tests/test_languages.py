@@ -345,3 +345,19 @@ def test_cli_words_reasons_in_the_chosen_language(corpus_home):
     rows = __import__("json").loads(peers.output)["peers"]
     assert rows and all(p["why"][0].startswith("relevant cases (") for p in rows)
     assert rows[0]["reasons"][0]["code"] == "relevant_cases"
+
+
+def test_api_words_why_in_the_requests_language_beside_the_reasons(site):
+    c = site["app"].test_client()
+    body = {"description": WASTE, "region": "Kota Yogyakarta", "sectors": ["persampahan"]}
+    english = c.post("/api/v1/recommend?lang=en", json=body).get_json()
+    indonesian = c.post("/api/v1/recommend?lang=id", json=body).get_json()
+    assert english["cases"][0]["reasons"] == indonesian["cases"][0]["reasons"]
+    assert english["cases"][0]["reasons"][0]["code"] == "shared_terms"
+    assert english["cases"][0]["why"][1] == "same sectors: Waste"
+    assert indonesian["cases"][0]["why"][1] == "bidang sama: Persampahan"
+    assert all("<span" not in w for row in english["partners"] for w in row["why"])  # plain text, not HTML
+    peers = c.get("/api/v1/peers?topic=TPA+regional&lang=en").get_json()["peers"]
+    assert peers[0]["why"][0].startswith("relevant cases (") and peers[0]["reasons"][0]["code"] == "relevant_cases"
+    nothing = c.post("/api/v1/recommend?lang=en", json={"description": "zzzz qqqq xxxx wwww vvvv"}).get_json()
+    assert nothing["message_code"] == "no_match" and nothing["message"].startswith("No case or practice")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from urllib.parse import quote_plus, urlencode
 
-from flask import abort, g, request, url_for
+from flask import abort, request, url_for
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
