@@ -154,6 +154,7 @@ _MD_RULE = re.compile(r"^[ \t]{0,3}(?:[-*_][ \t]*){3,}$", re.M)
 _MD_IMAGE_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
 _MD_EMPHASIS = re.compile(r"(\*{1,3}|_{1,3}|~~)(?=\S)(.+?)(?<=\S)\1(?!\w)", re.S)
 _MD_CODE = re.compile(r"`+([^`\n]*)`+")
+_MD_ANY = re.compile(r"[*_`~\[\\]|^[ \t]{0,3}(?:#|>|[-+] |-{3}|\d{1,9}[.)][ \t])", re.M)
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>~|])")
 
 
@@ -162,16 +163,19 @@ def plain_text(markdown: str) -> str:
     rules, emphasis (``**``, ``_``, ``~~``), code ticks and link targets removed, their text kept
     (snippets are cut from this, never showing a literal ``**``). An underscore inside a word
     (``snake_case``) is not emphasis and stays."""
-    if not markdown or not any(c in markdown for c in "#>*_-+`[~\\0123456789"):
+    if not markdown or not _MD_ANY.search(markdown):  # most summaries and lessons: nothing to do
         return markdown or ""
-    text = _MD_RULE.sub("", markdown)
-    text = _MD_BLOCK.sub("", text)
-    text = _MD_IMAGE_LINK.sub(r"\1", text)
-    text = _MD_CODE.sub(r"\1", text)
+    text = markdown
+    if "\n" in text or _MD_BLOCK.match(text) or _MD_RULE.match(text):
+        text = _MD_BLOCK.sub("", _MD_RULE.sub("", text))
+    if "[" in text:
+        text = _MD_IMAGE_LINK.sub(r"\1", text)
+    if "`" in text:
+        text = _MD_CODE.sub(r"\1", text)
     previous = None
-    while previous != text:  # nested emphasis (***a** b*)
+    while previous != text and any(c in text for c in "*_~"):  # nested emphasis (***a** b*)
         previous, text = text, _MD_EMPHASIS.sub(lambda m: m.group(2) if _emphasis(m) else m.group(0), text)
-    return _MD_ESCAPE.sub(r"\1", text)
+    return _MD_ESCAPE.sub(r"\1", text) if "\\" in text else text
 
 
 def _emphasis(m: re.Match) -> bool:

@@ -9,7 +9,7 @@ from kb.index import FACETS, normalize_facet_value
 from kb.io import export_csv
 
 from .. import get_kb
-from ..labels import facet_name, value_label
+from ..labels import facet_name, request_translations, value_label
 from .common import FilterLinks, run_search, search_params, url_with
 
 bp = Blueprint("search", __name__)
@@ -38,18 +38,19 @@ def facet_lists(params: dict, res, facets: dict) -> Markup:
     active. Built here rather than in the template: ~70 links, the page's hottest loop."""
     active = params["filters"]
     link = FilterLinks(params)
+    gettext = request_translations().ugettext
     out = []
     for key in SIDEBAR_FACETS:
         rows = res.facets.get(key) or []
         if not rows:
             continue
         chosen = active.get(key, ())
-        out.append(f"<h2>{escape(facet_name(key))}</h2>\n<ul>")
+        out.append(f"<h2>{escape(facet_name(key, gettext))}</h2>\n<ul>")
         for row in rows[:SIDEBAR_ROWS]:
             on = row["value"] in chosen
             href = link("remove" if on else "add", key, row["value"])
             mark = ' aria-current="true" class="on"' if on else ""
-            out.append(f'<li><a href="{escape(href)}"{mark}>{escape(value_label(key, row["value"]))}</a> '
+            out.append(f'<li><a href="{escape(href)}"{mark}>{escape(value_label(key, row["value"], gettext))}</a> '
                        f'<span class="count">{int(row["count"])}</span></li>')
         out.append("</ul>")
     return Markup("\n".join(out))
