@@ -361,3 +361,23 @@ def test_api_words_why_in_the_requests_language_beside_the_reasons(site):
     assert peers[0]["why"][0].startswith("relevant cases (") and peers[0]["reasons"][0]["code"] == "relevant_cases"
     nothing = c.post("/api/v1/recommend?lang=en", json={"description": "zzzz qqqq xxxx wwww vvvv"}).get_json()
     assert nothing["message_code"] == "no_match" and nothing["message"].startswith("No case or practice")
+
+
+def test_every_message_of_the_sources_has_its_english():
+    """The check above is built from the catalogue, so the catalogue must hold every message the
+    sources use (extracted as ``pybabel extract`` does, with babel.cfg) with an English text: a
+    new ``_('...')`` without a translation fails here."""
+    from pathlib import Path
+
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+
+    root = Path(__file__).resolve().parent.parent
+    with (root / "babel.cfg").open() as f:
+        method_map, options_map = parse_mapping_cfg(f)
+    keywords = {**DEFAULT_KEYWORDS, "_l": None}
+    used = {msg if isinstance(msg, str) else msg[0]
+            for _, _, msg, _, _ in extract_from_dir(str(root), method_map, options_map, keywords=keywords)}
+    assert len(used) > 200
+    table = messages("en")
+    assert sorted(m for m in used if not table.get(m)) == []
