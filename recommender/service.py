@@ -347,7 +347,7 @@ class Recommender:
         if len(content) < MIN_TERMS:
             raise ImportFailed([RecordProblem("proposal", None, "description",
                                               "the proposal is too short: describe what the regions want to do, "
-                                              "in at least a sentence")])
+                                              "in at least a sentence", code="too_short")])
         model = self.model()
         qvec = model.transform_text(text, lang, analyzed=analyzed)
         dense = model.dense(qvec)
@@ -419,7 +419,8 @@ class Recommender:
         try:
             return gazetteer().resolve(region)
         except RegionError as e:
-            raise ImportFailed([RecordProblem("proposal", None, "region", str(e))]) from e
+            raise ImportFailed([RecordProblem("proposal", None, "region", str(e), code="region",
+                                              values={"text": e.text, "candidates": e.candidates})]) from e
 
     def _sector_bonus(self, model: CaseSimilarity, sectors: list[str]) -> np.ndarray:
         bonus = np.zeros(len(model.ids_), dtype=np.float32)

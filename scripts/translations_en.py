@@ -158,6 +158,11 @@ EN = {
     "Kueri dipotong menjadi %(limit)d kata pertamanya.": "The query was cut to its first %(limit)d words.",
     "%(facet)s “%(value)s” bukan nilai yang dikenal: tidak ada catatan yang cocok.":
         "%(facet)s “%(value)s” is not a known value: no record matches it.",
+    "Usulan terlalu pendek: uraikan apa yang ingin dikerjakan daerah-daerah itu, setidaknya dalam satu kalimat.":
+        "The proposal is too short: describe what the regions want to do, in at least a sentence.",
+    "Daerah “%(text)s” tidak dikenal.": "The region “%(text)s” is not known.",
+    "Daerah “%(text)s” tidak dikenal atau ambigu; mungkin maksud Anda: %(candidates)s?":
+        "The region “%(text)s” is not known or is ambiguous; did you mean: %(candidates)s?",
     # Error pages.
     "Tidak ada halaman di alamat ini. Periksa alamatnya, atau cari dari beranda.":
         "There is no page at this address. Check the address, or search from the home page.",

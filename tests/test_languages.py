@@ -55,6 +55,8 @@ PAGES = [
     ("proposal-result", "/usulan?description=" + WASTE.replace(" ", "+") + "&region=Kota+Yogyakarta"
                         "&sectors=persampahan"),
     ("proposal-no-match", "/usulan?description=zzzz+qqqq+xxxx+wwww+vvvv"),
+    ("proposal-too-short", "/usulan?description=TPA"),
+    ("proposal-unknown-region", "/usulan?description=" + WASTE.replace(" ", "+") + "&region=Slemann"),
     ("regions", "/daerah"),
     ("region-search", "/daerah?q=slem"),
     ("regency", "/daerah/34.04"),
@@ -275,7 +277,8 @@ def rendered(site):
 def test_every_page_speaks_one_language(rendered, site, catalogue, lang):
     problems = []
     for name, (status, page) in rendered[lang].items():
-        expected = 404 if name.startswith("not-found") else 200
+        expected = 404 if name.startswith("not-found") else 400 if name in ("proposal-too-short",
+                                                                              "proposal-unknown-region") else 200
         assert status == expected, (name, status)
         assert f'<html lang="{lang}">' in page, name
         for message, node in catalogue.wrong(lang, visible_text(page), site["content"]):
@@ -298,6 +301,9 @@ def test_pages_show_what_the_check_is_about(rendered):
     assert "No case or practice relevant to this proposal was found." in en["proposal-no-match"][1]
     assert "There is no page at this address." in en["not-found"][1]
     assert "Island “atlantis” is not a known value" in en["search-unknown-filter"][1]
+    assert "The proposal is too short" in en["proposal-too-short"][1]
+    assert "Usulan terlalu pendek" in id_["proposal-too-short"][1]
+    assert "did you mean: Kabupaten Sleman" in en["proposal-unknown-region"][1]
     assert "Pulau “atlantis” bukan nilai yang dikenal" in id_["search-unknown-filter"][1]
 
 

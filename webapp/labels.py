@@ -36,6 +36,12 @@ COORD_SOURCES = {"centroid-of-regencies": N_("titik tengah kabupaten/kotanya"),
 NOTICES = {"query_chars": N_("Kueri dipotong menjadi %(limit)d karakter pertamanya."),
            "query_words": N_("Kueri dipotong menjadi %(limit)d kata pertamanya."),
            "unknown_value": N_("%(facet)s “%(value)s” bukan nilai yang dikenal: tidak ada catatan yang cocok.")}
+# Problems of a proposal a page words itself (kb.errors.RecordProblem.code).
+PROBLEMS = {"too_short": N_("Usulan terlalu pendek: uraikan apa yang ingin dikerjakan daerah-daerah itu, "
+                            "setidaknya dalam satu kalimat."),
+            "region": N_("Daerah “%(text)s” tidak dikenal."),
+            "region_candidates": N_("Daerah “%(text)s” tidak dikenal atau ambigu; mungkin maksud Anda: "
+                                    "%(candidates)s?")}
 DECADE = N_("%(decade)d-an")
 
 # Facets whose values are proper nouns (region names): shown as they are.
@@ -131,6 +137,16 @@ def notice_text(note: dict) -> str:
     return gettext(template) % values if template else str(note.get("code"))
 
 
+def problem_text(problem) -> str:
+    """A problem of a proposal in this language when it has a code, else its own message."""
+    code, values = getattr(problem, "code", None), dict(getattr(problem, "values", None) or {})
+    if code == "region" and values.get("candidates"):
+        code, values["candidates"] = "region_candidates", ", ".join(values["candidates"])
+    if code in PROBLEMS:
+        return gettext(PROBLEMS[code]) % values
+    return getattr(problem, "message", None) or str(problem)
+
+
 def decade_label(decade: int) -> str:
     return gettext(DECADE) % {"decade": decade}
 
@@ -152,4 +168,4 @@ def wording(*, html: bool = False) -> Wording:
 
 
 GLOBALS = {"facet_name": facet_name, "value_label": value_label, "author_label": author_label,
-           "action_label": action_label, "notice_text": notice_text, "role_label": role_label, "state_label": state_label, "coord_source_label": coord_source_label}
+           "action_label": action_label, "notice_text": notice_text, "problem_text": problem_text, "role_label": role_label, "state_label": state_label, "coord_source_label": coord_source_label}
