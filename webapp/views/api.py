@@ -9,8 +9,8 @@ from kb.gazetteer import gazetteer
 from recommender.service import recommender_for
 
 from .. import get_kb
-from ..labels import wording
 from ..auth import api_account
+from ..labels import wording
 from .common import search_params
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
