@@ -31,7 +31,10 @@ class RecordProblem:
     source: str
     line: int | None
     field: str | None
-    message: str
+    message: str  # English, for the command line and the API
+    # What a page words in its reader's language instead of ``message`` (None: shown as is).
+    code: str | None = None
+    values: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
         where = self.source + (f":{self.line}" if self.line is not None else "")

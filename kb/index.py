@@ -33,7 +33,7 @@ from .gazetteer import ISLANDS, gazetteer
 from .indexing import analysis_processes, analyzed_documents, prepare_writer
 from .phrases import ExactPhrasePlugin
 from .ranking import MAX_CACHED_POSTINGS, PostingCache, Snapshot, positive_terms, top
-from .text import SinergiTokenizer, Term, analyze, glue_phrases, normalize, quick_matches
+from .text import SinergiTokenizer, Term, analyze, glue_phrases, normalize, plain_text, quick_matches
 from .vocab import COOPERATION_TYPES, SECTORS, STATUSES, normalize_sector
 
 whooshfix.apply()
@@ -84,6 +84,10 @@ DEFAULT_FACETS = ("sector", "province", "island", "status", "type", "kind", "yea
 MAX_QUERY_CHARS = 1000
 MAX_QUERY_WORDS = 64
 MAX_HIGHLIGHT_CHARS = 5000
+# What a search tells its user beside the results, by code (English; pages word the codes).
+NOTICES = {"query_chars": "query cut to its first {limit} characters",
+           "query_words": "query cut to its first {limit} words",
+           "unknown_value": "{facet} {value!r} is not a known value: no record matches it"}
 HIGHLIGHT_FIELDS = ("summary_", "lessons_", "body_")  # text fields a snippet is taken from, in order
 
 
@@ -186,7 +190,13 @@ class SearchResult:
     facets: dict[str, list[dict]]
     suggestion: str | None = None
     corrected_query: str | None = None
-    notices: list[str] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)  # {"code", "values"}: see NOTICES
+
+    @property
+    def notices(self) -> list[str]:
+        """The notes as English sentences (the API and the command line); a page words
+        :attr:`notes` in its reader's language."""
+        return [NOTICES[n["code"]].format(**n["values"]) for n in self.notes]
 
     @property
     def pages(self) -> int:
@@ -196,7 +206,7 @@ class SearchResult:
         return {"query": self.query, "total": self.total, "page": self.page, "pages": self.pages,
                 "limit": self.limit, "results": [h.as_dict() for h in self.results], "facets": self.facets,
                 "suggestion": self.suggestion, "corrected_query": self.corrected_query,
-                "notices": self.notices}
+                "notices": self.notices, "notes": self.notes}
 
 
 def facet_counts(snap: Snapshot, mask: np.ndarray, keys: Iterable[str]) -> dict[str, list[dict]]:
@@ -549,15 +559,15 @@ class SearchIndex:
     def _search(self, text: str, *, filters: dict[str, list[str]] | None = None, year_from: int | None = None,
                year_to: int | None = None, sort: str = "relevance", page: int = 1, limit: int = 10,
                facets: Iterable[str] = DEFAULT_FACETS, retry: bool = True) -> SearchResult:
-        notices: list[str] = []
+        notes: list[dict] = []
         text = normalize(text or "").strip()
         if len(text) > MAX_QUERY_CHARS:
             text = text[:MAX_QUERY_CHARS]
-            notices.append(f"query cut to its first {MAX_QUERY_CHARS} characters")
+            notes.append({"code": "query_chars", "values": {"limit": MAX_QUERY_CHARS}})
         tokens = text.split()
         if len(tokens) > MAX_QUERY_WORDS:
             text = " ".join(tokens[:MAX_QUERY_WORDS])
-            notices.append(f"query cut to its first {MAX_QUERY_WORDS} words")
+            notes.append({"code": "query_words", "values": {"limit": MAX_QUERY_WORDS}})
         page, limit = max(1, int(page)), max(1, min(int(limit), 100))
         snap = self.snapshot()
         q = self.parse(text) if text else query.Every()
@@ -565,8 +575,8 @@ class SearchIndex:
             q = query.Every()
         scores, mask = snap.evaluate(q)
         filt = _filter_query(filters or {}, year_from, year_to)
-        notices += [f"{key} {value!r} is not a known value: no record matches it"
-                    for key, value in _unknown_filter_values(filters or {})]
+        notes += [{"code": "unknown_value", "values": {"facet": key, "value": value}}
+                  for key, value in _unknown_filter_values(filters or {})]
         if filt is not None:
             mask &= snap.evaluate(filt)[1]
         total = int(mask.sum())
@@ -589,13 +599,13 @@ class SearchIndex:
         suggestion = None
         if text and total < 3:
             suggestion = self.suggest(text, snap)
-        result = SearchResult(text, total, page, limit, hits, counted, suggestion, None, notices)
+        result = SearchResult(text, total, page, limit, hits, counted, suggestion, None, notes)
         if total == 0 and suggestion and retry:
             again = self._search(suggestion, filters=filters, year_from=year_from, year_to=year_to, sort=sort,
                                 page=page, limit=limit, facets=facets, retry=False)
             if again.total:
                 again.query, again.corrected_query, again.suggestion = text, suggestion, suggestion
-                again.notices = notices + [n for n in again.notices if n not in notices]
+                again.notes = notes + [n for n in again.notes if n not in notes]
                 return again
         return result
 
@@ -614,7 +624,7 @@ class SearchIndex:
                 if frag:
                     break
         if not frag:
-            summary = f.get(f"summary_{lang}", "")
+            summary = plain_text(f.get(f"summary_{lang}", ""))
             frag = _escape(summary[:240] + ("…" if len(summary) > 240 else ""))
         regions = [g.get(c) for c in (f.get("region") or "").split(",") if c]
         return Hit(id=f["id"], kind=f.get("kind", "case"), title=f.get(f"title_{lang}", ""), score=score,
@@ -765,8 +775,9 @@ def _pieces(text: str, size: int = 600) -> Iterable[tuple[int, str]]:
 
 def highlight(text: str, wanted: set[str], lang: str, *, top: int = 2, width: int = 220) -> str:
     """Up to ``top`` passages of ``text`` around the words whose analyzed terms are in
-    ``wanted``, as escaped HTML with ``<b class="match termN">`` marks ("" if none match)."""
-    text = normalize(text)
+    ``wanted``, as escaped HTML with ``<b class="match termN">`` marks ("" if none match).
+    Markdown markup is left out (:func:`kb.text.plain_text`): a snippet reads as the page does."""
+    text = normalize(plain_text(text))
     # Single words first (cheap); only when none match (a multi-word concept), the full analyzer,
     # sentence by sentence, stopping once enough matches are found.
     found = quick_matches(text, wanted, lang, limit=6 * top)

@@ -148,6 +148,44 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "")
 
 
+# Markdown markup a reader must not see in a snippet (the text between stays).
+_MD_BLOCK = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|(?:[-*+]|\d{1,9}[.)])[ \t]+)", re.M)
+_MD_RULE = re.compile(r"^[ \t]{0,3}(?:[-*_][ \t]*){3,}$", re.M)
+_MD_IMAGE_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
+_MD_EMPHASIS = re.compile(r"(\*{1,3}|_{1,3}|~~)(?=\S)(.+?)(?<=\S)\1(?!\w)", re.S)
+_MD_CODE = re.compile(r"`+([^`\n]*)`+")
+_MD_ANY = re.compile(r"[*_`~\[\\]|^[ \t]{0,3}(?:#|>|[-+] |-{3}|\d{1,9}[.)][ \t])", re.M)
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>~|])")
+
+
+def plain_text(markdown: str) -> str:
+    """``markdown`` as a reader sees it rendered, as plain text: headings, quotes, list markers,
+    rules, emphasis (``**``, ``_``, ``~~``), code ticks and link targets removed, their text kept
+    (snippets are cut from this, never showing a literal ``**``). An underscore inside a word
+    (``snake_case``) is not emphasis and stays."""
+    if not markdown or not _MD_ANY.search(markdown):  # most summaries and lessons: nothing to do
+        return markdown or ""
+    text = markdown
+    if "\n" in text or _MD_BLOCK.match(text) or _MD_RULE.match(text):
+        text = _MD_BLOCK.sub("", _MD_RULE.sub("", text))
+    if "[" in text:
+        text = _MD_IMAGE_LINK.sub(r"\1", text)
+    if "`" in text:
+        text = _MD_CODE.sub(r"\1", text)
+    previous = None
+    while previous != text and any(c in text for c in "*_~"):  # nested emphasis (***a** b*)
+        previous, text = text, _MD_EMPHASIS.sub(lambda m: m.group(2) if _emphasis(m) else m.group(0), text)
+    return _MD_ESCAPE.sub(r"\1", text) if "\\" in text else text
+
+
+def _emphasis(m: re.Match) -> bool:
+    """Underscores count as emphasis only at word edges (``_kata_``), not inside ``a_b_c``."""
+    if not m.group(1).startswith("_"):
+        return True
+    before = m.string[m.start() - 1] if m.start() else " "
+    return not before.isalnum()
+
+
 def _raw_words(text: str) -> Iterator[tuple[str, int, int]]:
     for m in _WORD.finditer(text):
         word = m.group().casefold().replace("’", "'")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -11,18 +12,31 @@ from kb import cli as kbcli
 from kb.base import bundled_corpus_dir
 from kb.errors import ImportFailed, RecordProblem
 
+from .reasons import N_, Gettext, Wording
 from .service import recommender_for, refresh_models
 
+# The catalogue of a language (``lang -> gettext``): the message catalogue lives with the web
+# app, whose console script hands it over in :func:`register`. Without one, Indonesian.
+_catalogue: Callable[[str], Gettext] | None = None
+LANG_OPTION = click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True,
+                           envvar="SINERGI_LANG", help="Language of the reasons and headings (or $SINERGI_LANG).")
 
-def _print_regions(title: str, rows: list[dict]) -> None:
+
+def wording(lang: str) -> Wording:
+    """Reasons and headings worded in ``lang`` through the message catalogue."""
+    gettext = _catalogue(lang) if _catalogue is not None and lang != "id" else None
+    return Wording(gettext, lang)
+
+
+def _print_regions(w: Wording, title: str, rows: list[dict]) -> None:
     if not rows:
         return
     click.echo(f"\n{title}")
-    for i, r in enumerate(rows, 1):
+    for i, r in enumerate(w.items(rows), 1):
         dist = f", ±{r['distance_km']} km" if "distance_km" in r else ""
         click.echo(f"{i:>3}. {r['name']} [{r['code']}{dist}]")
-        for w in r["why"]:
-            click.echo(f"       - {w}")
+        for line in r["why"]:
+            click.echo(f"       - {line}")
 
 
 @click.command()
@@ -32,9 +46,10 @@ def _print_regions(title: str, rows: list[dict]) -> None:
 @click.option("--region", help="The proposing region (name or Kemendagri code).")
 @click.option("--limit", type=click.IntRange(1, 50), default=10)
 @click.option("--json", "as_json", is_flag=True)
+@LANG_OPTION
 @click.pass_context
 @kbcli.handle_errors
-def recommend(ctx, text, file_, region, limit, as_json) -> None:
+def recommend(ctx, text, file_, region, limit, as_json, lang) -> None:
     """Similar cases and practices, study-visit peers and partners for a proposal."""
     if bool(text) == bool(file_):
         raise click.UsageError("give either --text or --file")
@@ -51,27 +66,29 @@ def recommend(ctx, text, file_, region, limit, as_json) -> None:
     if region:
         proposal["region"] = region
     res = recommender_for(kb).recommend(proposal, limit=limit)
+    w = wording(lang)
+    _ = w.gettext
     if as_json:
-        kbcli._echo_json(res.as_dict())
+        kbcli._echo_json(res.as_dict(w))
         return
     if res.message:
-        click.echo(res.message)
+        click.echo(w.message(res.message))
     if res.cases:
-        click.echo("Kasus dan praktik yang mirip:")
-    for i, c in enumerate(res.cases, 1):
+        click.echo(_(N_("Kasus dan praktik yang mirip:")))
+    for i, c in enumerate(w.items(res.cases), 1):
         click.echo(f"{i:>3}. {c['title']}  [{c['id']}, {c['kind']}, {c['score']:.2f}]")
-        for w in c["why"]:
-            click.echo(f"       - {w}")
+        for line in c["why"]:
+            click.echo(f"       - {line}")
     if res.what_worked:
-        click.echo("\nYang berhasil:")
+        click.echo("\n" + _(N_("Yang berhasil:")))
         for item in res.what_worked[:6]:
             click.echo(f"  - {item['text']} ({item['case']})")
     if res.watch_out:
-        click.echo("\nYang perlu diwaspadai:")
+        click.echo("\n" + _(N_("Yang perlu diwaspadai:")))
         for item in res.watch_out[:6]:
             click.echo(f"  - {item['text']} ({item['case']})")
-    _print_regions("Daerah tujuan studi banding (peers):", res.peers)
-    _print_regions("Calon mitra kerja sama (partners):", res.partners)
+    _print_regions(w, _(N_("Daerah tujuan studi banding (peers):")), res.peers)
+    _print_regions(w, _(N_("Calon mitra kerja sama (partners):")), res.partners)
 
 
 @click.command()
@@ -79,18 +96,20 @@ def recommend(ctx, text, file_, region, limit, as_json) -> None:
 @click.option("--region", help="Home region, for distances (name or code).")
 @click.option("--limit", type=click.IntRange(1, 50), default=10)
 @click.option("--json", "as_json", is_flag=True)
+@LANG_OPTION
 @click.pass_context
 @kbcli.handle_errors
-def peers(ctx, topic, region, limit, as_json) -> None:
+def peers(ctx, topic, region, limit, as_json, lang) -> None:
     """Regions that have done this kind of cooperation: study-visit destinations."""
     kb = kbcli._ready_kb(ctx)
     rows = recommender_for(kb).peers_for(topic, region, limit=limit)
+    w = wording(lang)
     if as_json:
-        kbcli._echo_json({"peers": rows})
+        kbcli._echo_json({"peers": w.items(rows)})
         return
     if not rows:
-        click.echo("Tidak ditemukan daerah yang berpengalaman dengan topik ini.")
-    _print_regions(f"Daerah tujuan studi banding untuk “{topic}”:", rows)
+        click.echo(w.gettext(N_("Tidak ditemukan daerah yang berpengalaman dengan topik ini.")))
+    _print_regions(w, w.gettext(N_("Daerah tujuan studi banding untuk “%(topic)s”:")) % {"topic": topic}, rows)
 
 
 @click.command("evaluate-recommender")
@@ -122,8 +141,12 @@ def evaluate_recommender_cmd(ctx, proposals, as_json, details) -> None:
                        f"P@5 {s['precision@5']:.1f}/{b['precision@5']:.1f}  {row['id']} {row['title']}")
 
 
-def register(group: click.Group) -> None:
-    """Add the recommender's commands to the ``sinergi`` group and refit after changes."""
+def register(group: click.Group, *, catalogue: Callable[[str], Gettext] | None = None) -> None:
+    """Add the recommender's commands to the ``sinergi`` group and refit after changes;
+    ``catalogue(lang)`` gives the gettext of a language for ``--lang``."""
+    global _catalogue
+    if catalogue is not None:
+        _catalogue = catalogue
     for cmd in (recommend, peers, evaluate_recommender_cmd):
         group.add_command(cmd)
     if refresh_models not in kbcli.AFTER_CHANGE:

@@ -261,15 +261,25 @@ class CaseSimilarity(BaseEstimator):
 
     def shared_terms(self, qvec: sparse.csr_matrix, record_id: str, k: int = 6, *,
                      dense: np.ndarray | None = None) -> list[str]:
-        """The terms that contribute most to a record's similarity with ``qvec``, readable."""
+        """The ``k`` terms that contribute most to a record's similarity with ``qvec``, as a
+        person reads them, each once: a concept and its own word (``_kpbu`` and ``kpbu``) read
+        the same and are named once."""
         if dense is None:
             dense = self.dense(qvec)
         i = self.index_[record_id]
         m, r = (self.matrix_, i) if i < self.base_rows_ else (self.extra_, i - self.base_rows_)
         cols = m.indices[m.indptr[r]:m.indptr[r + 1]]
         contrib = m.data[m.indptr[r]:m.indptr[r + 1]] * dense[cols]
-        order = [j for j in np.argsort(-contrib)[:k] if contrib[j] > 0]
-        return [readable_term(self.vocabulary_[cols[j]]) for j in order]
+        out: list[str] = []
+        seen: set[str] = set()
+        for j in np.argsort(-contrib):
+            if len(out) >= k or contrib[j] <= 0:
+                break
+            word = readable_term(self.vocabulary_[cols[j]])
+            if word.casefold() not in seen:
+                seen.add(word.casefold())
+                out.append(word)
+        return out
 
 
 def _is_region_token(term: str) -> bool:

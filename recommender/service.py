@@ -31,6 +31,7 @@ from kb.text import analyze
 from kb.vocab import SECTORS, normalize_sector
 
 from .model import CaseSimilarity, guess_language
+from .reasons import Wording, reason
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +100,17 @@ class Recommendation:
     partners: list[dict] = field(default_factory=list)
     what_worked: list[dict] = field(default_factory=list)
     watch_out: list[dict] = field(default_factory=list)
-    message: str | None = None
+    message: str | None = None    # a code of reasons.MESSAGES
     proposer: dict | None = None
 
-    def as_dict(self) -> dict:
-        return {"cases": self.cases, "peers": self.peers, "partners": self.partners,
-                "what_worked": self.what_worked, "watch_out": self.watch_out, "message": self.message,
+    def as_dict(self, wording: Wording | None = None) -> dict:
+        """The JSON shape: every case, peer and partner with its ``reasons`` (data) and ``why``
+        (those reasons worded by ``wording``; Indonesian by default), the message worded beside
+        its code."""
+        w = wording or Wording()
+        return {"cases": w.items(self.cases), "peers": w.items(self.peers), "partners": w.items(self.partners),
+                "what_worked": self.what_worked, "watch_out": self.watch_out,
+                "message": w.message(self.message), "message_code": self.message,
                 "proposer": self.proposer}
 
 
@@ -341,7 +347,7 @@ class Recommender:
         if len(content) < MIN_TERMS:
             raise ImportFailed([RecordProblem("proposal", None, "description",
                                               "the proposal is too short: describe what the regions want to do, "
-                                              "in at least a sentence")])
+                                              "in at least a sentence", code="too_short")])
         model = self.model()
         qvec = model.transform_text(text, lang, analyzed=analyzed)
         dense = model.dense(qvec)
@@ -351,20 +357,21 @@ class Recommender:
         ranked = self._rank(model, scores)
         out = Recommendation(proposer=proposer.as_ref() if proposer else None)
         if not ranked or ranked[0][1] < MIN_SCORE:
-            out.message = "Tidak ditemukan kasus atau praktik yang relevan dengan usulan ini."
+            out.message = "no_match"
             if proposer:
                 out.partners = self._partners(proposer, [], p.sectors, limit)
             return out
         for rid, score in ranked[:limit]:
             rec = self._records[rid]
-            why = [f"istilah bersama: {', '.join(model.shared_terms(qvec, rid, dense=dense))}"]
+            why = [reason("shared_terms", terms=model.shared_terms(qvec, rid, dense=dense))]
             shared = [s for s in rec.get("sectors", []) if s in p.sectors]
             if shared:
-                why.append(f"bidang sama: {', '.join(SECTORS[s] for s in shared)}")
+                why.append(reason("same_sectors", sectors=shared))
             if rec.get("status"):
-                why.append(f"status: {rec['status']}")
+                why.append(reason("status", status=rec["status"]))
             out.cases.append({"id": rid, "kind": rec["kind"], "title": rec["title"], "score": round(float(score), 4),
-                              "status": rec.get("status"), "regions": _refs(rec.get("regions", [])), "why": why})
+                              "status": rec.get("status"), "regions": _refs(rec.get("regions", [])),
+                              "reasons": why})
         # The best cases (practices left out), looked up only as far as needed: each record is
         # a dict somewhere in memory, and 300 cold look-ups cost ~0.5 ms.
         records = self._records
@@ -400,7 +407,7 @@ class Recommender:
                 continue
             rec = self._records[rid]
             out.append({"id": rid, "kind": rec["kind"], "title": rec["title"], "score": round(float(score), 4),
-                        "why": [f"istilah bersama: {', '.join(model.shared_terms(qvec, rid, dense=dense))}"]})
+                        "reasons": [reason("shared_terms", terms=model.shared_terms(qvec, rid, dense=dense))]})
             if len(out) >= limit:
                 break
         return out
@@ -412,7 +419,8 @@ class Recommender:
         try:
             return gazetteer().resolve(region)
         except RegionError as e:
-            raise ImportFailed([RecordProblem("proposal", None, "region", str(e))]) from e
+            raise ImportFailed([RecordProblem("proposal", None, "region", str(e), code="region",
+                                              values={"text": e.text, "candidates": e.candidates})]) from e
 
     def _sector_bonus(self, model: CaseSimilarity, sectors: list[str]) -> np.ndarray:
         bonus = np.zeros(len(model.ids_), dtype=np.float32)
@@ -465,15 +473,15 @@ class Recommender:
                 continue
             cases = support[code]
             titles = [self._records[c]["title"] for c in cases[:2]]
-            statuses = sorted({self._records[c].get("status") or "tanpa status" for c in cases})
-            why = [f"{len(cases)} kasus relevan: " + "; ".join(titles) + (" …" if len(cases) > 2 else ""),
-                   f"status kasus: {', '.join(statuses)}"]
-            item = {"code": code, "name": r.name, "score": round(s, 4), "why": why, "cases": cases,
+            statuses = sorted({self._records[c].get("status") or "" for c in cases})
+            why = [reason("relevant_cases", count=len(cases), titles=titles),
+                   reason("case_statuses", statuses=[st or None for st in statuses])]
+            item = {"code": code, "name": r.name, "score": round(s, 4), "reasons": why, "cases": cases,
                     "island": r.island}
             if proposer:
                 d = g.distance_km(proposer, r)
                 item["distance_km"] = round(d)
-                why.append(f"jarak dari {proposer.name}: ±{round(d):,} km".replace(",", "."))
+                why.append(reason("distance", km=round(d), region=proposer.name))
             out.append(item)
         return out
 
@@ -511,16 +519,16 @@ class Recommender:
         ranked.sort(key=lambda x: -x[0])
         out = []
         for s, d, r, same_prov, exp in ranked[:limit]:
-            why = [f"terdekat: ±{round(d):,} km dari {proposer.name}".replace(",", ".")]
+            why = [reason("nearest", km=round(d), region=proposer.name)]
             if same_prov:
-                why.append("satu provinsi")
+                why.append(reason("same_province"))
             if exp > 0:
-                why.append("berpengalaman dalam topik ini")
+                why.append(reason("topic_experience"))
             if r.code in already:
-                why.append("sudah bekerja sama dengan " + proposer.name + ": "
-                           + "; ".join(self._records[c]["title"] for c in already[r.code][:2]))
+                why.append(reason("already_cooperating", region=proposer.name, count=len(already[r.code]),
+                                  titles=[self._records[c]["title"] for c in already[r.code][:2]]))
             out.append({"code": r.code, "name": r.name, "score": round(s, 4), "distance_km": round(d),
-                        "why": why, "cases": already.get(r.code, []), "already_cooperating": r.code in already})
+                        "reasons": why, "cases": already.get(r.code, []), "already_cooperating": r.code in already})
         return out
 
 

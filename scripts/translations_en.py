@@ -4,6 +4,10 @@
 
 Indonesian is the source language; this table holds the English of every message. A message
 missing here is written untranslated and listed, so the English page falls back to Indonesian.
+Besides the extracted messages (``_``, ``_l`` and ``N_`` in webapp/ and recommender/), the
+catalogue holds every label of kb's vocabularies (sectors, statuses, cooperation types, islands,
+facet names): kb cannot use the catalogue, so the web app words those labels through it
+(``webapp/labels.py``) and :func:`vocabulary` lists them here.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ EN = {
     "Permintaan tidak valid": "Bad request", "Perlu masuk": "Sign-in needed", "Tidak diizinkan": "Not allowed",
     "Halaman tidak ditemukan": "Page not found", "Konflik suntingan": "Edit conflict",
     "Berkas terlalu besar": "File too large", "Terlalu banyak percobaan": "Too many attempts",
-    "Terjadi kesalahan": "Something went wrong", "Kesalahan": "Error",
+    "Terjadi kesalahan": "Something went wrong", "Kesalahan": "Error", "Sedang sibuk": "Busy",
     "Maaf, terjadi kesalahan di server.": "Sorry, something went wrong on the server.",
     "Nama pengguna": "User name", "Kata sandi": "Password", "ID (slug, boleh kosong)": "ID (slug, may be empty)",
     "Jenis catatan": "Record kind", "Studi kasus": "Case study", "Praktik baik": "Good practice",
@@ -125,15 +129,88 @@ EN = {
     "Unggahan kedaluwarsa; unggah ulang berkasnya.": "The upload expired; upload the file again.",
     "%(n)d catatan baru dan %(m)d diperbarui.": "%(n)d new and %(m)d updated records.",
     "Kasus per bidang": "Cases by sector", "Kasus per pulau": "Cases by island", "Kasus per status": "Cases by status",
-    "Kasus per dasawarsa mulai": "Cases by decade of start", "Bahasa Indonesia": "Bahasa Indonesia",
+    "Kasus per dasawarsa mulai": "Cases by decade of start", "Bahasa Indonesia": "Indonesian",
+    "Bahasa Inggris": "English",
+    # Reasons of recommendations (recommender/reasons.py) and the command line's headings.
+    "istilah bersama: %(terms)s": "shared terms: %(terms)s", "bidang sama: %(sectors)s": "same sectors: %(sectors)s",
+    "status: %(status)s": "status: %(status)s",
+    "kasus relevan (%(count)s): %(titles)s": "relevant cases (%(count)s): %(titles)s",
+    "status kasus: %(statuses)s": "case statuses: %(statuses)s",
+    "jarak dari %(region)s: ±%(km)s km": "distance from %(region)s: ±%(km)s km",
+    "terdekat: ±%(km)s km dari %(region)s": "nearest: ±%(km)s km from %(region)s",
+    "satu provinsi": "same province", "berpengalaman dalam topik ini": "experienced in this topic",
+    "sudah bekerja sama dengan %(region)s: %(titles)s": "already cooperating with %(region)s: %(titles)s",
+    "Tidak ditemukan kasus atau praktik yang relevan dengan usulan ini.":
+        "No case or practice relevant to this proposal was found.",
+    "tanpa status": "no status", "Kasus dan praktik yang mirip:": "Similar cases and practices:",
+    "Yang berhasil:": "What worked:", "Yang perlu diwaspadai:": "What to watch out for:",
+    "Daerah tujuan studi banding (peers):": "Study-visit destinations (peers):",
+    "Calon mitra kerja sama (partners):": "Candidate cooperation partners (partners):",
+    "Tidak ditemukan daerah yang berpengalaman dengan topik ini.": "No region with experience in this topic was found.",
+    "Daerah tujuan studi banding untuk “%(topic)s”:": "Study-visit destinations for “%(topic)s”:",
+    # Labels built in Python (webapp/labels.py).
+    "korpus bawaan": "bundled corpus", "impor": "import", "impor lewat baris perintah": "command-line import",
+    "dibuat": "created", "disunting": "edited", "diterbitkan": "published", "dijadikan draf": "returned to draft",
+    "terbit": "published", "kontributor": "contributor", "editor": "editor", "admin": "admin",
+    "wajib": "mandatory", "sukarela": "voluntary",
+    "titik tengah kabupaten/kotanya": "centre of its regencies and cities",
+    "titik tengah provinsinya": "centre of its province", "GeoNames": "GeoNames", "%(decade)d-an": "%(decade)ds",
+    "Kueri dipotong menjadi %(limit)d karakter pertamanya.": "The query was cut to its first %(limit)d characters.",
+    "Kueri dipotong menjadi %(limit)d kata pertamanya.": "The query was cut to its first %(limit)d words.",
+    "%(facet)s “%(value)s” bukan nilai yang dikenal: tidak ada catatan yang cocok.":
+        "%(facet)s “%(value)s” is not a known value: no record matches it.",
+    "Usulan terlalu pendek: uraikan apa yang ingin dikerjakan daerah-daerah itu, setidaknya dalam satu kalimat.":
+        "The proposal is too short: describe what the regions want to do, in at least a sentence.",
+    "Daerah “%(text)s” tidak dikenal.": "The region “%(text)s” is not known.",
+    "Daerah “%(text)s” tidak dikenal atau ambigu; mungkin maksud Anda: %(candidates)s?":
+        "The region “%(text)s” is not known or is ambiguous; did you mean: %(candidates)s?",
+    # Error pages.
+    "Tidak ada halaman di alamat ini. Periksa alamatnya, atau cari dari beranda.":
+        "There is no page at this address. Check the address, or search from the home page.",
+    "Masuk dulu untuk membuka halaman ini.": "Sign in first to open this page.",
+    "Akun Anda tidak berhak membuka halaman ini.": "Your account may not open this page.",
+    "Halaman ini tidak menerima permintaan seperti itu.": "This page does not accept such a request.",
+    "Berkas yang dikirim terlalu besar.": "The file sent is too large.",
+    "Terlalu banyak percobaan; tunggu sebentar lalu coba lagi.": "Too many attempts; wait a moment and try again.",
+    # kb's vocabularies (see vocabulary()).
+    "Persampahan": "Waste", "Air minum": "Drinking water", "Sanitasi dan air limbah": "Sanitation and wastewater",
+    "Transportasi": "Transport", "Infrastruktur": "Infrastructure", "Pendidikan": "Education",
+    "Kesehatan": "Health", "Pariwisata": "Tourism", "Pertanian dan pangan": "Agriculture and food",
+    "Perdagangan dan investasi": "Trade and investment", "Industri dan UMKM": "Industry and small businesses",
+    "Lingkungan dan sumber daya alam": "Environment and natural resources", "Kebencanaan": "Disaster management",
+    "Tata ruang dan perbatasan": "Spatial planning and borders", "Pelayanan publik": "Public services",
+    "Kelautan dan perikanan": "Marine affairs and fisheries",
+    "Direncanakan": "Planned", "Berjalan": "Ongoing", "Selesai": "Completed", "Terhenti": "Stopped",
+    "Kerja sama daerah dengan daerah lain": "Cooperation with other regions",
+    "Kerja sama daerah dengan pihak ketiga": "Cooperation with third parties",
+    "Kerja sama daerah dengan pemerintah daerah di luar negeri": "Cooperation with foreign regional governments",
+    "Kerja sama daerah dengan lembaga di luar negeri": "Cooperation with foreign institutions",
+    "Sumatera": "Sumatra", "Jawa": "Java", "Bali–Nusa Tenggara": "Bali–Nusa Tenggara", "Kalimantan": "Kalimantan",
+    "Sulawesi": "Sulawesi", "Maluku–Papua": "Maluku–Papua", "Pulau": "Island",
 }
 
 OUT = Path(__file__).resolve().parent.parent / "webapp" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 
 
+def vocabulary() -> list[str]:
+    """The labels of kb's vocabularies that pages show (webapp/labels.py words them through the
+    catalogue): sectors, statuses, cooperation types, islands, facet names."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from kb.gazetteer import ISLANDS
+    from kb.index import FACET_SPECS
+    from kb.vocab import COOPERATION_TYPES, SECTORS, STATUSES
+
+    labels = [*SECTORS.values(), *STATUSES.values(), *COOPERATION_TYPES.values(), *ISLANDS.values(),
+              *(spec.label for spec in FACET_SPECS)]
+    return list(dict.fromkeys(labels))
+
+
 def main(pot: str) -> int:
     with open(pot, "rb") as f:
         catalog = read_po(f, locale="en")
+    for label in vocabulary():
+        if label not in catalog:
+            catalog.add(label, auto_comments=["a label of kb's vocabulary"])
     missing = []
     for m in catalog:
         if m.id:

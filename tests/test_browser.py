@@ -59,7 +59,11 @@ def server(corpus_home, tmp_path_factory):
         pytest.fail("server did not start: " + (home.parent / "serve.log").read_text())
     yield base
     proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        proc.wait(timeout=30)  # a graceful stop can take a while on a loaded machine
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
     log.close()
 
 
@@ -150,3 +154,54 @@ def test_language_switch(server, page):
     page.goto(server + "/statistik")
     assert page.is_visible("text=Network of cooperating regions")
     page.screenshot(path=str(SHOTS / "stats.png"), full_page=True)
+
+
+def test_phone_shows_results_first_with_the_filters_folded_away(server, browser):
+    """At 390×844 the first result is on the first screen and the facets are folded into
+    "Saring hasil"; one tap opens them. On a wide screen they are open without a tap."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    pg = ctx.new_page()
+    try:
+        pg.goto(server + "/cari?q=sampah&island=jawa")
+        first = pg.locator(".hit").first.bounding_box()
+        assert first is not None and first["y"] + 40 < 844, first
+        facet_link = pg.locator(".facets a[href*='sector=']").first
+        assert not facet_link.is_visible()
+        summary = pg.locator("details.filters > summary")
+        assert summary.is_visible() and "(1)" in summary.inner_text()  # one active filter
+        pg.screenshot(path=str(SHOTS / "phone-search.png"), full_page=False)
+        summary.click()
+        assert facet_link.is_visible()
+        pg.screenshot(path=str(SHOTS / "phone-search-filters.png"), full_page=False)
+    finally:
+        ctx.close()
+    wide = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = wide.new_page()
+    try:
+        pg.goto(server + "/cari?q=sampah")
+        assert pg.locator(".facets a[href*='sector=']").first.is_visible()
+        assert not pg.locator("details.filters > summary").is_visible()
+    finally:
+        wide.close()
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_screenshots_of_every_page_in_both_languages(server, browser, lang):
+    """Screenshots for a person to look at (tests/screenshots/<lang>-*.png); the page speaks
+    the chosen language (its <html lang>) and shows no server error."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = ctx.new_page()
+    try:
+        pg.goto(server + f"/lang/{lang}")
+        pages = {"home": "/", "search": "/cari?q=sampah&island=jawa", "case": "/kasus/tpa-sarimukti",
+                 "proposal": "/usulan?description=Kota+kami+ingin+membangun+TPA+regional+bersama+karena+lahan+"
+                             "TPA+hampir+penuh&region=Kota+Yogyakarta&sectors=persampahan",
+                 "region": "/daerah/34.04", "statistics": "/statistik", "map": "/peta?q=sampah",
+                 "not-found": "/kasus/tidak-ada"}
+        for name, url in pages.items():
+            r = pg.goto(server + url)
+            assert r.status == (404 if name == "not-found" else 200), name
+            assert pg.get_attribute("html", "lang") == lang
+            pg.screenshot(path=str(SHOTS / f"{lang}-{name}.png"), full_page=True)
+    finally:
+        ctx.close()

@@ -28,8 +28,54 @@ def test_waste_proposal_gets_waste_cases_with_reasons(rec):
     top = res.cases[:5]
     assert sum(1 for c in top if c["kind"] == "case") >= 3
     for c in top:
-        assert c["why"] and c["why"][0].startswith("istilah bersama")
+        assert c["reasons"][0]["code"] == "shared_terms" and c["reasons"][0]["values"]["terms"]
     assert res.what_worked and res.watch_out
+    worded = res.as_dict()
+    assert all(c["why"][0].startswith("istilah bersama: ") for c in worded["cases"])
+
+
+def test_reasons_are_data_worded_in_the_readers_language(rec):
+    from recommender.reasons import Wording
+    from webapp.i18n import gettext_for
+
+    res = rec.recommend({"description": WASTE, "region": "Kota Yogyakarta", "sectors": ["persampahan"]})
+    english = res.as_dict(Wording(gettext_for("en"), "en"))
+    indonesian = res.as_dict()
+    case = english["cases"][0]
+    assert [r["code"] for r in case["reasons"]][:2] == ["shared_terms", "same_sectors"]
+    assert case["why"][0].startswith("shared terms: ") and case["why"][1] == "same sectors: Waste"
+    assert indonesian["cases"][0]["why"][1] == "bidang sama: Persampahan"
+    already = next(p for p in english["partners"] if p["already_cooperating"])
+    assert already["why"][0].startswith("nearest: ±") and "km from Kota Yogyakarta" in already["why"][0]
+    assert any(w.startswith("already cooperating with Kota Yogyakarta: ") for w in already["why"])
+    remote = rec.recommend({"description": WASTE, "region": "Kota Jayapura"})
+    far = max(remote.as_dict(Wording(gettext_for("en"), "en"))["peers"], key=lambda p: p["distance_km"])
+    assert far["distance_km"] >= 1000  # thousands are grouped the reader's way
+    assert f"distance from Kota Jayapura: ±{far['distance_km']:,} km" in far["why"]
+    assert f"jarak dari Kota Jayapura: ±{far['distance_km']:,} km".replace(",", ".") in next(
+        p for p in remote.as_dict()["peers"] if p["code"] == far["code"])["why"]
+    # Nothing Indonesian is left in the English reasons: each is a worded catalogue template.
+    for row in english["cases"] + english["peers"] + english["partners"]:
+        for line in row["why"]:
+            assert not any(word in line for word in ("istilah", "bidang", "kasus relevan", "terdekat", "jarak"))
+
+
+def test_shared_terms_are_named_once_by_their_displayed_form(rec):
+    """A concept token and its own word ("_kpbu" and "kpbu") read the same: named once."""
+    from recommender.model import readable_term
+
+    model = rec.model()
+    seen_concept_and_word = False
+    for rid in list(model.ids_)[:120]:
+        qvec = model.record_vector(rid)
+        terms = model.shared_terms(qvec, rid, k=12)
+        assert len(terms) == len({t.casefold() for t in terms}), terms
+        row = model.index_[rid]
+        if row < model.base_rows_:
+            cols = model.matrix_.indices[model.matrix_.indptr[row]:model.matrix_.indptr[row + 1]]
+            words = [readable_term(model.vocabulary_[c]) for c in cols]
+            seen_concept_and_word |= len(words) > len(set(words))
+    assert seen_concept_and_word  # the corpus has such pairs, so the check above could fail
 
 
 def test_peers_never_include_the_proposer_and_have_distances(rec):
@@ -48,7 +94,8 @@ def test_partners_are_near_and_existing_partners_are_marked(rec):
     assert partners["34.04"]["already_cooperating"] and partners["34.02"]["already_cooperating"]
     assert res.partners[0]["distance_km"] < 60
     assert all(p["distance_km"] <= 400 or p["already_cooperating"] for p in res.partners)
-    assert all("terdekat" in p["why"][0] for p in res.partners)
+    assert all(p["reasons"][0]["code"] == "nearest" for p in res.partners)
+    assert all(p["why"][0].startswith("terdekat: ±") for p in res.as_dict()["partners"])
 
 
 def test_english_proposal_finds_cases(rec):
@@ -70,7 +117,8 @@ def test_too_short_and_bad_region_are_clear_errors(rec):
 
 def test_no_matching_vocabulary_says_so(rec):
     res = rec.recommend({"description": "xyzzy plugh quux frobnicate wibble"})
-    assert res.cases == [] and res.peers == [] and res.message
+    assert res.cases == [] and res.peers == [] and res.message == "no_match"
+    assert res.as_dict()["message"].startswith("Tidak ditemukan")
 
 
 def test_similar_to_an_existing_case(rec):

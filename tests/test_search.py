@@ -279,3 +279,16 @@ def test_phrases_of_the_shapes_that_broke(empty_kb):
                    "Kerja-sama TPA", "daerah lain", "sama antar", "sama antar daerah", "Bandung dan",
                    "di Kota Bandung", "forum kerja"]:
         assert ids(empty_kb.search(f'"{phrase}"')) == [wanted], phrase
+
+
+def test_snippets_of_markdown_bodies_show_no_markup(corpus_kb):
+    """Bodies are Markdown: a snippet shows the text as the case page renders it, never a
+    literal ``**`` or a link target."""
+    res = corpus_kb.search("latar belakang mekanisme", limit=50)
+    from_markdown = [h for h in res.results if "**" in corpus_kb.get(h.id).get("body", "")]
+    assert from_markdown  # the corpus has such bodies: the check below could fail
+    for h in res.results:
+        assert "**" not in h.highlight and "](" not in h.highlight, h.highlight
+    from kb.index import highlight_to_text
+
+    assert any("Latar belakang." in highlight_to_text(h.highlight, "", "") for h in from_markdown)

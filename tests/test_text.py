@@ -110,3 +110,15 @@ def test_region_names_written_with_hyphens_or_dotted_acronyms_add_the_region():
     assert "_r7204" in terms("Kabupaten Toli-Toli")
     assert "_r34" in terms("D.I. Yogyakarta") and "_r3471" not in terms("D.I. Yogyakarta")
     assert "_r31" in terms("D.K.I. Jakarta")
+
+
+def test_plain_text_leaves_out_markdown_markup_and_keeps_the_words():
+    from kb.text import plain_text
+
+    assert plain_text("**Latar belakang.** Tiga daerah") == "Latar belakang. Tiga daerah"
+    assert plain_text("# Judul\n\nIsi *miring*, __tebal__ dan ~~coret~~") == "Judul\n\nIsi miring, tebal dan coret"
+    assert plain_text("- butir satu\n- butir **dua**\n2. nomor") == "butir satu\nbutir dua\nnomor"
+    assert plain_text("[tautan](https://contoh.id/a) dan `kode` dan \\*bintang") == "tautan dan kode dan *bintang"
+    assert plain_text("> kutipan\n\n---\n***a** b*") == "kutipan\n\n\na b"
+    # Not markup: an underscore inside a word, a lone asterisk, a year.
+    assert plain_text("snake_case_name, 5 * 3, tahun 2024") == "snake_case_name, 5 * 3, tahun 2024"

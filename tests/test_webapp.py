@@ -418,3 +418,29 @@ def test_case_page_shows_sources_as_citations(app):
     assert 'Accessed <time datetime="2026-03-01">1 March 2026</time>' in english
     assert "September 2017" in english and "Checked against its sources on" in english
     c.get("/lang/id")
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_chart_labels_are_never_cut_inside_a_word(read_app, lang):
+    """A long label wraps onto a second line (or ends with "…" after a whole word); the full
+    label is the bar's <title>."""
+    c = read_app.test_client()
+    c.get(f"/lang/{lang}")
+    page = c.get("/statistik").get_data(as_text=True)
+    bars = re.findall(r'<title>([^<]+): \d+</title><text[^>]*class="lbl">(.*?)</text>', page)
+    assert len(bars) > 10
+    wrapped = 0
+    for full, spans in bars:
+        lines = [html_unescape(x) for x in re.findall(r"<tspan[^>]*>([^<]*)</tspan>", spans)]
+        words = " ".join(lines).replace(" …", "").split()
+        assert words == html_unescape(full).split()[:len(words)], (full, lines)
+        wrapped += len(lines) > 1
+    assert wrapped  # the sector names hold labels longer than a line
+    full_labels = [html_unescape(f) for f, _ in bars]
+    assert ("Environment and natural resources" if lang == "en" else "Lingkungan dan sumber daya alam") in full_labels
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)

@@ -126,7 +126,9 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
 
     @app.errorhandler(HTTPException)
     def _http(e):
-        return _error(e.code or 500, e.description)
+        # Werkzeug's own description of a status is English: a page words it from the catalogue.
+        own = e.description != type(e).description
+        return _error(e.code or 500, e.description, worded=not own)
 
     @app.errorhandler(SinergiError)
     def _domain(e):
@@ -148,6 +150,9 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
     app.jinja_env.globals["url_for"] = cached_url_for
     app.jinja_env.globals["hit_card"] = hit_card
     app.jinja_env.globals["link"] = link
+    from .labels import GLOBALS as label_globals
+
+    app.jinja_env.globals.update(label_globals)
 
     @app.context_processor
     def _globals():
@@ -209,11 +214,21 @@ def _locale() -> str:
     return "id"
 
 
-def _error(code: int, message: str):
+def _error(code: int, message: str, *, worded: bool = False):
+    """The error as JSON (API) or a page; ``worded``: the page shows the catalogue's explanation
+    of ``code`` instead of ``message``."""
     from flask_babel import gettext as _
 
     if request.path.startswith("/api/"):
         return jsonify({"error": {"code": code, "message": message, "details": getattr(g, "error_details", None)}}), code
+    explanations = {404: _("Tidak ada halaman di alamat ini. Periksa alamatnya, atau cari dari beranda."),
+                    401: _("Masuk dulu untuk membuka halaman ini."),
+                    403: _("Akun Anda tidak berhak membuka halaman ini."),
+                    405: _("Halaman ini tidak menerima permintaan seperti itu."),
+                    413: _("Berkas yang dikirim terlalu besar."),
+                    429: _("Terlalu banyak percobaan; tunggu sebentar lalu coba lagi.")}
+    if worded:
+        message = explanations.get(code, message)
     titles = {400: _("Permintaan tidak valid"), 401: _("Perlu masuk"), 403: _("Tidak diizinkan"),
               404: _("Halaman tidak ditemukan"), 409: _("Konflik suntingan"), 413: _("Berkas terlalu besar"),
               429: _("Terlalu banyak percobaan"), 500: _("Terjadi kesalahan"),

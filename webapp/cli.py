@@ -12,7 +12,9 @@ from kb import cli as kbcli
 from kb.cli import main
 from recommender.cli import register as register_recommender
 
-register_recommender(main)
+from .i18n import gettext_for
+
+register_recommender(main, catalogue=gettext_for)
 
 
 @main.command()

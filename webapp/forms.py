@@ -3,6 +3,7 @@ only turns text areas into lists and back."""
 
 from __future__ import annotations
 
+from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -12,6 +13,17 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from kb.vocab import COOPERATION_TYPES, SECTORS, STATUSES
+
+
+def _type_label(key: str, name: str) -> LazyString:
+    """``KSDD — <name in the page's language>``, worded when the form is shown."""
+    return LazyString(lambda: f"{key} — {gettext(name)}")
+
+
+# Vocabulary choices, their labels translated when shown (the catalogue holds kb.vocab's labels).
+SECTOR_CHOICES = [(k, _l(v)) for k, v in SECTORS.items()]
+STATUS_CHOICES = [(k, _l(v)) for k, v in STATUSES.items()]
+TYPE_CHOICES = [(k, _type_label(k, v)) for k, v in COOPERATION_TYPES.items()]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -40,21 +52,21 @@ class CaseForm(FlaskForm):
     version = HiddenField()
     id = StringField(_l("ID (slug, boleh kosong)"), validators=[Optional(), Length(max=120)])
     kind = SelectField(_l("Jenis catatan"), validate_choice=False, choices=[("case", _l("Studi kasus")), ("practice", _l("Praktik baik"))])
-    language = SelectField(_l("Bahasa"), validate_choice=False, choices=[("id", "Bahasa Indonesia"), ("en", "English")])
+    language = SelectField(_l("Bahasa"), validate_choice=False, choices=[("id", _l("Bahasa Indonesia")), ("en", _l("Bahasa Inggris"))])
     title = StringField(_l("Judul"), validators=[DataRequired(), Length(max=300)])
     summary = TextAreaField(_l("Ringkasan"), validators=[DataRequired(), Length(max=3000)])
     body = TextAreaField(_l("Uraian (Markdown)"), validators=[Length(max=100_000)])
     regions = TextAreaField(_l("Daerah (satu per baris: nama atau kode Kemendagri)"))
     third_parties = TextAreaField(_l("Pihak ketiga (satu per baris)"))
-    sectors = MultiCheckboxField(_l("Bidang"), choices=list(SECTORS.items()))
+    sectors = MultiCheckboxField(_l("Bidang"), choices=SECTOR_CHOICES)
     cooperation_type = SelectField(_l("Jenis kerja sama"), validate_choice=False,
-                                   choices=[("", "—")] + [(k, f"{k} — {v}") for k, v in COOPERATION_TYPES.items()])
-    obligation = SelectField(_l("Sifat"), validate_choice=False, choices=[("", "—"), ("wajib", "wajib"), ("sukarela", "sukarela")])
+                                   choices=[("", "—")] + TYPE_CHOICES)
+    obligation = SelectField(_l("Sifat"), validate_choice=False, choices=[("", "—"), ("wajib", _l("wajib")), ("sukarela", _l("sukarela"))])
     urusan = TextAreaField(_l("Urusan pemerintahan (satu per baris)"))
     mechanism = StringField(_l("Mekanisme / kelembagaan"), validators=[Length(max=300)])
     start_year = IntegerField(_l("Tahun mulai"), validators=[Optional()])
     end_year = IntegerField(_l("Tahun selesai"), validators=[Optional()])
-    status = SelectField(_l("Status"), validate_choice=False, choices=[("", "—")] + list(STATUSES.items()))
+    status = SelectField(_l("Status"), validate_choice=False, choices=[("", "—")] + STATUS_CHOICES)
     lessons = TextAreaField(_l("Pelajaran (satu per baris)"))
     challenges = TextAreaField(_l("Tantangan (satu per baris)"))
     documents = TextAreaField(_l("Dokumen (per baris: jenis | nomor | tanggal tanda tangan | berakhir)"))
@@ -115,7 +127,7 @@ class ProposalForm(FlaskForm):
     title = StringField(_l("Judul usulan"), validators=[Optional(), Length(max=300)])
     description = TextAreaField(_l("Uraian usulan"), validators=[DataRequired(), Length(max=20_000)])
     region = StringField(_l("Daerah pengusul"), validators=[Optional(), Length(max=200)])
-    sectors = MultiCheckboxField(_l("Bidang"), choices=list(SECTORS.items()))
+    sectors = MultiCheckboxField(_l("Bidang"), choices=SECTOR_CHOICES)
 
 
 class UploadForm(FlaskForm):

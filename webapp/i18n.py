@@ -4,12 +4,15 @@ folder when the app starts (and again whenever the ``.po`` file is newer)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 SOURCE = Path(__file__).resolve().parent / "translations"
+DOMAIN = "messages"
 
 
 def compile_catalogs(target: Path) -> Path:
@@ -26,3 +29,22 @@ def compile_catalogs(target: Path) -> Path:
             write_mo(f, catalog)
         tmp.replace(mo)
     return target
+
+
+@functools.lru_cache(maxsize=None)
+def messages(lang: str) -> dict[str, str]:
+    """The translated messages of ``lang`` (msgid -> msgstr; untranslated ones left out);
+    empty for Indonesian, the source language, and for a language without a catalogue."""
+    po = SOURCE / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po.exists():
+        return {}
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=lang)
+    return {m.id: m.string for m in catalog if m.id and isinstance(m.id, str) and m.string}
+
+
+def gettext_for(lang: str) -> Callable[[str], str]:
+    """``gettext`` of ``lang`` outside a request (the command line): a message missing from the
+    catalogue stays Indonesian."""
+    table = messages(lang)
+    return lambda message: table.get(message) or message

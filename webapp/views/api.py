@@ -11,6 +11,7 @@ from recommender.service import recommender_for
 from .. import get_kb
 from ..auth import api_account
 from ..safejson import request_json
+from ..labels import wording
 from .common import search_params
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -72,7 +73,7 @@ def recommend():
         res = recommender_for(get_kb()).recommend(data, limit=limit)
     except ImportFailed as e:
         _fail(400, "invalid proposal", _problems(e))
-    return jsonify(res.as_dict())
+    return jsonify(res.as_dict(wording()))  # why: the reasons worded in the request's language
 
 
 @bp.get("/peers")
@@ -84,7 +85,7 @@ def peers():
         rows = recommender_for(get_kb()).peers_for(topic, request.args.get("region") or None)
     except ImportFailed as e:
         _fail(400, "invalid request", _problems(e))
-    return jsonify({"peers": rows})
+    return jsonify({"peers": wording().items(rows)})
 
 
 @bp.get("/cases/<record_id>")

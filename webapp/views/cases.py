@@ -10,11 +10,11 @@ from flask import Blueprint, abort, render_template
 from flask_babel import format_date
 
 from kb.errors import NotFound
-from kb.vocab import COOPERATION_TYPES, SECTORS, STATUSES
 from recommender.service import recommender_for
 
 from .. import get_kb
 from ..auth import current_actor
+from ..labels import wording
 from ..render import markdown_html
 from .common import region_refs
 
@@ -55,12 +55,12 @@ def citations(sources: list[dict]) -> list[dict]:
 def view(record_id: str):
     rec = load_visible(record_id)
     similar = recommender_for(get_kb()).similar_to(record_id) if rec["state"] == "published" else []
+    similar = wording(html=True).items(similar)
     related = get_kb().visible(rec.get("related_cases", []), current_actor())
     history = get_kb().store.revisions(record_id)
     return render_template("cases/view.html", rec=rec, body=markdown_html(rec.get("body", "")),
                            regions=region_refs(rec.get("regions", [])), similar=similar, related=related,
-                           history=history, sectors=SECTORS, statuses=STATUSES, types=COOPERATION_TYPES,
-                           citations=citations(rec.get("sources", [])),
+                           history=history, citations=citations(rec.get("sources", [])),
                            checked_text=display_date(rec.get("checked")))
 
 

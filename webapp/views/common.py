@@ -6,7 +6,7 @@ import functools
 import re
 from urllib.parse import quote_plus, urlencode, urlsplit
 
-from flask import abort, g, request, url_for
+from flask import abort, request, url_for
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
@@ -14,6 +14,7 @@ from kb.gazetteer import gazetteer
 from kb.index import FACET_SPECS
 
 from .. import get_kb
+from ..labels import request_translations, value_label
 
 FILTER_KEYS = [s.key for s in FACET_SPECS if not s.numeric]
 SORTS = ("relevance", "year", "title")
@@ -178,30 +179,19 @@ def link(endpoint: str, args=None, **values) -> str:
     return path + ("&" if "?" in path else "?") + urlencode(items, quote_via=_quote)
 
 
-def request_translations():
-    """The request's Flask-Babel catalogue, looked up once per request (a page translates
-    ~40 strings)."""
-    from flask_babel import get_translations
-
-    t = g.get("_translations")
-    if t is None:
-        t = g._translations = get_translations()
-    return t
-
-
 def hit_card(h) -> Markup:
     """One search result (a :class:`kb.index.Hit`) as an ``<article>``: title, kind, year,
     status, language, up to four regions and the highlighted snippet. Python rather than a
     template macro: a search page shows ten (~0.2 ms each as a macro)."""
     gettext = request_translations().ugettext
-    kind = gettext("Praktik baik") if h.kind == "practice" else gettext("Studi kasus")
+    kind = value_label("kind", h.kind, gettext)
     meta = [f'<span class="badge {escape(h.kind)}">{escape(kind)}</span>']
     if h.start_year:
         meta.append(f"<span>{escape(h.start_year)}</span>")
     if h.status:
-        meta.append(f'<span class="status {escape(h.status)}">{escape(h.status)}</span>')
+        meta.append(f'<span class="status {escape(h.status)}">{escape(value_label("status", h.status, gettext))}</span>')
     if h.language == "en":
-        meta.append("<span>English</span>")
+        meta.append(f'<span>{escape(value_label("language", "en", gettext))}</span>')
     regions = "".join(f'<a href="{escape(cached_url_for("regions.region", code=r["code"]))}">{escape(r["name"])}</a>'
                       for r in h.regions[:4])
     more = " …" if len(h.regions) > 4 else ""

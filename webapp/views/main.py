@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from kb.index import facet_label
 
 from .. import get_kb
+from ..labels import decade_label, localized
 from ..render import bars_svg, map_svg
 from .common import run_search, safe_next, search_params, url_with
 
@@ -61,11 +62,11 @@ def _stats_parts(kb) -> dict:
     st = _cached(kb, "stats", kb.stats)
     facets = st["facets"]
     charts = {
-        "sector": bars_svg(facets.get("sector", []), title=_("Kasus per bidang"),
+        "sector": bars_svg(localized("sector", facets.get("sector", [])), title=_("Kasus per bidang"),
                            href=lambda v: url_for("search.search", sector=v)),
-        "island": bars_svg(facets.get("island", []), title=_("Kasus per pulau"),
+        "island": bars_svg(localized("island", facets.get("island", [])), title=_("Kasus per pulau"),
                            href=lambda v: url_for("search.search", island=v)),
-        "status": bars_svg(facets.get("status", []), title=_("Kasus per status"),
+        "status": bars_svg(localized("status", facets.get("status", [])), title=_("Kasus per status"),
                            href=lambda v: url_for("search.search", status=v)),
         "year": bars_svg(_decades(facets.get("year", [])), title=_("Kasus per dasawarsa mulai")),
     }
@@ -80,7 +81,7 @@ def _decades(rows):
     c: Counter = Counter()
     for r in rows:
         c[int(r["value"]) // 10 * 10] += r["count"]
-    return [{"label": f"{d}-an", "count": n} for d, n in sorted(c.items())]
+    return [{"label": decade_label(d), "count": n} for d, n in sorted(c.items())]
 
 
 def _network(kb) -> Counter:

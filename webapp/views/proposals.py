@@ -13,6 +13,7 @@ from .. import get_kb
 from ..csvsafe import stream_csv
 from ..forms import ProposalForm
 from .search import download_limit
+from ..labels import wording
 
 bp = Blueprint("proposals", __name__)
 
@@ -28,7 +29,7 @@ def propose():
     result, problems = None, []
     if request.args and form.validate():
         try:
-            result = recommender_for(get_kb()).recommend(_proposal(form), limit=10)
+            result = recommender_for(get_kb()).recommend(_proposal(form), limit=10).as_dict(wording(html=True))
         except ImportFailed as e:
             problems = e.problems
     elif request.args:
@@ -53,7 +54,7 @@ def shortlist():
         return Response("\n".join(str(p) for p in e.problems) + "\n", status=400, mimetype="text/plain; charset=utf-8")
     kb = get_kb()
     rows = []
-    for p in res.peers:
+    for p in wording().items(res.peers):
         if p["code"] in chosen:
             titles = "; ".join(r["title"] for r in kb.visible(p["cases"]))
             rows.append([p["code"], p["name"], p.get("distance_km", ""), p["score"], " / ".join(p["why"]), titles])

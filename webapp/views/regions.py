@@ -7,7 +7,6 @@ from collections import Counter
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 
 from kb.gazetteer import gazetteer
-from kb.vocab import SECTORS
 
 from .. import get_kb
 from ..render import map_svg
@@ -35,7 +34,7 @@ def region(code: str):
                   href=lambda c: url_for("regions.region", code=c), title=r.name)
     return render_template("regions/view.html", r=r, province=g.province_of(r), res=res,
                            partners=[(g.get(c), n) for c, n in partners.most_common(12)], near=near,
-                           children=children, svg=svg, sectors=SECTORS)
+                           children=children, svg=svg)
 
 
 @bp.get("/daerah")

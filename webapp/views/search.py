@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template
 from markupsafe import Markup, escape
 
-from kb.index import FACETS, facet_label, normalize_facet_value
+from kb.index import FACETS, normalize_facet_value
 from kb.io import csv_row
 from kb.schema import FIELD_ORDER
 
 from .. import get_kb, limiter
 from ..csvsafe import stream_csv
+from ..labels import facet_name, request_translations, value_label
 from .common import FilterLinks, run_search, search_params, url_with
 
 bp = Blueprint("search", __name__)
@@ -32,9 +33,9 @@ def search():
 
 
 def filter_label(key: str, value: str) -> str:
-    """An active filter as a person reads it (``province=jabar`` -> Jawa Barat, ``kind=practice``
-    -> Praktik baik)."""
-    return facet_label(key, normalize_facet_value(key, value) or value)
+    """An active filter as a person reads it, in the page's language (``province=jabar`` -> Jawa
+    Barat, ``kind=practice`` -> Praktik baik / Good practice)."""
+    return value_label(key, normalize_facet_value(key, value) or value)
 
 
 def facet_lists(params: dict, res, facets: dict) -> Markup:
@@ -42,18 +43,19 @@ def facet_lists(params: dict, res, facets: dict) -> Markup:
     active. Built here rather than in the template: ~70 links, the page's hottest loop."""
     active = params["filters"]
     link = FilterLinks(params)
+    gettext = request_translations().ugettext
     out = []
     for key in SIDEBAR_FACETS:
         rows = res.facets.get(key) or []
         if not rows:
             continue
         chosen = active.get(key, ())
-        out.append(f"<h2>{escape(facets[key].label)}</h2>\n<ul>")
+        out.append(f"<h2>{escape(facet_name(key, gettext))}</h2>\n<ul>")
         for row in rows[:SIDEBAR_ROWS]:
             on = row["value"] in chosen
             href = link("remove" if on else "add", key, row["value"])
             mark = ' aria-current="true" class="on"' if on else ""
-            out.append(f'<li><a href="{escape(href)}"{mark}>{escape(row["label"])}</a> '
+            out.append(f'<li><a href="{escape(href)}"{mark}>{escape(value_label(key, row["value"], gettext))}</a> '
                        f'<span class="count">{int(row["count"])}</span></li>')
         out.append("</ul>")
     return Markup("\n".join(out))
