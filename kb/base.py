@@ -10,6 +10,7 @@ import json
 import os
 import re
 import secrets
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from .io import FileProblem, RawRecord, export_csv, export_jsonl, read_file
 from .schema import validate_record
 from .store import Store
 
+FOLLOW_EVERY_S = 0.2  # how often a search may check that the index follows the store
 CORPUS_GLOBS = ("cases/*.jsonl", "practices/*.jsonl", "guides/*.md", "guides/*.txt")
 
 
@@ -108,6 +110,7 @@ class KnowledgeBase:
         self.store = Store(url, write_timeout=60.0 if write_wait is None else write_wait)
         self.index = SearchIndex(self.home / "index")
         self.write_wait = write_wait
+        self._followed = float("-inf")
 
     def close(self) -> None:
         """Close the store's connections (the instance can still be used; it reconnects)."""
@@ -310,6 +313,18 @@ class KnowledgeBase:
         records = self.store.iter_data_in(conn, ids=changed)
         return self.index.update(records, extra, count=len(changed), applied=head)
 
+    def follow(self) -> None:
+        """Before a search: when the store has moved past the index (another process's or
+        another node's write), catch up without waiting for the lock. Checked at most every
+        :data:`FOLLOW_EVERY_S` seconds per instance object (a check is a store query and a file
+        read)."""
+        now = time.monotonic()
+        if now - self._followed < FOLLOW_EVERY_S:
+            return
+        self._followed = now
+        if self.behind() != 0:
+            self.catch_up(timeout=0)
+
     def behind(self) -> int | None:
         """How many store revisions the index has not applied (``None``: not recorded)."""
         marker = self.index.applied()
@@ -317,6 +332,7 @@ class KnowledgeBase:
 
     # -- reading ----------------------------------------------------------------------------
     def search(self, text: str, **kw):
+        self.follow()
         return self.index.search(text, **kw)
 
     def get(self, record_id: str, *, actor: Actor | None = None, include_deleted: bool = False) -> dict:

@@ -270,7 +270,7 @@ def test_a_record_stored_but_never_indexed_is_found_after_catch_up(empty_kb):
     empty_kb.store.write_many([{"id": "yatim", "kind": "case", "language": "id", "title": "Catatan yatim kingfisher",
                                 "summary": "Tersimpan tanpa indeks."}], author="cli")
     empty_kb.store.set_state("pertama", "deleted", author="cli")
-    assert empty_kb.behind() == 2 and empty_kb.search("kingfisher").total == 0
+    assert empty_kb.behind() == 2 and empty_kb.index.search("kingfisher").total == 0
     assert KnowledgeBase(empty_kb.home).catch_up() == 1
     assert empty_kb.search("kingfisher").total == 1 and empty_kb.search("pertama").total == 0
     assert empty_kb.behind() == 0 and empty_kb.check()["ok"]
@@ -403,3 +403,34 @@ def test_workers_end_when_their_master_is_killed(corpus_home, tmp_path):
             master.kill()
             master.wait()
         log.close()
+
+
+# -- several instance folders (nodes) on one database ----------------------------------------------
+
+def test_two_nodes_on_one_database_follow_each_other(tmp_path):
+    """Two instance folders (each with its own index) on one PostgreSQL database: a write on A
+    through the API is searchable on B, a delete on B is gone on A, and `check` agrees on both."""
+    from conftest import POSTGRES, _database
+
+    if not POSTGRES:
+        pytest.skip("needs SINERGI_TEST_POSTGRES (a PostgreSQL server; see scripts/pg_cluster.sh)")
+    url = _database()
+    a = create_app(TEST_CONFIG, home=KnowledgeBase(tmp_path / "a", database_url=url).home)
+    add_user(a.extensions["sinergi_kb"].store, "editor", PASSWORD, "editor")
+    b = create_app(TEST_CONFIG, home=KnowledgeBase(tmp_path / "b", database_url=url).home)
+    kb_a, kb_b = a.extensions["sinergi_kb"], b.extensions["sinergi_kb"]
+    assert kb_b.store.count() == kb_a.store.count() > 0  # B attached: the corpus was loaded once
+    h = {"Authorization": f"Bearer {new_token(kb_a.store, 'editor')}"}
+    r = a.test_client().post("/api/v1/cases", headers=h, json={"id": "dua-simpul", "title": "Dua simpul pelikan",
+                                                              "summary": "Ditulis di simpul A."})
+    assert r.status_code == 201
+    import time
+
+    time.sleep(0.25)  # a search checks the store at most every FOLLOW_EVERY_S
+    found = b.test_client().get("/api/v1/search?q=pelikan").get_json()
+    assert [x["id"] for x in found["results"]] == ["dua-simpul"]
+    h_b = {"Authorization": f"Bearer {new_token(kb_b.store, 'editor')}"}
+    assert b.test_client().delete("/api/v1/cases/dua-simpul", headers=h_b).status_code == 200
+    time.sleep(0.25)
+    assert a.test_client().get("/api/v1/search?q=pelikan").get_json()["total"] == 0
+    assert kb_a.check()["ok"] and kb_b.check()["ok"]
