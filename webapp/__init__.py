@@ -106,7 +106,13 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
 
     @app.errorhandler(HTTPException)
     def _http(e):
-        return _error(e.code or 500, e.description)
+        message = e.description
+        if e.code == 413 and app.config.get("MAX_CONTENT_LENGTH"):
+            message = f"the request body is larger than {app.config['MAX_CONTENT_LENGTH']:,} bytes"
+        body, code, headers = _error(e.code or 500, message)
+        # Werkzeug's own headers of the error: a 405's Allow (the methods the path has)
+        headers.update((k, v) for k, v in e.get_headers() if k.lower() in ("allow", "retry-after"))
+        return body, code, headers
 
     @app.errorhandler(SinergiError)
     def _domain(e):
@@ -181,12 +187,15 @@ def _error(code: int, message: str):
     from flask_babel import gettext as _
 
     if request.path.startswith("/api/"):
-        return jsonify({"error": {"code": code, "message": message, "details": getattr(g, "error_details", None)}}), code
+        # A 401 names the scheme it wants (RFC 9110): the API takes bearer tokens.
+        headers = {"WWW-Authenticate": 'Bearer realm="sinergi"'} if code == 401 else {}
+        body = {"error": {"code": code, "message": message, "details": getattr(g, "error_details", None)}}
+        return jsonify(body), code, headers
     titles = {400: _("Permintaan tidak valid"), 401: _("Perlu masuk"), 403: _("Tidak diizinkan"),
               404: _("Halaman tidak ditemukan"), 409: _("Konflik suntingan"), 413: _("Berkas terlalu besar"),
               429: _("Terlalu banyak percobaan"), 500: _("Terjadi kesalahan")}
     return render_template("error.html", code=code, title=titles.get(code, _("Kesalahan")),
-                           message=message if code != 500 else _("Maaf, terjadi kesalahan di server.")), code
+                           message=message if code != 500 else _("Maaf, terjadi kesalahan di server.")), code, {}
 
 
 def get_kb() -> KnowledgeBase:

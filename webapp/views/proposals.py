@@ -46,11 +46,11 @@ def shortlist():
     chosen = request.args.getlist("peer")
     if not form.validate() or not chosen:
         return Response("Pilih setidaknya satu daerah dan sertakan uraian usulan.\n", status=400,
-                        mimetype="text/plain; charset=utf-8")
+                        content_type="text/plain; charset=utf-8")
     try:
         res = recommender_for(get_kb()).recommend(_proposal(form), limit=50)
     except ImportFailed as e:
-        return Response("\n".join(str(p) for p in e.problems) + "\n", status=400, mimetype="text/plain; charset=utf-8")
+        return Response("\n".join(str(p) for p in e.problems) + "\n", status=400, content_type="text/plain; charset=utf-8")
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["kode", "daerah", "jarak_km", "skor", "alasan", "kasus"])
@@ -59,5 +59,5 @@ def shortlist():
         if p["code"] in chosen:
             titles = "; ".join(kb.get(c)["title"] for c in p["cases"])
             w.writerow([p["code"], p["name"], p.get("distance_km", ""), p["score"], " / ".join(p["why"]), titles])
-    return Response(buf.getvalue(), mimetype="text/csv; charset=utf-8",
+    return Response(buf.getvalue(), content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="sinergi-studi-banding.csv"'})

@@ -69,5 +69,5 @@ def download():
         page += 1
     records = [kb.get(i) for i in ids]
     body = export_csv(records)
-    return Response(body, mimetype="text/csv; charset=utf-8",
+    return Response(body, content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="sinergi-hasil-pencarian.csv"'})
