@@ -23,6 +23,7 @@ from .views.common import MAX_PAGE, MAX_QUERY, SORTS, YEARS
 
 MAX_RECOMMEND_LIMIT = 50
 MAX_SEARCH_LIMIT = 100
+MAX_TOPIC = 500
 # Text that must say something: at least one character that is not white space.
 NOT_BLANK = r"\S"
 READ_ONLY = ("state", "created_at", "updated_at", "created_by", "updated_by")
@@ -56,7 +57,7 @@ class PeersQuery(BaseModel):
     """The query parameters of ``GET /api/v1/peers``."""
 
     model_config = ConfigDict(str_strip_whitespace=True)
-    topic: str = Field(min_length=1, max_length=20_000, pattern=NOT_BLANK,
+    topic: str = Field(min_length=1, max_length=MAX_TOPIC, pattern=NOT_BLANK,
                        description="what the visit is about, in at least a few words")
     region: str | None = Field(None, max_length=200, description="home region (code or name), for distances")
 

@@ -85,6 +85,7 @@ def _path(name: str, schema: dict, example: str) -> dict:
 
 
 _BAD = {"400": _error("bad input: which field and why, in details")}
+_LONG_URL = {"414": _error("the request line (method, path and query) is longer than 8,190 bytes")}
 _TOO_LARGE = {"413": _error("the request body is larger than the server takes (10 MB)")}
 _AUTH = {"401": _error("no token, or an unknown one",
                        headers={"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}}),
@@ -102,7 +103,8 @@ def build() -> dict:
         "/api/v1/search": {"get": {
             "operationId": "search", "summary": "Search cases and practices",
             "parameters": _query(SearchQuery),
-            "responses": {"200": _answer(SearchResult, "a page of results with facet counts"), **_BAD}}},
+            "responses": {"200": _answer(SearchResult, "a page of results with facet counts"), **_BAD,
+                          **_LONG_URL}}},
         "/api/v1/recommend": {"post": {
             "operationId": "recommend", "summary": "Similar cases, study-visit peers and partners for a proposal",
             "requestBody": _body(RecommendRequest, example={
@@ -113,7 +115,7 @@ def build() -> dict:
         "/api/v1/peers": {"get": {
             "operationId": "peers", "summary": "Study-visit destinations for a topic",
             "parameters": _query(PeersQuery),
-            "responses": {"200": _answer(Peers, "regions worth a visit, best first"), **_BAD}}},
+            "responses": {"200": _answer(Peers, "regions worth a visit, best first"), **_BAD, **_LONG_URL}}},
         "/api/v1/cases": {"post": {
             "operationId": "createCase", "summary": "Add a case or practice (token needed)",
             "security": [{"token": []}], "requestBody": _body(RecordCreate, example=_EXAMPLE_CASE),
