@@ -7,6 +7,9 @@ body that matches the documented schema. Prints the counts; exit status 1 on any
 
     python scripts/fuzz_api.py --examples 500              # a copy of the bundled corpus
     python scripts/fuzz_api.py --examples 500 --home DIR   # a copy of an instance
+    python scripts/fuzz_api.py --served --examples 100     # schemathesis' own runner (all its
+                                                           # phases, stateful too) against
+                                                           # `sinergi serve` on 127.0.0.1
 
 The bounded run in the tests (tests/test_api_fuzz.py) uses :func:`fuzz` with 25 examples.
 """
@@ -14,14 +17,18 @@ The bounded run in the tests (tests/test_api_fuzz.py) uses :func:`fuzz` with 25 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.request import urlopen
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -64,8 +71,9 @@ def fuzz(app, token: str, *, max_examples: int, seed_value: int,
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     report = FuzzReport()
     headers = {"Authorization": f"Bearer {token}"}
-    for result in schema.get_all_operations():
-        operation = result.ok()
+    operations = [result.ok() for result in schema.get_all_operations()]
+    # Deletes last, so that the other operations on the known records find them.
+    for operation in sorted(operations, key=lambda op: op.method.upper() == "DELETE"):
         for mode in modes:
             _fuzz_operation(operation, operation.as_strategy(generation_mode=GenerationMode(mode)), mode,
                             headers, report, max_examples, seed_value)
@@ -127,13 +135,65 @@ def prepared_app(home: Path | None, workdir: Path):
     return app, new_token(store, USER)
 
 
+def fuzz_served(home: Path | None, workdir: Path, *, max_examples: int, seed_value: int, modes: str) -> int:
+    """schemathesis' command-line runner (examples, coverage, fuzzing and stateful phases) against
+    a served copy of the instance; its summary is printed, its exit status returned."""
+    from kb.base import KnowledgeBase
+
+    inst = workdir / "instance"
+    if home is not None:
+        shutil.copytree(home, inst)
+    else:
+        kb = KnowledgeBase(inst)
+        kb.load_corpus()
+        kb.mark_initialized()
+    env = {**os.environ, "SINERGI_HOME": str(inst)}
+    cli = [sys.executable, "-m", "webapp.cli"]
+    subprocess.run(cli + ["user", "add", USER, "--role", "editor", "--password", PASSWORD], env=env, check=True,
+                   capture_output=True)
+    token = subprocess.run(cli + ["user", "token", USER], env=env, check=True, capture_output=True,
+                           text=True).stdout.split()[-1]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (workdir / "serve.log").open("w")
+    server = subprocess.Popen(cli + ["serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urlopen(base + "/api/v1/openapi.json", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        checks = ",".join(c.__name__ for c in CHECKS)
+        run = subprocess.run([sys.executable, "-m", "schemathesis.cli", "run", base + "/api/v1/openapi.json",
+                              "-H", f"Authorization: Bearer {token}", "--checks", checks,
+                              "--max-examples", str(max_examples), "--seed", str(seed_value),
+                              "--mode", "all" if modes == "positive,negative" else modes,
+                              "--output-sanitize", "true"], text=True, capture_output=True)
+        print(run.stdout[-6000:], run.stderr[-2000:])
+        return run.returncode
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--examples", type=int, default=500, help="generated requests per operation and mode")
     ap.add_argument("--seed", type=int, default=20261204)
     ap.add_argument("--home", type=Path, help="an instance to copy (default: the bundled corpus)")
     ap.add_argument("--modes", default="positive,negative", help="positive, negative or both")
+    ap.add_argument("--served", action="store_true",
+                    help="run schemathesis' own runner against `sinergi serve` instead of the WSGI app")
     args = ap.parse_args(argv)
+    if args.served:
+        with tempfile.TemporaryDirectory(prefix="sinergi-fuzz-") as tmp:
+            return fuzz_served(args.home, Path(tmp), max_examples=args.examples, seed_value=args.seed,
+                               modes=args.modes)
     with tempfile.TemporaryDirectory(prefix="sinergi-fuzz-") as tmp:
         app, token = prepared_app(args.home, Path(tmp))
         started = time.perf_counter()

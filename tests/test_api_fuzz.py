@@ -29,7 +29,7 @@ def test_api_answers_as_its_document_says(corpus_home, tmp_path):
     assert report.failures == [], report.summary()
     # The run reached past the refusals: records were created and read, searches answered.
     answered = {(op, status) for op, status in report.statuses}
-    for wanted in [("POST /api/v1/cases", 201), ("GET /api/v1/cases/{id}", 200),
+    for wanted in [("POST /api/v1/cases", 201), ("GET /api/v1/cases/{id}", 200), ("DELETE /api/v1/cases/{id}", 200),
                    ("GET /api/v1/search", 200), ("POST /api/v1/recommend", 200)]:
         assert wanted in answered, (wanted, report.summary())
     assert report.cases >= 8 * 2 * MAX_EXAMPLES * 0.8
