@@ -49,7 +49,7 @@ class SearchQuery(BaseModel):
     year_from: int | None = Field(None, ge=YEARS[0], le=YEARS[1], description="started in or after")
     year_to: int | None = Field(None, ge=YEARS[0], le=YEARS[1], description="started in or before")
     sort: Literal[SORTS] = Field("relevance", description="order of the results")
-    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="page number")
     limit: int = Field(10, ge=1, le=MAX_SEARCH_LIMIT, description="results a page")
 
 
@@ -233,7 +233,7 @@ class ErrorBody(_Answer):
     code: int = Field(ge=400, le=599, description="the HTTP status")
     message: str
     details: Annotated[Any, WithJsonSchema({"description": "per-field problems ([{field, message}]) "
-                                                           "or the current record (409)"})] = None
+                                                           "or the current record (409)"})]
 
 
 class Error(_Answer):
