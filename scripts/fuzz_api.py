@@ -172,7 +172,7 @@ def fuzz_served(home: Path | None, workdir: Path, *, max_examples: int, seed_val
                               "-H", f"Authorization: Bearer {token}", "--checks", checks,
                               "--max-examples", str(max_examples), "--seed", str(seed_value),
                               "--mode", "all" if modes == "positive,negative" else modes,
-                              "--output-sanitize", "true"], text=True, capture_output=True)
+                              "--output-sanitize", "true"], text=True, capture_output=True, cwd=workdir)
         print(run.stdout[-6000:], run.stderr[-2000:])
         return run.returncode
     finally:
