@@ -35,6 +35,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.errors import FailureGroup
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
                                                response_schema_conformance, status_code_conformance)
 
@@ -103,7 +104,7 @@ def _fuzz_operation(operation, strategy, label: str, headers: dict, report: Fuzz
             report.server_errors += 1
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
-        except AssertionError as e:  # schemathesis' failures are assertion errors
+        except (AssertionError, FailureGroup) as e:  # one failed check, or several
             first = str(e).strip().splitlines()[:3]
             report.failures.append(f"{operation.label} [{label}] {response.status_code}: {' / '.join(first)}"
                                    f" -- {case.as_curl_command(headers={'Authorization': '[token]'})[:400]}")
