@@ -135,6 +135,13 @@ def test_true_is_not_a_number(client, token):
     assert [d["field"] for d in err["details"]] == ["publish"]
 
 
+@pytest.mark.parametrize("sectors", [1.5, {}, True])
+def test_a_proposal_whose_sectors_are_no_list_is_a_400(client, sectors):
+    """A number there was a server error; an object was read as no sectors."""
+    err = error_of(client.post("/api/v1/recommend", json={**PROPOSAL, "sectors": sectors}), 400)
+    assert [d["field"] for d in err["details"]] == ["sectors"]
+
+
 def test_unknown_fields_are_refused_by_every_body(client, token):
     err = error_of(client.post("/api/v1/recommend", json={**PROPOSAL, "wilayah": "Sleman"}), 400)
     assert err["details"][0]["field"] == "wilayah" and err["details"][0]["message"].startswith("unknown field")
