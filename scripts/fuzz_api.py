@@ -112,8 +112,11 @@ def _fuzz_operation(operation, strategy, label: str, headers: dict, report: Fuzz
     try:
         run()
     except Unsatisfiable:
-        report.failures.append(f"{operation.label} [{label}]: the document admits no request "
-                               "(every generated one broke its own schema)")
+        # No valid request exists: the operation cannot be called as documented. (No invalid
+        # one is no failure: a schema that takes every value leaves nothing to break.)
+        if not label.startswith("negative"):
+            report.failures.append(f"{operation.label} [{label}]: the document admits no request "
+                                   "(every generated one broke its own schema)")
 
 
 def known_ids(app, n: int = 3) -> tuple[str, ...]:
