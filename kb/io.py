@@ -30,11 +30,12 @@ class JSONTooDeep(ValueError):
         super().__init__(f"nested too deeply (more than {MAX_JSON_DEPTH} levels)")
 
 
-def loads_json(text: str | bytes):
-    """``json.loads`` with at most :data:`MAX_JSON_DEPTH` levels of arrays and objects; deeper
-    input raises :class:`JSONTooDeep` (a ValueError), malformed input ``json.JSONDecodeError``."""
+def loads_json(text: str | bytes, **kw):
+    """``json.loads`` (``kw`` passed on) with at most :data:`MAX_JSON_DEPTH` levels of arrays and
+    objects; deeper input raises :class:`JSONTooDeep` (a ValueError), malformed input
+    ``json.JSONDecodeError``."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, **kw)
     except RecursionError:
         raise JSONTooDeep() from None
     stack = [(value, 1)]

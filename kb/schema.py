@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator,
+                      model_validator)
 from slugify import slugify
 
 from .errors import RegionError
@@ -25,6 +26,27 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MULTILINE_FIELDS = frozenset({"body", "summary"})
+
+_URL = re.compile(r"^https?://\S+$")
+_PARTIAL_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+
+
+def _documented(**schema: Any) -> Any:
+    """A string whose JSON schema (the API document) states ``schema``: the rule a validator of
+    the model enforces with its own message. The validators also take spellings the schema
+    leaves out (sector synonyms, lower-case codes) and turn them into the documented ones."""
+    return Annotated[str, WithJsonSchema({"type": "string", **schema})]
+
+
+Slug = _documented(pattern=_SLUG.pattern, maxLength=120)
+SectorKey = _documented(enum=list(SECTORS), description="a sector key (labels and common synonyms are "
+                                                        "accepted too and stored as the key)")
+CooperationType = _documented(enum=list(COOPERATION_TYPES),
+                              description="PP 28/2018 type (antar-daerah and pihak-ketiga are accepted too)")
+Url = _documented(pattern=_URL.pattern, maxLength=2000)
+PartialDate = _documented(pattern=_PARTIAL_DATE.pattern, maxLength=10)
+DocumentType = _documented(enum=list(dict.fromkeys(DOCUMENT_TYPES.values())),
+                           description="KSB, PKS or nota kesepakatan (mou and the long names are accepted too)")
 
 # The order of fields in exports: the interchange format's order.
 FIELD_ORDER = ("id", "kind", "language", "title", "summary", "body", "regions", "third_parties",
@@ -59,6 +81,12 @@ def _control_free(v: Any, pattern: re.Pattern = _CONTROL) -> Any:
                 raise ValueError(f"item {i} {e}") from None
     return v
 
+def _at_most(items: list, limit: int) -> None:
+    """A list's length limit holds for the list as sent: repeated items count (they are dropped
+    only after this check), so the document's ``maxItems`` is the rule."""
+    if len(items) > limit:
+        raise ValueError(f"at most {limit} items, got {len(items)}")
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -70,7 +98,7 @@ class _Strict(BaseModel):
 
 
 class Document(_Strict):
-    type: str
+    type: DocumentType
     number: str | None = Field(None, max_length=300)
     signed: dt.date | None = None
     expires: dt.date | None = None
@@ -97,17 +125,14 @@ class Indicator(_Strict):
     year: int | None = Field(None, ge=1945, le=2100)
 
 
-_PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-
-
 class Source(_Strict):
     """Where a fact was read: the page or document (``url``), who published it and when
     (``date``: a year, a year and month, or a full ISO date), and when it was read."""
 
     title: str = Field(min_length=1, max_length=1000)
-    url: str | None = Field(None, max_length=2000)
+    url: Url | None = Field(None, max_length=2000)
     publisher: str | None = Field(None, max_length=300)
-    date: str | None = Field(None, max_length=10)
+    date: PartialDate | None = Field(None, max_length=10)
     accessed: dt.date | None = None
 
     @field_validator("date", mode="before")
@@ -130,7 +155,7 @@ class Source(_Strict):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
-        if v and not re.match(r"^https?://[^\s]+$", v):
+        if v and not _URL.match(v):
             raise ValueError("url must start with http:// or https://")
         return v or None
 
@@ -142,7 +167,7 @@ class RecordIn(_Strict):
     become sector keys; cooperation-type aliases become the PP 28/2018 codes.
     """
 
-    id: str | None = Field(None, max_length=120)
+    id: Slug | None = Field(None, max_length=120)
     kind: Literal["case", "practice"] = "case"
     language: Literal["id", "en"] = "id"
     title: str = Field(min_length=3, max_length=MAX_TITLE)
@@ -150,8 +175,8 @@ class RecordIn(_Strict):
     body: str = Field("", max_length=MAX_BODY)
     regions: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
     third_parties: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
-    sectors: list[str] = Field(default_factory=list, max_length=len(SECTORS))
-    cooperation_type: str | None = None
+    sectors: list[SectorKey] = Field(default_factory=list, max_length=len(SECTORS))
+    cooperation_type: CooperationType | None = None
     obligation: Literal["wajib", "sukarela"] | None = None
     urusan: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
     mechanism: str | None = Field(None, max_length=300)
@@ -200,6 +225,7 @@ class RecordIn(_Strict):
         if isinstance(v, str):
             v = [v]
         if isinstance(v, list):
+            _at_most(v, MAX_ITEMS)
             out = []
             for item in v:
                 if not isinstance(item, str):
@@ -219,6 +245,7 @@ class RecordIn(_Strict):
             v = [v]
         if not isinstance(v, list):
             return v
+        _at_most(v, MAX_ITEMS)
         g = gazetteer()
         codes, errors = [], []
         for item in v:
@@ -242,6 +269,7 @@ class RecordIn(_Strict):
             v = [v]
         if not isinstance(v, list):
             return v
+        _at_most(v, len(SECTORS))
         out = []
         for item in v:
             key = normalize_sector(str(item))

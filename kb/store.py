@@ -17,6 +17,7 @@ from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, String, Te
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 from .errors import Conflict, NotFound, Unavailable
 
@@ -25,6 +26,26 @@ STATES = ("published", "draft", "deleted")
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+class UTCDateTime(TypeDecorator):
+    """A point in time, written as UTC and always read back with its UTC offset: SQLite keeps no
+    offset, and a naive value would print without one (``isoformat()`` in answers)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc)
+        return value
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
 
 
 class Base(DeclarativeBase):
@@ -43,8 +64,8 @@ class Record(Base):
     data: Mapped[dict] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(20), default="published", index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_now)
     created_by: Mapped[str] = mapped_column(String(80), default="system")
     updated_by: Mapped[str] = mapped_column(String(80), default="system")
     revisions: Mapped[list[Revision]] = relationship(back_populates="record", order_by="Revision.version")
@@ -74,7 +95,7 @@ class Revision(Base):
     version: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(20))
     author: Mapped[str] = mapped_column(String(80))
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_now)
     state: Mapped[str] = mapped_column(String(20))
     data: Mapped[dict] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -88,7 +109,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(20), default="contributor")
     token_hash: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_now)
     # Part of every sign-in session's id: raising it ends the account's sessions everywhere
     # (sign-out, a new password, disabling).
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -66,8 +66,12 @@ class ProposalIn(BaseModel):
     def _sectors(cls, v):
         if isinstance(v, str):
             v = [x for x in v.replace(";", ",").split(",") if x.strip()]
+        if v is None:
+            return []
+        if not isinstance(v, list):
+            raise ValueError("sectors must be a list of sector keys")
         out = []
-        for item in v or []:
+        for item in v:
             key = normalize_sector(str(item))
             if key is None:
                 raise ValueError(f"unknown sector {item!r}; known sectors: {', '.join(SECTORS)}")

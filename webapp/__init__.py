@@ -128,7 +128,13 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
     def _http(e):
         # Werkzeug's own description of a status is English: a page words it from the catalogue.
         own = e.description != type(e).description
-        return _error(e.code or 500, e.description, worded=not own)
+        message = e.description
+        if e.code == 413 and app.config.get("MAX_CONTENT_LENGTH"):
+            message = f"the request body is larger than {app.config['MAX_CONTENT_LENGTH']:,} bytes"
+        body, code, headers = _error(e.code or 500, message, worded=not own)
+        # Werkzeug's own headers of the error: a 405's Allow (the methods the path has)
+        headers.update((k, v) for k, v in e.get_headers() if k.lower() in ("allow", "retry-after"))
+        return body, code, headers
 
     @app.errorhandler(SinergiError)
     def _domain(e):
@@ -220,7 +226,10 @@ def _error(code: int, message: str, *, worded: bool = False):
     from flask_babel import gettext as _
 
     if request.path.startswith("/api/"):
-        return jsonify({"error": {"code": code, "message": message, "details": getattr(g, "error_details", None)}}), code
+        # A 401 names the scheme it wants (RFC 9110): the API takes bearer tokens.
+        headers = {"WWW-Authenticate": 'Bearer realm="sinergi"'} if code == 401 else {}
+        body = {"error": {"code": code, "message": message, "details": getattr(g, "error_details", None)}}
+        return jsonify(body), code, headers
     explanations = {404: _("Tidak ada halaman di alamat ini. Periksa alamatnya, atau cari dari beranda."),
                     401: _("Masuk dulu untuk membuka halaman ini."),
                     403: _("Akun Anda tidak berhak membuka halaman ini."),
@@ -234,7 +243,7 @@ def _error(code: int, message: str, *, worded: bool = False):
               429: _("Terlalu banyak percobaan"), 500: _("Terjadi kesalahan"),
               503: _("Sedang sibuk")}
     return render_template("error.html", code=code, title=titles.get(code, _("Kesalahan")),
-                           message=message if code != 500 else _("Maaf, terjadi kesalahan di server.")), code
+                           message=message if code != 500 else _("Maaf, terjadi kesalahan di server.")), code, {}
 
 
 def get_kb() -> KnowledgeBase:

@@ -165,7 +165,7 @@ def new_token(store, username: str) -> str:
 
 
 def token_account(store, header: str | None) -> Account | None:
-    if not header or not header.startswith("Bearer "):
+    if not header or header[:7].lower() != "bearer ":  # the scheme is case-insensitive
         return None
     with store._sessions() as s:
         u = s.scalar(select(User).where(User.token_hash == _token_hash(header[7:].strip())))

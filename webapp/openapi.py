@@ -1,83 +1,162 @@
-"""The OpenAPI 3.1 document of /api/v1 (record schema generated from kb's validation model)."""
+"""The OpenAPI 3.1 document of /api/v1, generated from the models the views validate with
+(:mod:`webapp.apimodels`, which reuse kb's record model): every request and answer field, and
+every limit, pattern and enumeration the server enforces, comes from there."""
 
 from __future__ import annotations
 
-from kb.schema import RecordIn
+import copy
+import functools
 
-_record = RecordIn.model_json_schema(ref_template="#/components/schemas/{model}")
-_defs = _record.pop("$defs", {})
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
-_error = {"type": "object", "properties": {"error": {"type": "object", "properties": {
-    "code": {"type": "integer"}, "message": {"type": "string"}, "details": {}}}}}
+from .apimodels import (Deleted, Error, Peers, PeersQuery, Recommendation, RecommendRequest, Record,
+                        RecordCreate, RecordUpdate, Region, SearchQuery, SearchResult)
 
+_REF = "#/components/schemas/{model}"
+_REQUESTS = (RecommendRequest, RecordCreate, RecordUpdate)
+_ANSWERS = (SearchResult, Recommendation, Peers, Region, Record, Deleted, Error)
 
-def _q(name: str, desc: str, *, required: bool = False, schema: dict | None = None, many: bool = False) -> dict:
-    s = schema or {"type": "string"}
-    if many:
-        s = {"type": "array", "items": s}
-    return {"name": name, "in": "query", "required": required, "description": desc, "schema": s,
-            **({"explode": True} if many else {})}
-
-
-def _resp(desc: str, ref: str | None = None) -> dict:
-    body = {"$ref": f"#/components/schemas/{ref}"} if ref else {"type": "object"}
-    return {"description": desc, "content": {"application/json": {"schema": body}}}
+_EXAMPLE_CASE = {"title": "Kerja sama pengelolaan sampah regional",
+                 "summary": "Dua kabupaten berbagi TPA regional dan biaya operasionalnya.",
+                 "regions": ["34.04", "34.02"], "sectors": ["persampahan"], "cooperation_type": "KSDD",
+                 "status": "berjalan", "start_year": 2019}
 
 
-_errors = {"400": _resp("bad input", "Error"), "404": _resp("not found", "Error")}
-_writes = {"401": _resp("no or bad token", "Error"), "403": _resp("role too low", "Error")}
+@functools.cache
+def _schemas() -> tuple[dict[type[BaseModel], dict], dict]:
+    """The ``$ref`` of each model and the component schemas they use."""
+    refs, top = models_json_schema([(m, "validation") for m in _REQUESTS] + [(m, "serialization") for m in _ANSWERS],
+                                   ref_template=_REF)
+    return {model: ref for (model, _), ref in refs.items()}, top.get("$defs", {})
 
-SPEC = {
-    "openapi": "3.1.0",
-    "info": {"title": "Sinergi API", "version": "1",
-             "description": "Knowledge base and recommender for kerja sama antar daerah."},
-    "paths": {
-        "/api/v1/search": {"get": {"summary": "Search cases and practices", "parameters": [
-            _q("q", "query (quotes, AND/OR/NOT, field: syntax)"),
-            _q("sector", "sector key", many=True), _q("province", "province code or name", many=True),
-            _q("island", "island group", many=True), _q("status", "status", many=True),
-            _q("type", "cooperation type", many=True), _q("kind", "case or practice", many=True),
-            _q("year_from", "started in or after", schema={"type": "integer"}),
-            _q("year_to", "started in or before", schema={"type": "integer"}),
-            _q("sort", "relevance, year or title"), _q("page", "page", schema={"type": "integer", "minimum": 1}),
-            _q("limit", "results a page", schema={"type": "integer", "minimum": 1, "maximum": 100})],
-            "responses": {"200": _resp("results with facets"), **_errors}}},
-        "/api/v1/recommend": {"post": {"summary": "Recommendations for a proposal", "requestBody": {
-            "required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Proposal"}}}},
-            "responses": {"200": _resp("cases, peers and partners"), **_errors}}},
-        "/api/v1/peers": {"get": {"summary": "Study-visit destinations", "parameters": [
-            _q("topic", "what the visit is about", required=True), _q("region", "home region")],
-            "responses": {"200": _resp("peers"), **_errors}}},
-        "/api/v1/cases": {"post": {"summary": "Add a case (token needed)", "security": [{"token": []}],
-                                   "requestBody": {"required": True, "content": {"application/json": {
-                                       "schema": {"$ref": "#/components/schemas/Record"}}}},
-                                   "responses": {"201": _resp("created"), **_errors, **_writes,
-                                                 "409": _resp("id exists", "Error")}}},
+
+def _ref(model: type[BaseModel]) -> dict:
+    return _schemas()[0][model]
+
+
+def _json(schema: dict, description: str, **extra) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}, **extra}
+
+
+def _answer(model: type[BaseModel], description: str, **extra) -> dict:
+    return _json(_ref(model), description, **extra)
+
+
+def _body(model: type[BaseModel], **example) -> dict:
+    media = {"schema": _ref(model), **({"example": example["example"]} if example else {})}
+    return {"required": True, "content": {"application/json": media}}
+
+
+def _error(description: str, **extra) -> dict:
+    return _answer(Error, description, **extra)
+
+
+def _plain(schema: dict) -> dict:
+    """A parameter's schema without pydantic's ``null`` branch (an absent parameter is the null)
+    and without titles."""
+    schema = {k: v for k, v in schema.items() if k != "title"}
+    options = schema.pop("anyOf", None)
+    if options:
+        kept = [o for o in options if o.get("type") != "null"]
+        schema = {**(kept[0] if len(kept) == 1 else {"anyOf": kept}), **schema}
+        if schema.get("default", 0) is None:
+            schema.pop("default")
+    return schema
+
+
+def _query(model: type[BaseModel]) -> list[dict]:
+    """Query parameters from the fields of ``model`` (lists are repeated parameters)."""
+    schema = model.model_json_schema()
+    required = set(schema.get("required", ()))
+    out = []
+    for name, prop in schema["properties"].items():
+        prop = _plain(prop)
+        param = {"name": name, "in": "query", "required": name in required,
+                 "description": prop.pop("description", ""), "schema": prop}
+        if prop.get("type") == "array":
+            param |= {"style": "form", "explode": True}
+        out.append(param)
+    return out
+
+
+def _path(name: str, schema: dict, example: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": schema, "example": example}
+
+
+_BAD = {"400": _error("bad input: which field and why, in details")}
+_LONG_URL = {"414": _error("the request line (method, path and query) is longer than 8,190 bytes")}
+_TOO_LARGE = {"413": _error("the request body is larger than the server takes (10 MB)")}
+_AUTH = {"401": _error("no token, or an unknown one",
+                       headers={"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}}),
+         "403": _error("the token's account has too low a role")}
+_NOT_FOUND = {"404": _error("no such record or region")}
+
+
+def build() -> dict:
+    """The document (a new copy each call)."""
+    defs = _schemas()[1]
+    record_id = _path("id", {"type": "string", "pattern": "^[a-z0-9]+(?:-[a-z0-9]+)*$", "maxLength": 120},
+                      "tpa-sarimukti")
+    region_code = _path("code", {"type": "string", "pattern": r"^\d{2}(\.\d{2})?$"}, "34.04")
+    paths = {
+        "/api/v1/search": {"get": {
+            "operationId": "search", "summary": "Search cases and practices",
+            "parameters": _query(SearchQuery),
+            "responses": {"200": _answer(SearchResult, "a page of results with facet counts"), **_BAD,
+                          **_LONG_URL}}},
+        "/api/v1/recommend": {"post": {
+            "operationId": "recommend", "summary": "Similar cases, study-visit peers and partners for a proposal",
+            "requestBody": _body(RecommendRequest, example={
+                "description": "Kota kami ingin membangun TPA regional bersama kabupaten tetangga.",
+                "region": "Kota Pekanbaru", "limit": 5}),
+            "responses": {"200": _answer(Recommendation, "cases, peers, partners and lessons"),
+                          **_BAD, **_TOO_LARGE}}},
+        "/api/v1/peers": {"get": {
+            "operationId": "peers", "summary": "Study-visit destinations for a topic",
+            "parameters": _query(PeersQuery),
+            "responses": {"200": _answer(Peers, "regions worth a visit, best first"), **_BAD, **_LONG_URL}}},
+        "/api/v1/cases": {"post": {
+            "operationId": "createCase", "summary": "Add a case or practice (token needed)",
+            "security": [{"token": []}], "requestBody": _body(RecordCreate, example=_EXAMPLE_CASE),
+            "responses": {"201": _answer(Record, "created", headers={"Location": {
+                              "description": "the record's URL", "schema": {"type": "string"}, "required": True}}),
+                          **_BAD, **_AUTH, "409": _error("a record with this id exists"), **_TOO_LARGE}}},
         "/api/v1/cases/{id}": {
-            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "get": {"summary": "A case or practice", "responses": {"200": _resp("the record"), **_errors}},
-            "put": {"summary": "Replace a case; send the version read (token needed)", "security": [{"token": []}],
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                        "allOf": [{"$ref": "#/components/schemas/Record"},
-                                  {"type": "object", "required": ["version"],
-                                   "properties": {"version": {"type": "integer"}}}]}}}},
-                    "responses": {"200": _resp("updated"), **_errors, **_writes,
-                                  "409": _resp("stale version: someone else saved first", "Error")}},
-            "delete": {"summary": "Soft-delete a case (token needed)", "security": [{"token": []}],
-                       "responses": {"200": _resp("deleted"), **_errors, **_writes}}},
-        "/api/v1/regions/{code}": {"get": {"summary": "A region, its cases and nearest regions", "parameters": [
-            {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": _resp("the region"), **_errors}}},
-    },
-    "components": {
-        "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
-        "schemas": {
-            "Record": _record, **_defs, "Error": _error,
-            "Proposal": {"type": "object", "required": ["description"], "properties": {
-                "title": {"type": "string"}, "description": {"type": "string"},
-                "region": {"type": "string"}, "sectors": {"type": "array", "items": {"type": "string"}},
-                "language": {"type": "string", "enum": ["id", "en"]},
-                "limit": {"type": "integer", "minimum": 1, "maximum": 50}}},
+            "parameters": [record_id],
+            "get": {"operationId": "getCase", "summary": "A case or practice",
+                    "responses": {"200": _answer(Record, "the record"), **_NOT_FOUND}},
+            "put": {"operationId": "updateCase",
+                    "summary": "Replace a case with the version read (token needed)",
+                    "security": [{"token": []}],
+                    "requestBody": _body(RecordUpdate, example={**_EXAMPLE_CASE, "version": 1}),
+                    "responses": {"200": _answer(Record, "the record as saved"), **_BAD, **_AUTH, **_NOT_FOUND,
+                                  "409": _error("stale version: someone saved first; details.current is "
+                                                "the stored record"), **_TOO_LARGE}},
+            "delete": {"operationId": "deleteCase", "summary": "Delete a case (token needed; kept in its history)",
+                       "security": [{"token": []}],
+                       "responses": {"200": _answer(Deleted, "deleted"), **_AUTH, **_NOT_FOUND}}},
+        "/api/v1/regions/{code}": {"get": {
+            "operationId": "region", "summary": "A region, its cases and its nearest regions",
+            "parameters": [region_code],
+            "responses": {"200": _answer(Region, "the region"), **_NOT_FOUND}}},
+    }
+    return copy.deepcopy({
+        "openapi": "3.1.0",
+        "info": {"title": "Sinergi API", "version": "1", "description": (
+            "Knowledge base and recommender for kerja sama antar daerah. Every error is JSON "
+            "`{\"error\": {\"code\", \"message\", \"details\"}}` with a 4xx status; a method a path does not "
+            "have is a 405 with an `Allow` header, a request line longer than 8,190 bytes a 414. Bodies "
+            "are JSON objects in UTF-8; unknown fields are refused. Times are ISO 8601 with their UTC offset.")},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"token": {"type": "http", "scheme": "bearer",
+                                          "description": "an API token from `sinergi user token NAME`"}},
+            "schemas": defs,
+            "responses": {"MethodNotAllowed": _error("the path has no such method; Allow lists those it has",
+                                                     headers={"Allow": {"schema": {"type": "string"}}})},
         },
-    },
-}
+    })
+
+
+__all__ = ["build"]

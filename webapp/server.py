@@ -12,6 +12,7 @@ Where gunicorn does not run (Windows), waitress serves the app in one process.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -89,6 +90,19 @@ def _follow(kb, parent: int | None) -> None:
             print(f"[worker {os.getpid()}] catching up failed: {e}", file=sys.stderr, flush=True)
 
 
+def _json_error_page(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's answer to a request it refuses before the app sees it (a request line over
+    ``limit_request_line`` is a 414, a malformed one a 400), in the API's error shape: the path
+    is not known at that point, and the API's clients read JSON (a browser shows it as text)."""
+    from gunicorn.util import write_nonblock
+
+    body = json.dumps({"error": {"code": status_int, "message": f"{reason}: {mesg}" if mesg else reason,
+                                 "details": None}}).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode("latin-1")
+    write_nonblock(sock, head + body)
+
+
 def serve(home: Path, *, host: str, port: int, workers: int, threads: int,
           on_ready: Callable[[], None] | None = None) -> None:
     """Serve until interrupted (gunicorn where available, else waitress in one process)."""
@@ -136,6 +150,11 @@ def serve(home: Path, *, host: str, port: int, workers: int, threads: int,
         def load(self):
             return create_app(home=home)
 
+    # gunicorn's workers write these refusals with gunicorn.util.write_error (an HTML page);
+    # the workers are forked from this process, so they inherit the replacement.
+    import gunicorn.util
+
+    gunicorn.util.write_error = _json_error_page
     Server().run()
 
 

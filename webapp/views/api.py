@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, abort, g, jsonify, request, url_for
+from pydantic import BaseModel, ValidationError
 
 from kb.errors import Conflict, Forbidden, ImportFailed, NotFound
 from kb.gazetteer import gazetteer
+from kb.io import loads_json
 from recommender.service import recommender_for
 
 from .. import get_kb
+from ..apimodels import PeersQuery, RecommendRequest, RecordCreate, RecordUpdate, problems
 from ..auth import api_account
-from ..safejson import request_json
 from ..labels import wording
 from .common import search_params
 
@@ -26,10 +30,60 @@ def _problems(e: ImportFailed) -> list[dict]:
     return [{"field": p.field, "message": p.message} for p in e.problems]
 
 
-def _body() -> dict:
-    data = request_json() if request.is_json else None
+def _json_object() -> dict:
+    """The request body as a JSON object; a body that is not UTF-8, not JSON or not an object
+    is a 400 that says which. Bodies over MAX_CONTENT_LENGTH (also when sent in chunks) are
+    refused with a 413 while they are read."""
+    raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if limit is not None and request.content_length is None and len(raw) >= limit:
+        # A body sent in chunks is cut at the limit without an error: a byte past it means
+        # the body was larger.
+        if request.environ["wsgi.input"].read(1):
+            abort(413)
+    if not raw.strip():
+        _fail(400, "the request body is empty: send a JSON object")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        _fail(400, f"the request body is not valid UTF-8 (byte {e.start}: {raw[e.start:e.start + 1]!r})")
+    try:
+        data = loads_json(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as e:
+        _fail(400, f"the request body is not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})")
+    except ValueError as e:  # nested too deeply, NaN/Infinity, an integer of 4,300+ digits
+        _fail(400, f"the request body is not valid JSON: {e}")
     if not isinstance(data, dict):
-        _fail(400, "the request body must be a JSON object")
+        _fail(400, f"the request body must be a JSON object, not {_json_type(data)}")
+    try:  # a lone surrogate (\ud800) is valid JSON but no text: refuse it here, not in the index
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as e:
+        _fail(400, f"the request body contains an unpaired surrogate escape ({e.object[e.start]!r})")
+    return data
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _json_type(value) -> str:
+    return {list: "an array", str: "a string", bool: "true or false", type(None): "null"}.get(type(value), "a number")
+
+
+def _valid(model: type[BaseModel], data: dict, message: str) -> BaseModel:
+    """``data`` validated by ``model``; problems are a 400 naming each field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        _fail(400, message, problems(e, model))
+
+
+def _body(model: type[BaseModel] | None = None, message: str = "invalid case") -> dict:
+    """The JSON object of the request, checked against ``model`` (the one the API document
+    describes the body with)."""
+    data = _json_object()
+    if model is not None:
+        _valid(model, data, message)
     return data
 
 
@@ -65,12 +119,9 @@ def search():
 
 @bp.post("/recommend")
 def recommend():
-    data = _body()
-    limit = data.pop("limit", 10)
-    if not isinstance(limit, int) or not 1 <= limit <= 50:
-        _fail(400, "limit must be a whole number from 1 to 50")
+    proposal = _valid(RecommendRequest, _json_object(), "invalid proposal")
     try:
-        res = recommender_for(get_kb()).recommend(data, limit=limit)
+        res = recommender_for(get_kb()).recommend(proposal, limit=proposal.limit)
     except ImportFailed as e:
         _fail(400, "invalid proposal", _problems(e))
     return jsonify(res.as_dict(wording()))  # why: the reasons worded in the request's language
@@ -78,13 +129,15 @@ def recommend():
 
 @bp.get("/peers")
 def peers():
-    topic = request.args.get("topic", "")
-    if not topic.strip():
-        _fail(400, "parameter 'topic' is required")
+    query = _valid(PeersQuery, {k: request.args[k] for k in PeersQuery.model_fields if k in request.args},
+                   "invalid request")
     try:
-        rows = recommender_for(get_kb()).peers_for(topic, request.args.get("region") or None)
+        rows = recommender_for(get_kb()).peers_for(query.topic, query.region or None)
     except ImportFailed as e:
-        _fail(400, "invalid request", _problems(e))
+        # The topic is checked as a proposal's description: name the parameter that was sent.
+        _fail(400, "invalid request", [{"field": "topic", "message": "the topic is too short: name it in a few "
+                                                                    "words, e.g. 'SPAM regional'"}
+                                       if p["field"] == "description" else p for p in _problems(e)])
     return jsonify({"peers": wording().items(rows)})
 
 
@@ -99,10 +152,8 @@ def get_case(record_id: str):
 @bp.post("/cases")
 def create_case():
     acc = _writer()
-    data = _body()
+    data = _body(RecordCreate)
     publish = data.pop("publish", None)  # default: an editor publishes, a contributor drafts
-    if publish not in (None, True, False):
-        _fail(400, "publish must be true or false")
     state = "published" if publish or (publish is None and acc.can("editor")) else "draft"
     try:
         rec = get_kb().create(data, author=acc.actor, state=state)
@@ -121,7 +172,9 @@ def create_case():
 @bp.put("/cases/<record_id>")
 def update_case(record_id: str):
     acc = _writer()
-    data = _body()
+    data = _body(RecordUpdate)
+    if data.get("id") not in (None, "", record_id):
+        _fail(400, "invalid case", [{"field": "id", "message": f"the id in the body must be the URL's ({record_id!r})"}])
     version = data.pop("version", None)
     for key in ("state", "created_at", "updated_at", "created_by", "updated_by"):
         data.pop(key, None)
@@ -175,6 +228,6 @@ def region(code: str):
 
 @bp.get("/openapi.json")
 def openapi():
-    from ..openapi import SPEC
+    from ..openapi import build
 
-    return jsonify(SPEC)
+    return jsonify(build())

@@ -18,6 +18,9 @@ from ..labels import request_translations, value_label
 
 FILTER_KEYS = [s.key for s in FACET_SPECS if not s.numeric]
 SORTS = ("relevance", "year", "title")
+YEARS = (1900, 2100)       # the years a search may filter on
+MAX_PAGE = 10_000
+MAX_QUERY = 5_000          # characters of a query that are searched
 
 
 def _int(args: MultiDict, key: str, lo: int, hi: int, default: int | None) -> int | None:
@@ -40,9 +43,9 @@ def search_params(args: MultiDict | None = None, *, max_limit: int = 100) -> dic
     if sort not in SORTS:
         abort(400, f"parameter 'sort' must be one of {', '.join(SORTS)}")
     filters = {k: [v for v in args.getlist(k) if v.strip()] for k in FILTER_KEYS}
-    return {"text": args.get("q", "")[:5000], "filters": {k: v for k, v in filters.items() if v},
-            "year_from": _int(args, "year_from", 1900, 2100, None), "year_to": _int(args, "year_to", 1900, 2100, None),
-            "sort": sort, "page": _int(args, "page", 1, 10_000, 1), "limit": _int(args, "limit", 1, max_limit, 10)}
+    return {"text": args.get("q", "")[:MAX_QUERY], "filters": {k: v for k, v in filters.items() if v},
+            "year_from": _int(args, "year_from", *YEARS, None), "year_to": _int(args, "year_to", *YEARS, None),
+            "sort": sort, "page": _int(args, "page", 1, MAX_PAGE, 1), "limit": _int(args, "limit", 1, max_limit, 10)}
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

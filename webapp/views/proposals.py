@@ -47,11 +47,11 @@ def shortlist():
     chosen = request.args.getlist("peer")
     if not form.validate() or not chosen:
         return Response("Pilih setidaknya satu daerah dan sertakan uraian usulan.\n", status=400,
-                        mimetype="text/plain; charset=utf-8")
+                        content_type="text/plain; charset=utf-8")
     try:
         res = recommender_for(get_kb()).recommend(_proposal(form), limit=50)
     except ImportFailed as e:
-        return Response("\n".join(str(p) for p in e.problems) + "\n", status=400, mimetype="text/plain; charset=utf-8")
+        return Response("\n".join(str(p) for p in e.problems) + "\n", status=400, content_type="text/plain; charset=utf-8")
     kb = get_kb()
     rows = []
     for p in wording().items(res.peers):
@@ -59,5 +59,5 @@ def shortlist():
             titles = "; ".join(r["title"] for r in kb.visible(p["cases"]))
             rows.append([p["code"], p["name"], p.get("distance_km", ""), p["score"], " / ".join(p["why"]), titles])
     header = ["kode", "daerah", "jarak_km", "skor", "alasan", "kasus"]
-    return Response("".join(stream_csv(header, rows)), mimetype="text/csv; charset=utf-8",
+    return Response("".join(stream_csv(header, rows)), content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="sinergi-studi-banding.csv"'})

@@ -83,7 +83,7 @@ def download():
     shown = min(first.total, MAX_DOWNLOAD)
     headers = {"Content-Disposition": 'attachment; filename="sinergi-hasil-pencarian.csv"',
                "X-Sinergi-Rows": f"{shown} of {first.total}"}
-    return Response(stream_csv(FIELD_ORDER, _rows(kb, params, first)), mimetype="text/csv; charset=utf-8",
+    return Response(stream_csv(FIELD_ORDER, _rows(kb, params, first)), content_type="text/csv; charset=utf-8",
                     headers=headers)
 
 

@@ -1,0 +1,274 @@
+"""The JSON API's request and answer models (pydantic).
+
+The views validate request bodies with these models, and the OpenAPI document
+(:mod:`webapp.openapi`) is generated from them, so the document states the rules the server
+enforces. Records reuse :class:`kb.schema.RecordIn`, the model every write goes through. The
+answer models forbid fields they do not name: an answer that grows a field fails the API tests
+until the field is described here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError,
+                      WithJsonSchema)
+
+from kb.schema import RecordIn, SectorKey, Slug
+from kb.store import STATES
+from kb.vocab import COOPERATION_TYPES, KINDS, LANGUAGES, STATUSES
+from recommender.service import ProposalIn
+
+from .views.common import MAX_PAGE, MAX_QUERY, SORTS, YEARS
+
+MAX_RECOMMEND_LIMIT = 50
+MAX_SEARCH_LIMIT = 100
+MAX_TOPIC = 500
+# Text that must say something: at least one character that is not white space.
+NOT_BLANK = r"\S"
+READ_ONLY = ("state", "created_at", "updated_at", "created_by", "updated_by")
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- requests ------------------------------------------------------------------------------
+class SearchQuery(BaseModel):
+    """The query parameters of ``GET /api/v1/search`` (checked by ``views.common.search_params``,
+    from the same limits)."""
+
+    q: str = Field("", description=f"the query: words, \"phrases\", AND/OR/NOT, field:value "
+                                   f"(the first {MAX_QUERY:,} characters are used)")
+    sector: list[str] = Field(default_factory=list, description="sector key or name (any of them)")
+    province: list[str] = Field(default_factory=list, description="province code or name")
+    island: list[str] = Field(default_factory=list, description="island group (jawa, sumatera, ...)")
+    status: list[str] = Field(default_factory=list, description=f"status ({', '.join(STATUSES)})")
+    type: list[str] = Field(default_factory=list, description=f"cooperation type ({', '.join(COOPERATION_TYPES)})")
+    kind: list[str] = Field(default_factory=list, description=f"record kind ({', '.join(KINDS)})")
+    year_from: int | None = Field(None, ge=YEARS[0], le=YEARS[1], description="started in or after")
+    year_to: int | None = Field(None, ge=YEARS[0], le=YEARS[1], description="started in or before")
+    sort: Literal[SORTS] = Field("relevance", description="order of the results")
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="page number")
+    limit: int = Field(10, ge=1, le=MAX_SEARCH_LIMIT, description="results a page")
+
+
+class PeersQuery(BaseModel):
+    """The query parameters of ``GET /api/v1/peers``."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+    topic: str = Field(min_length=1, max_length=MAX_TOPIC, pattern=NOT_BLANK,
+                       description="what the visit is about, in at least a few words")
+    region: str | None = Field(None, max_length=200, description="home region (code or name), for distances")
+
+
+class RecommendRequest(ProposalIn):
+    """A proposal and how many answers of each kind to give. Unknown fields are refused, as in
+    every API body."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    description: str = Field(min_length=1, max_length=20_000, pattern=NOT_BLANK,
+                             description="what the regions want to do, in at least a sentence")
+    sectors: list[SectorKey] = Field(default_factory=list, max_length=16)
+    language: Literal[LANGUAGES] | None = Field(None, description="the proposal's language (guessed when left out)")
+    limit: StrictInt = Field(10, ge=1, le=MAX_RECOMMEND_LIMIT, description="answers of each kind")
+
+
+class RecordCreate(RecordIn):
+    """A new case or practice."""
+
+    publish: StrictBool = Field(True, description="editors publish at once; a contributor's case is a draft")
+
+
+class RecordUpdate(RecordIn):
+    """A whole record replacing the stored one, with the ``version`` it was read at. A record as
+    ``GET`` gave it may be sent back as it is: its bookkeeping fields are read-only and ignored,
+    and its ``id`` must be the one in the URL."""
+
+    version: StrictInt = Field(ge=1, description="the version read; a newer stored version is a 409")
+    state: Any = Field(None, description="read-only, ignored")
+    created_at: Any = Field(None, description="read-only, ignored")
+    updated_at: Any = Field(None, description="read-only, ignored")
+    created_by: Any = Field(None, description="read-only, ignored")
+    updated_by: Any = Field(None, description="read-only, ignored")
+
+
+# -- answers -------------------------------------------------------------------------------
+class RegionRef(_Answer):
+    code: str
+    name: str
+
+
+class FacetValue(_Answer):
+    value: str
+    label: str
+    count: int = Field(ge=0)
+
+
+class SearchHit(_Answer):
+    id: str
+    kind: Literal[KINDS]
+    title: str
+    score: float
+    regions: list[RegionRef]
+    sectors: list[str]
+    start_year: int | None
+    status: str | None
+    language: Literal[LANGUAGES]
+    highlight: str = Field(description="an HTML snippet: matches in <b class=\"match\">, the rest escaped")
+
+
+class SearchResult(_Answer):
+    query: str
+    total: int = Field(ge=0)
+    page: int = Field(ge=1)
+    pages: int = Field(ge=1)
+    limit: int = Field(ge=1)
+    results: list[SearchHit]
+    facets: dict[str, list[FacetValue]]
+    suggestion: str | None = Field(description="a spelling suggestion for the query")
+    corrected_query: str | None = Field(description="the query searched instead, when the given one found nothing")
+    notices: list[str] = Field(description="what was not understood (e.g. a filter value that names nothing)")
+    notes: list[Reason] = Field(description="the notices as data: a code and its values")
+
+
+class Reason(_Answer):
+    """A reason or notice as data: its code and values (``why``/``notices`` word it)."""
+
+    code: str
+    values: dict[str, Any]
+
+
+class CaseMatch(_Answer):
+    id: str
+    kind: Literal[KINDS]
+    title: str
+    score: float
+    status: str | None
+    regions: list[RegionRef]
+    why: list[str]
+    reasons: list[Reason]
+
+
+class Peer(_Answer):
+    code: str
+    name: str
+    score: float
+    why: list[str]
+    reasons: list[Reason]
+    cases: list[str] = Field(description="ids of the cases behind the suggestion")
+    island: str
+    distance_km: int | None = Field(None, ge=0, description="from the home region, when one was given")
+
+
+class Partner(_Answer):
+    code: str
+    name: str
+    score: float
+    distance_km: int = Field(ge=0)
+    why: list[str]
+    reasons: list[Reason]
+    cases: list[str]
+    already_cooperating: bool
+
+
+class Lesson(_Answer):
+    text: str
+    case: str
+    title: str
+
+
+class Recommendation(_Answer):
+    cases: list[CaseMatch]
+    peers: list[Peer]
+    partners: list[Partner]
+    what_worked: list[Lesson]
+    watch_out: list[Lesson]
+    message: str | None
+    message_code: str | None = Field(description="the message as a code (e.g. no_match)")
+    proposer: RegionRef | None
+
+
+class Peers(_Answer):
+    peers: list[Peer]
+
+
+class RegionCase(_Answer):
+    id: str
+    title: str
+    kind: Literal[KINDS]
+
+
+class Neighbour(_Answer):
+    code: str
+    name: str
+    distance_km: int = Field(ge=0)
+
+
+class Region(_Answer):
+    code: str
+    name: str
+    level: str
+    province: RegionRef
+    island: str
+    lat: float | None
+    lon: float | None
+    coord_source: str | None
+    cases: list[RegionCase]
+    sectors: list[FacetValue]
+    nearest: list[Neighbour]
+
+
+class Record(RecordIn):
+    """A stored case or practice: its canonical data (empty fields left out; regions as codes,
+    sectors as keys) and its bookkeeping."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: Slug
+    kind: Literal[KINDS]
+    language: Literal[LANGUAGES]
+    version: int = Field(ge=1)
+    state: Literal[STATES]
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    created_by: str
+    updated_by: str
+
+
+class Deleted(_Answer):
+    id: str
+    state: Literal["deleted"]
+    version: int = Field(ge=1)
+
+
+class ErrorBody(_Answer):
+    code: int = Field(ge=400, le=599, description="the HTTP status")
+    message: str
+    details: Annotated[Any, WithJsonSchema({"description": "per-field problems ([{field, message}]) "
+                                                           "or the current record (409)"})]
+
+
+class Error(_Answer):
+    error: ErrorBody
+
+
+def problems(e: ValidationError, model: type[BaseModel] | None = None) -> list[dict]:
+    """A validation error as ``[{field, message}]``, the shape of every 400's details."""
+    out = []
+    for err in e.errors():
+        field = ".".join(str(x) for x in err["loc"]) or None
+        if err["type"] == "extra_forbidden":
+            known = f" (known fields: {', '.join(model.model_fields)})" if model and len(err["loc"]) == 1 else ""
+            message = "unknown field" + known
+        elif err["type"] == "missing":
+            message = "required field is missing"
+        elif err["type"] == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == NOT_BLANK:
+            message = "must not be empty or only white space"
+        else:
+            message = err["msg"].removeprefix("Value error, ")
+        out.append({"field": field, "message": message})
+    return out
+
+
+__all__ = ["SearchQuery", "PeersQuery", "RecommendRequest", "RecordCreate", "RecordUpdate", "SearchResult",
+           "Recommendation", "Peers", "Region", "Record", "Deleted", "Error", "problems", "READ_ONLY"]
