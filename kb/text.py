@@ -82,10 +82,11 @@ def _stemmer():
     return getattr(stemmer, "delegatedStemmer", stemmer)
 
 
-# Sastrawi only ever changes a word that starts with one of its prefixes, ends with one of its
-# suffixes or carries an infix (-el-, -em-, -er-, -in- after the first letter); any other word
-# comes back unchanged, so it need not be run (it costs ~1 ms a word).
-_SASTRAWI_PREFIXES = ("di", "ke", "se", "be", "me", "pe", "te")
+# Sastrawi only ever changes a word that starts with one of its prefixes (including the pronoun
+# prefixes ku- and kau-), ends with one of its suffixes or carries an infix (-el-, -em-, -er-, -in-
+# after the first letter); any other word comes back unchanged, so it need not be run (it costs
+# ~1 ms a word).
+_SASTRAWI_PREFIXES = ("di", "ke", "se", "be", "me", "pe", "te", "ku", "kau")
 _SASTRAWI_SUFFIXES = ("i", "kan", "an", "lah", "kah", "tah", "pun", "nya", "ku", "mu")
 _SASTRAWI_INFIXES = frozenset({"el", "em", "er", "in"})
 

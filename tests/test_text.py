@@ -50,6 +50,15 @@ def test_spans_point_into_the_original_text():
     assert text[tpa.start:tpa.end] == "TPA"
 
 
+def test_stemming_shortcut_sends_pronoun_prefixed_words_to_sastrawi():
+    """Words with the pronoun prefixes ku-/kau- (kupukul, kaubawa) are stemmed, not passed through."""
+    from kb.text import _stemmer, stem_id
+
+    for word in ("kupukul", "kaubawa", "kutim"):
+        assert stem_id(word) == _stemmer().stem_word(word), word
+    assert stem_id("kupukul") == "pukul"
+
+
 def test_stemming_shortcut_agrees_with_sastrawi_on_the_corpus_words():
     """The fast path that skips Sastrawi for words it cannot change must give its exact answer."""
     import json
