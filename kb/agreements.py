@@ -209,23 +209,57 @@ def stale_cases_in(agreements: Iterable[Agreement], today: dt.date) -> list[Stal
 
 # -- reading the store, cached per store state -----------------------------------------------
 
+# More changed records than this since the cached state: derive everything again.
+PATCH_LIMIT = 500
+
+
+@dataclass
+class _Derived:
+    head: int
+    by_case: dict[str, list[Agreement]]
+    flat: list[Agreement]
+
+
 _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
 
 
+def _derived(head: int, by_case: dict[str, list[Agreement]]) -> _Derived:
+    return _Derived(head, by_case, [a for rows in by_case.values() for a in rows])
+
+
 def published_agreements(store) -> list[Agreement]:
-    """The agreements of every published record of ``store`` (a :class:`kb.store.Store`),
-    derived again only when the store's head revision moved (any save, publish or delete)."""
+    """The agreements of every published record of ``store`` (a :class:`kb.store.Store`).
+
+    Kept per store and brought up to date when the store's head revision moved: the records
+    changed since are re-read (:meth:`Store.changes_since`) and their agreements replaced, or
+    dropped when the record is no longer published; after more than :data:`PATCH_LIMIT`
+    changes everything is derived again. The head is read before the records, so a change
+    made meanwhile is applied (again) at the next call."""
     head = store.head()
     with _cache_lock:
         cached = _cache.get(store)
-    if cached is not None and cached[0] == head:
-        return cached[1]
-    # Read without the lock (a full scan); a concurrent reader may derive the same list.
-    agreements = derive(store.iter_data())
+    if cached is not None and cached.head == head:
+        return cached.flat
+    changes = store.changes_since(cached.head, limit=PATCH_LIMIT) if cached is not None else None
+    if changes is None:
+        by_case: dict[str, list[Agreement]] = {}
+        for data in store.iter_data():
+            rows = agreements_of(data)
+            if rows:
+                by_case[data["id"]] = rows
+    else:
+        by_case = dict(cached.by_case)
+        for data in changes:
+            rows = agreements_of(data) if data.get("state") == "published" else []
+            if rows:
+                by_case[data["id"]] = rows
+            else:
+                by_case.pop(data["id"], None)
+    derived = _derived(head, by_case)
     with _cache_lock:
-        _cache[store] = (head, agreements)
-    return agreements
+        _cache[store] = derived
+    return derived.flat
 
 
 def agreements(store, today: dt.date, **filters) -> list[Agreement]:

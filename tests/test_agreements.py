@@ -288,3 +288,25 @@ def test_english_labels(client):
     html = client.get("/perjanjian?lang=en").get_data(as_text=True)
     assert "Cooperation agreements" in html and "Expired (3)" in html
     client.get("/perjanjian?lang=id")
+
+
+@pytest.mark.parametrize("patch_limit", [500, 0])
+def test_kept_list_equals_a_fresh_derivation_after_changes(akb, monkeypatch, patch_limit):
+    """Whether the kept list is patched with the changed records or derived again (more changes
+    than PATCH_LIMIT), it equals the agreements derived from the store from scratch."""
+    monkeypatch.setattr(agr, "PATCH_LIMIT", patch_limit)
+    before = agr.published_agreements(akb.store)
+    akb.set_state(DRAFT["id"], "published", author="system")                 # appears
+    akb.set_state("uji-pasar-selesai", "deleted", author="system")           # goes
+    rec = akb.get("uji-bus-sarbagita")                                        # changes
+    data = {k: v for k, v in rec.items() if k not in ("version", "state", "created_at", "updated_at",
+                                                     "created_by", "updated_by")}
+    akb.update(rec["id"], {**data, "documents": data["documents"][:1]}, expected_version=rec["version"],
+               author="system")
+    after = agr.published_agreements(akb.store)
+    fresh = agr.derive(akb.store.iter_data())
+    assert sorted(after, key=agr.sort_key) == sorted(fresh, key=agr.sort_key)
+    assert {a.case_id for a in after} - {a.case_id for a in before} == {DRAFT["id"]}
+    assert "uji-pasar-selesai" not in {a.case_id for a in after}
+    assert [a.number for a in after if a.case_id == "uji-bus-sarbagita"] == ["5/PKS/2024"]
+    assert agr.published_agreements(akb.store) is after  # unchanged store: the kept list
