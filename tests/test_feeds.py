@@ -140,3 +140,39 @@ def test_pages_link_their_feeds(client):
     assert '<a href="/cari.atom?q=sampah&amp;sector=persampahan">Umpan Atom</a>' in html
     page = client.get("/perjanjian?region=51").get_data(as_text=True)
     assert 'type="application/atom+xml"' in page and 'href="/perjanjian.atom?region=51"' in page
+
+
+def test_agreement_entry_is_new_when_its_state_changes(app, client):
+    """A feed reader sees an agreement again when it moves on: the entry's id names the state,
+    and its updated time is the first day of that state when that is after the case's change."""
+    import datetime as dt
+
+    expires = dt.date(2100, 1, 1)
+    app.extensions["sinergi_kb"].create({
+        "id": "uji-jauh", "title": "Perjanjian yang berakhir pada 2100",
+        "summary": "Kasus uji dengan perjanjian kerja sama yang baru berakhir pada awal tahun 2100.",
+        "regions": ["35.15"], "status": "berjalan",
+        "documents": [{"type": "PKS", "number": "1/PKS/2099", "signed": "2099-01-01", "expires": expires.isoformat()}],
+    }, author="system")
+    seen = {}
+    for day in ("2099-03-01", "2099-10-01", "2100-01-02"):
+        app.config["SINERGI_TODAY"] = day
+        entry = next(e for e in atom(client, "/perjanjian.atom?region=35.15").findall(ATOM + "entry"))
+        seen[day] = (entry.findtext(ATOM + "id"), entry.findtext(ATOM + "updated")[:10])
+    assert seen == {
+        "2099-03-01": ("http://localhost/kasus/uji-jauh#perjanjian-1-expiring_12m",
+                       (expires - dt.timedelta(days=365)).isoformat()),
+        "2099-10-01": ("http://localhost/kasus/uji-jauh#perjanjian-1-expiring_6m",
+                       (expires - dt.timedelta(days=183)).isoformat()),
+        "2100-01-02": ("http://localhost/kasus/uji-jauh#perjanjian-1-expired", "2100-01-02"),
+    }
+
+
+def test_feed_answers_not_modified_to_a_reader_that_has_it(app, client):
+    first = client.get("/cari.atom?sector=persampahan")
+    etag = first.headers["ETag"]
+    again = client.get("/cari.atom?sector=persampahan", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and not again.data
+    app.extensions["sinergi_kb"].set_state("uji-tanpa-dokumen", "deleted", author="system")
+    changed = client.get("/cari.atom?sector=persampahan", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and b"uji-tanpa-dokumen" not in changed.data

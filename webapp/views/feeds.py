@@ -5,6 +5,9 @@ so a feed reader or an e-mail service can watch a topic or a region."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
+from typing import Callable
 
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, request
@@ -27,6 +30,11 @@ MAX_FEED_MATCHES = 5000
 SOON_DAYS = agr.TWELVE_MONTHS
 LATELY_EXPIRED_DAYS = 30
 ATOM = "application/atom+xml; charset=utf-8"
+# Feed readers ask for the same URLs again and again: a feed is built once per store state,
+# URL, language and day, and answered with an ETag (304 when the reader has it already).
+_FEEDS: OrderedDict[tuple, bytes] = OrderedDict()
+_FEEDS_LOCK = threading.Lock()
+MAX_CACHED_FEEDS = 128
 
 
 def _utc(value: str | dt.datetime | None) -> dt.datetime:
@@ -55,9 +63,28 @@ def _feed(title: str, subtitle: str, html_url: str) -> FeedGenerator:
     return fg
 
 
-def _answer(fg: FeedGenerator, entries_updated: list[dt.datetime]) -> Response:
+def _finish(fg: FeedGenerator, entries_updated: list[dt.datetime]) -> bytes:
     fg.updated(max(entries_updated) if entries_updated else _utc(None))
-    return Response(fg.atom_str(pretty=True), mimetype=ATOM)
+    return fg.atom_str(pretty=True)
+
+
+def _cached(build: Callable[[], bytes]) -> Response:
+    """The feed ``build`` makes for this request, from the cache when the store has not
+    changed since it was built; conditional on the reader's ETag."""
+    key = (str(get_kb().home), get_kb().store.head(), request.url, str(get_locale()), today())
+    with _FEEDS_LOCK:
+        body = _FEEDS.get(key)
+        if body is not None:
+            _FEEDS.move_to_end(key)
+    if body is None:
+        body = build()
+        with _FEEDS_LOCK:
+            _FEEDS[key] = body
+            while len(_FEEDS) > MAX_CACHED_FEEDS:
+                _FEEDS.popitem(last=False)
+    resp = Response(body, mimetype=ATOM)
+    resp.add_etag()
+    return resp.make_conditional(request)
 
 
 def _html_url(endpoint: str) -> str:
@@ -94,6 +121,10 @@ def search():
     """The :data:`FEED_ENTRIES` most recently updated published records that match the search
     parameters of the URL (its query and filters; sort and page do not apply)."""
     params = search_params()
+    return _cached(lambda: _search_feed(params))
+
+
+def _search_feed(params: dict) -> bytes:
     records = newest_published(get_kb().store, _matching_ids(params), limit=FEED_ENTRIES)
     fg = _feed(_search_title(params), _("Kasus dan praktik baru atau diperbarui yang cocok dengan pencarian ini."),
                _html_url("search.search"))
@@ -113,7 +144,7 @@ def search():
             fe.summary(rec["summary"])
         for key in rec.get("sectors") or ():
             fe.category(term=key, label=SECTORS.get(key, key))
-    return _answer(fg, stamps)
+    return _finish(fg, stamps)
 
 
 def _agreement_summary(a: agr.Agreement, day: dt.date) -> str:
@@ -135,6 +166,10 @@ def agreements():
     months" to "within 6 months" to "expired"; its updated time is the day it entered that
     state, or the case's last change if later."""
     filters = parse_filters()
+    return _cached(lambda: _agreements_feed(filters))
+
+
+def _agreements_feed(filters) -> bytes:
     day = today()
     within = SOON_DAYS if filters.expiring_within_days is None else filters.expiring_within_days
     store = get_kb().store
@@ -163,4 +198,4 @@ def agreements():
         fe.updated(updated)
         fe.summary(_agreement_summary(a, day))
         fe.category(term=state, label=labels[state])
-    return _answer(fg, stamps)
+    return _finish(fg, stamps)
