@@ -310,3 +310,20 @@ def test_kept_list_equals_a_fresh_derivation_after_changes(akb, monkeypatch, pat
     assert "uji-pasar-selesai" not in {a.case_id for a in after}
     assert [a.number for a in after if a.case_id == "uji-bus-sarbagita"] == ["5/PKS/2024"]
     assert agr.published_agreements(akb.store) is after  # unchanged store: the kept list
+
+
+def test_page_counts_per_province_and_links_each(client):
+    html = client.get("/perjanjian?state=expired&state=open_ended").get_data(as_text=True)
+    table = html[html.index('class="agreements-by-province"'):]
+    table = table[:table.index("</section>")]
+    rows = re.findall(r'<tr><td><a href="([^"]+)">([^<]+)</a></td>((?:<td>\d+</td>)+)</tr>', table)
+    got = [(name, [int(n) for n in re.findall(r"\d+", cells)]) for _, name, cells in rows]
+    assert got == [("Daerah Istimewa Yogyakarta", [2, 0, 0, 0, 1, 3]), ("Jawa Barat", [0, 0, 0, 0, 1, 1]),
+                   ("Jawa Tengah", [1, 0, 0, 0, 0, 1])]
+    assert rows[0][0] == "/perjanjian?region=34&amp;state=expired&amp;state=open_ended"
+
+
+def test_api_names_the_region_filtered(client):
+    assert client.get("/api/v1/agreements?region=Kota+Denpasar").get_json()["region"] == {
+        "code": "51.71", "name": "Kota Denpasar"}
+    assert client.get("/api/v1/agreements").get_json()["region"] is None

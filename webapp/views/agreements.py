@@ -111,7 +111,22 @@ def index():
         groups[a.state(day)].append(a)
     return render_template("agreements/index.html", filters=filters, today=day, total=len(rows), groups=groups,
                            labels=state_labels(), states=agr.STATES, regions=gazetteer().regions,
-                           region_names=region_names, query=filters.args(), within_choices=(30, 90, 183, 365))
+                           region_names=region_names, query=filters.args(), within_choices=(30, 90, 183, 365),
+                           provinces=per_province(rows, day) if not filters.region else [])
+
+
+def per_province(rows: list[agr.Agreement], day: dt.date) -> list[tuple[Region, dict[str, int], int]]:
+    """Each province with agreements among ``rows``: its counts by state and in all, the most
+    agreements first (an agreement between provinces counts for each of them)."""
+    g = gazetteer()
+    counts: dict[str, dict[str, int]] = {}
+    for a in rows:
+        for code in a.provinces:
+            c = counts.setdefault(code, dict.fromkeys(agr.STATES, 0))
+            c[a.state(day)] += 1
+    out = [(g.get(code), c, sum(c.values())) for code, c in counts.items() if g.get(code)]
+    out.sort(key=lambda t: (-t[2], t[0].name))
+    return out
 
 
 # -- CSV ------------------------------------------------------------------------------------
@@ -167,7 +182,8 @@ def api():
     day = today()
     rows = filters.select(day)
     root = request.url_root.rstrip("/")
-    return jsonify({"today": day.isoformat(), "total": len(rows), "counts": agr.count_states(rows, day),
+    return jsonify({"today": day.isoformat(), "region": filters.region.as_ref() if filters.region else None,
+                    "total": len(rows), "counts": agr.count_states(rows, day),
                     "agreements": [{**a.as_dict(day), "url": root + cached_url_for("cases.view", record_id=a.case_id)}
                                    for a in rows]})
 
@@ -188,7 +204,14 @@ def agreement_state_labels() -> dict[str, str]:
 
 @bp.app_template_global()
 def agreements_link(**args) -> str:
-    return link("agreements.index", {k: v for k, v in args.items() if v})
+    """The URL of ``/perjanjian`` with these filters (a list value repeats its parameter;
+    ``None`` and empty values are left out)."""
+    query = MultiDict()
+    for key, value in args.items():
+        for v in (value if isinstance(value, (list, tuple)) else [value]):
+            if v is not None and v != "":
+                query.add(key, str(v))
+    return link("agreements.index", query)
 
 
 @bp.app_template_global()
