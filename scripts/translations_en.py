@@ -128,7 +128,7 @@ EN = {
     "Kasus per dasawarsa mulai": "Cases by decade of start", "Bahasa Indonesia": "Bahasa Indonesia",
     # Agreements (/perjanjian), the region page's and the dashboard's sections, Atom feeds
     "Perjanjian": "Agreements", "Perjanjian kerja sama": "Cooperation agreements",
-    "Per provinsi": "By province", "Jumlah": "Total",
+    "Per provinsi": "By province", "Jumlah": "Total", "Periksa filter:": "Check the filters:",
     "Semua perjanjian daerah ini": "All agreements of this region",
     "Belum ada perjanjian tercatat untuk daerah ini.": "No agreement recorded for this region yet.",
     "Perjanjian berakhir, status masih berjalan": "Agreement expired, status still running",

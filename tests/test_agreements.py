@@ -219,10 +219,14 @@ def test_page_filters_and_keeps_them_in_its_links(client):
     assert 'value="expired" checked' in html
 
 
-def test_page_refuses_bad_parameters_with_a_page(client):
+def test_page_shows_a_bad_filter_beside_its_form(client):
     r = client.get("/perjanjian?expiring_within_days=lama")
-    assert r.status_code == 400
-    assert r.mimetype == "text/html" and "expiring_within_days" in r.get_data(as_text=True)
+    assert r.status_code == 400 and r.mimetype == "text/html"
+    html = r.get_data(as_text=True)
+    assert 'role="alert"' in html and "expiring_within_days" in html and "<table>" not in html
+    ambiguous = client.get("/perjanjian?region=Bandung").get_data(as_text=True)
+    assert "Kabupaten Bandung" in ambiguous[ambiguous.index('role="alert"'):ambiguous.index("<form")]
+    assert 'id="region" name="region" list="region-list" autocomplete="off" value="Bandung"' in ambiguous
 
 
 def test_csv_download_same_filters(client):

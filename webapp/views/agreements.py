@@ -64,33 +64,46 @@ class AgreementFilters:
         return out
 
 
+class BadFilter(ValueError):
+    """A filter parameter that cannot be read; the message names the parameter."""
+
+
 def parse_filters(args: MultiDict | None = None) -> AgreementFilters:
     """``region`` (a Kemendagri code or a region's name; a province means all its regions),
     ``expiring_within_days`` (0 to 3650) and ``state`` (repeated or comma-separated, any of
-    :data:`kb.agreements.STATES`). A bad value is a 400 that names the parameter."""
-    args = args if args is not None else request.args
+    :data:`kb.agreements.STATES`). A bad value is a 400 that names the parameter (the page
+    shows it beside its form instead: :func:`read_filters`)."""
+    try:
+        return read_filters(args if args is not None else request.args)
+    except BadFilter as e:
+        abort(400, str(e))
+
+
+def read_filters(args: MultiDict) -> AgreementFilters:
+    """The filters of ``args``, else :class:`BadFilter` for the first unreadable one."""
     out = AgreementFilters()
     raw = args.get("region", "").strip()[:200]
     if raw:
+        out.region_text = raw
         try:
             out.region = gazetteer().resolve(raw)
         except RegionError as e:
-            abort(400, f"parameter 'region': {e}")
-        out.region_text = raw
+            raise BadFilter(f"parameter 'region': {e}") from None
     days = args.get("expiring_within_days", "").strip()
     if days:
         try:
             out.expiring_within_days = int(days)
         except ValueError:
-            abort(400, f"parameter 'expiring_within_days' must be a whole number of days, got {days[:40]!r}")
+            raise BadFilter(f"parameter 'expiring_within_days' must be a whole number of days, "
+                            f"got {days[:40]!r}") from None
         if not 0 <= out.expiring_within_days <= MAX_WITHIN_DAYS:
-            abort(400, f"parameter 'expiring_within_days' must be between 0 and {MAX_WITHIN_DAYS}")
+            raise BadFilter(f"parameter 'expiring_within_days' must be between 0 and {MAX_WITHIN_DAYS}")
     for value in args.getlist("state"):
         for s in (p.strip() for p in value.split(",")):
             if not s:
                 continue
             if s not in agr.STATES:
-                abort(400, f"parameter 'state' must be one of {', '.join(agr.STATES)}, got {s[:40]!r}")
+                raise BadFilter(f"parameter 'state' must be one of {', '.join(agr.STATES)}, got {s[:40]!r}")
             if s not in out.states:
                 out.states.append(s)
     return out
@@ -103,16 +116,24 @@ def region_names(codes) -> str:
 
 @bp.get("/perjanjian")
 def index():
-    filters = parse_filters()
+    """The page; a filter that cannot be read is shown beside the form (status 400) with the
+    text the user typed kept in it, and nothing listed."""
     day = today()
-    rows = filters.select(day)
+    problem = None
+    try:
+        filters = read_filters(request.args)
+    except BadFilter as e:
+        problem = str(e)
+        filters = AgreementFilters(region_text=request.args.get("region", "")[:200])
+    rows = filters.select(day) if problem is None else []
     groups = {s: [] for s in agr.STATES}
     for a in rows:
         groups[a.state(day)].append(a)
     return render_template("agreements/index.html", filters=filters, today=day, total=len(rows), groups=groups,
                            labels=state_labels(), states=agr.STATES, regions=gazetteer().regions,
                            region_names=region_names, query=filters.args(), within_choices=(30, 90, 183, 365),
-                           provinces=per_province(rows, day) if not filters.region else [])
+                           provinces=per_province(rows, day) if not filters.region else [],
+                           problem=problem), 400 if problem else 200
 
 
 def per_province(rows: list[agr.Agreement], day: dt.date) -> list[tuple[Region, dict[str, int], int]]:
