@@ -129,6 +129,7 @@ EN = {
     # Agreements (/perjanjian), the region page's and the dashboard's sections, Atom feeds
     "Perjanjian": "Agreements", "Perjanjian kerja sama": "Cooperation agreements",
     "Per provinsi": "By province", "Jumlah": "Total", "Periksa filter:": "Check the filters:",
+    "Ditandatangani": "Signed", "Berlaku sampai": "Valid until",
     "Semua perjanjian daerah ini": "All agreements of this region",
     "Belum ada perjanjian tercatat untuk daerah ini.": "No agreement recorded for this region yet.",
     "Perjanjian berakhir, status masih berjalan": "Agreement expired, status still running",
