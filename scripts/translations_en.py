@@ -130,6 +130,8 @@ EN = {
     "Perjanjian": "Agreements", "Perjanjian kerja sama": "Cooperation agreements",
     "Per provinsi": "By province", "Jumlah": "Total", "Periksa filter:": "Check the filters:",
     "Ditandatangani": "Signed", "Berlaku sampai": "Valid until",
+    "… dan %(n)d lainnya: saring menurut daerah atau unduh CSV untuk daftar lengkap.":
+        "… and %(n)d more: filter by region or download the CSV for the full list.",
     "Semua perjanjian daerah ini": "All agreements of this region",
     "Belum ada perjanjian tercatat untuk daerah ini.": "No agreement recorded for this region yet.",
     "Perjanjian berakhir, status masih berjalan": "Agreement expired, status still running",

@@ -331,3 +331,14 @@ def test_api_names_the_region_filtered(client):
     assert client.get("/api/v1/agreements?region=Kota+Denpasar").get_json()["region"] == {
         "code": "51.71", "name": "Kota Denpasar"}
     assert client.get("/api/v1/agreements").get_json()["region"] is None
+
+
+def test_page_shows_a_bounded_number_of_rows_per_state(client, monkeypatch):
+    import webapp.views.agreements as view
+
+    monkeypatch.setattr(view, "MAX_ROWS_PER_GROUP", 1)
+    html = client.get("/perjanjian").get_data(as_text=True)
+    assert "<h2>Sudah berakhir (3)</h2>" in html
+    assert html.count('class="agreement expired"') == 1
+    assert "… dan 2 lainnya" in html
+    assert len(list(csv.reader(io.StringIO(client.get("/perjanjian.csv").get_data(as_text=True))))) == 10

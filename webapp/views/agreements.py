@@ -21,6 +21,8 @@ from .common import cached_url_for, link
 
 bp = Blueprint("agreements", __name__)
 MAX_WITHIN_DAYS = 3650
+# Rows shown per state on the page (the counts, the CSV and the API have them all).
+MAX_ROWS_PER_GROUP = 100
 
 
 def today() -> dt.date:
@@ -133,7 +135,7 @@ def index():
                            labels=state_labels(), states=agr.STATES, regions=gazetteer().regions,
                            region_names=region_names, query=filters.args(), within_choices=(30, 90, 183, 365),
                            provinces=per_province(rows, day) if not filters.region else [],
-                           problem=problem), 400 if problem else 200
+                           problem=problem, max_rows=MAX_ROWS_PER_GROUP), 400 if problem else 200
 
 
 def per_province(rows: list[agr.Agreement], day: dt.date) -> list[tuple[Region, dict[str, int], int]]:

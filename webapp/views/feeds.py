@@ -24,8 +24,9 @@ from .search import filter_label
 
 bp = Blueprint("feeds", __name__)
 FEED_ENTRIES = 50
-# A search feed looks for the newest records among this many best matches.
-MAX_FEED_MATCHES = 5000
+# A search feed looks for the newest records among this many best matches (each 100 cost one
+# search: ~0.3 s at 1,000 on 10k records, built once per store state thanks to the cache).
+MAX_FEED_MATCHES = 1000
 # The agreements feed: expiring within this many days, or expired within the second.
 SOON_DAYS = agr.TWELVE_MONTHS
 LATELY_EXPIRED_DAYS = 30
