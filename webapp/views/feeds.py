@@ -161,8 +161,8 @@ def _agreement_summary(a: agr.Agreement, day: dt.date) -> str:
 
 @bp.get("/perjanjian.atom")
 def agreements():
-    """Agreements that expire within a year or expired within the last 30 days (the
-    ``region`` and ``state`` filters of ``/perjanjian`` apply). An entry's id names the
+    """Agreements that expire within a year (or ``expiring_within_days``) or expired within
+    the last 30 days; the ``region`` and ``state`` filters of ``/perjanjian`` apply. An entry's id names the
     agreement and its state, so a feed reader shows it again when it moves from "within 12
     months" to "within 6 months" to "expired"; its updated time is the day it entered that
     state, or the case's last change if later."""
