@@ -187,6 +187,40 @@ EN = {
     "Kerja sama daerah dengan lembaga di luar negeri": "Cooperation with foreign institutions",
     "Sumatera": "Sumatra", "Jawa": "Java", "Bali–Nusa Tenggara": "Bali–Nusa Tenggara", "Kalimantan": "Kalimantan",
     "Sulawesi": "Sulawesi", "Maluku–Papua": "Maluku–Papua", "Pulau": "Island",
+    # Agreements (/perjanjian), the region page's and the dashboard's sections, Atom feeds
+    "Perjanjian": "Agreements", "Perjanjian kerja sama": "Cooperation agreements",
+    "Per provinsi": "By province", "Jumlah": "Total", "Periksa filter:": "Check the filters:",
+    "Ditandatangani": "Signed", "Berlaku sampai": "Valid until",
+    "… dan %(n)d lainnya: saring menurut daerah atau unduh CSV untuk daftar lengkap.":
+        "… and %(n)d more: filter by region or download the CSV for the full list.",
+    "Semua perjanjian daerah ini": "All agreements of this region",
+    "Belum ada perjanjian tercatat untuk daerah ini.": "No agreement recorded for this region yet.",
+    "Perjanjian berakhir, status masih berjalan": "Agreement expired, status still running",
+    "Semua perjanjian bertanggal pada kasus ini sudah berakhir, tetapi statusnya masih “berjalan”. "
+    "Periksa apakah perjanjian sudah diperpanjang atau statusnya perlu diubah.":
+        "Every dated agreement of these cases has expired, but their status still says “berjalan” (running). "
+        "Check whether the agreement was renewed or the status needs changing.",
+    "berakhir": "expired", "Perjanjian yang segera berakhir (Atom)": "Agreements expiring soon (Atom)",
+    "Kesepakatan bersama (KSB), perjanjian kerja sama (PKS) dan nota kesepakatan yang tercatat pada kasus, "
+    "diurutkan menurut tanggal berakhirnya. Perjanjian tanpa tanggal berakhir tercatat sebagai tanpa batas waktu "
+    "atau belum diketahui.":
+        "Joint agreements (KSB), cooperation agreements (PKS) and memoranda of understanding recorded with the "
+        "cases, ordered by expiry date. Agreements without an expiry date are listed as open-ended or unknown term.",
+    "Daerah atau provinsi": "Region or province", "Berakhir dalam": "Expiring within", "kapan saja": "any time",
+    "%(n)d hari": "%(n)d days", "Keadaan": "State", "perjanjian": "agreements", "keadaan per %(d)s": "as of %(d)s",
+    "Unduh (CSV)": "Download (CSV)", "Umpan Atom perjanjian yang segera berakhir": "Atom feed of agreements expiring soon",
+    "berakhir %(n)d hari lalu": "expired %(n)d days ago", "%(n)d hari lagi": "%(n)d days left",
+    "Tidak ada perjanjian yang cocok dengan filter ini.": "No agreement matches these filters.",
+    "Kasus baru dan diperbarui (Atom)": "New and updated cases (Atom)", "Umpan Atom": "Atom feed",
+    "Sudah berakhir": "Expired", "Berakhir dalam 6 bulan": "Expiring within 6 months",
+    "Berakhir dalam 6–12 bulan": "Expiring in 6–12 months", "Berlaku lebih dari 12 bulan": "Valid for more than 12 months",
+    "Tanpa batas waktu atau belum diketahui": "Open-ended or term unknown",
+    "semua kasus dan praktik": "all cases and practices",
+    "Kasus dan praktik baru atau diperbarui yang cocok dengan pencarian ini.":
+        "New or updated cases and practices that match this search.",
+    "Sinergi: perjanjian yang segera berakhir": "Sinergi: agreements expiring soon",
+    "Perjanjian kerja sama yang berakhir dalam 12 bulan atau baru berakhir dalam 30 hari terakhir.":
+        "Cooperation agreements that expire within 12 months or expired in the last 30 days.",
 }
 
 OUT = Path(__file__).resolve().parent.parent / "webapp" / "translations" / "en" / "LC_MESSAGES" / "messages.po"

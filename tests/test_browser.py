@@ -205,3 +205,25 @@ def test_screenshots_of_every_page_in_both_languages(server, browser, lang):
             pg.screenshot(path=str(SHOTS / f"{lang}-{name}.png"), full_page=True)
     finally:
         ctx.close()
+
+
+def test_agreements_page_filters_by_region_and_state(server, page):
+    page.goto(server + "/")
+    page.click("header nav a:has-text('Perjanjian')")
+    page.wait_for_selector("h1:has-text('Perjanjian kerja sama')")
+    total = int(page.inner_text(".toolbar strong"))
+    assert total > 0
+    page.fill("#region", "Daerah Istimewa Yogyakarta")
+    page.check("input[name=state][value=open_ended]")
+    page.click("form.agreement-filters button[type=submit]")
+    page.wait_for_url("**/perjanjian?region=*")
+    assert "state=open_ended" in page.url
+    shown = int(page.inner_text(".toolbar strong"))
+    rows = page.locator("tr.agreement")
+    assert 0 < shown < total and rows.count() == shown
+    assert page.locator("tr.agreement.open_ended").count() == shown
+    assert page.input_value("#region") == "Daerah Istimewa Yogyakarta"
+    page.screenshot(path=str(SHOTS / "agreements.png"), full_page=False)
+    with page.expect_download() as dl:
+        page.click("text=Unduh (CSV)")
+    assert dl.value.suggested_filename.startswith("sinergi-perjanjian-")

@@ -103,9 +103,9 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
     _dummy_hash()  # made now, not during the first sign-in with an unknown name
     limiter.init_app(app)
 
-    from .views import api, cases, curation, main, proposals, regions, search
+    from .views import agreements, api, cases, curation, feeds, main, proposals, regions, search
 
-    for bp in (main.bp, search.bp, cases.bp, proposals.bp, regions.bp, curation.bp, api.bp):
+    for bp in (main.bp, search.bp, cases.bp, proposals.bp, regions.bp, curation.bp, api.bp, agreements.bp, feeds.bp):
         app.register_blueprint(bp)
     csrf.exempt(api.bp)
 
