@@ -293,22 +293,31 @@ class SearchIndex:
         """Add or replace the documents of ``records`` and delete ``delete_ids``; commit once.
 
         Records whose id is in ``new_ids`` are known not to be indexed yet and are simply added.
-        Replaced and deleted documents are found with this process's searcher (brought up to
-        date under the write lock), not with a reader the writer would open over every segment.
         """
         records = list(records)
+        stale = [d["id"] for d in records if d["id"] not in new_ids] + list(delete_ids)
+        return self.write(records, stale_ids=stale, count=len(records))
+
+    def write(self, records: Iterable[dict], *, stale_ids: Iterable[str] = (), count: int | None = None,
+              progress=None) -> int:
+        """Delete the documents of ``stale_ids``, then add ``records`` (read as a stream: ``count``
+        of them if known, which decides whether the analysis runs in other processes); commit
+        once. Deleted documents are found with this process's searcher (brought up to date under
+        the write lock), not with a reader the writer would open over every segment.
+        """
         n = 0
         with self._lock:
             w = self._writer(limitmb=256)
             try:
                 adder = prepare_writer(w, 256)  # w.add_document, faster (kb/indexing.py)
-                stale = [d["id"] for d in records if d["id"] not in new_ids] + list(delete_ids)
-                for docnum in self._docnums(w, stale):
+                for docnum in self._docnums(w, list(stale_ids)):
                     w.delete_document(docnum)
                 docs = map(document_for, records)
-                for doc, analyzed in analyzed_documents(adder, docs, analysis_processes(len(records))):
+                for doc, analyzed in analyzed_documents(adder, docs, analysis_processes(count)):
                     adder.add_analyzed(doc, analyzed)
                     n += 1
+                    if progress:
+                        progress(1)
                 w.commit()
             except BaseException:
                 w.cancel()

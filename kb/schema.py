@@ -30,6 +30,11 @@ LIST_FIELDS = ("regions", "third_parties", "sectors", "urusan", "lessons", "chal
 OBJECT_LIST_FIELDS = ("documents", "indicators", "sources")
 
 
+def slug_for(title: str) -> str:
+    """The id generated from a title (when a record comes without one)."""
+    return slugify(title, max_length=80, word_boundary=True) or "record"
+
+
 def _clean(text: str) -> str:
     return normalize(text).strip()
 
@@ -243,7 +248,7 @@ class RecordIn(_Strict):
         if self.start_year and self.end_year and self.end_year < self.start_year:
             raise ValueError("end_year is before start_year")
         if not self.id:
-            self.id = slugify(self.title, max_length=80, word_boundary=True) or "record"
+            self.id = slug_for(self.title)
         return self
 
     def to_data(self) -> dict:
