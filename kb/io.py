@@ -482,13 +482,21 @@ def _heading_shape(line: str) -> bool:
     return text.split()[-1].lower().strip(_CLOSERS) not in _OPEN_END_WORDS
 
 
-def _is_paragraph(line: str) -> bool:
-    """A line that can open the text under a heading: it starts a sentence and is either long
-    or ends like a sentence (not a wrapped continuation, not another short line)."""
-    line = _bare(line)
-    if _BULLET.match(line) or not _starts_sentence(line):
+def _opens_paragraph(lines: list[str], j: int) -> bool:
+    """Whether line ``j`` opens a paragraph (the text under a heading): it starts a sentence and
+    is long or ends like a sentence, or it begins a hard-wrapped paragraph: lines at least half
+    the heading limit long, directly one after the other, up to one that ends a sentence (so
+    another short line, a byline or a date, opens nothing)."""
+    first = _bare(lines[j])
+    if _BULLET.match(first) or not _starts_sentence(first):
         return False
-    return len(line) > HEADING_MAX or _last_char(line) in _PARAGRAPH_END
+    for line in lines[j:]:
+        line = _bare(line)
+        if len(line) > HEADING_MAX or _last_char(line) in _PARAGRAPH_END:
+            return True
+        if len(line) < HEADING_MAX // 2:
+            return False
+    return False
 
 
 def _is_list_item(line: str) -> bool:
@@ -497,16 +505,18 @@ def _is_list_item(line: str) -> bool:
 
 
 def _closes(line: str) -> bool:
-    """Whether a line ends what came before it: a heading may follow directly."""
+    """Whether a line ends what came before it, so that a heading may follow directly: a blank
+    line or a separator (no letters or digits), a long line, a sentence end, a list item."""
     line = _bare(line)
-    return not line or len(line) > HEADING_MAX or _last_char(line) in _PARAGRAPH_END or _is_list_item(line)
+    return (not any(c.isalnum() for c in line) or len(line) > HEADING_MAX or _last_char(line) in _PARAGRAPH_END
+            or _is_list_item(line))
 
 
 def text_headings(lines: list[str]) -> dict[int, str]:
     """The headings of a plain-text guide: ``{line index: title}``.
 
     A heading is a line of the shape of ``_heading_shape`` that
-    - is not the last line: the next non-blank line opens a paragraph (``_is_paragraph``);
+    - is not the last line: the next non-blank line opens a paragraph (``_opens_paragraph``);
     - follows a blank line, the start of the file or a line that closes (a sentence end, a long
       line, a list item): of two short lines in a row neither is a heading of the first kind,
       and a wrapped paragraph's lines never are;
@@ -519,7 +529,7 @@ def text_headings(lines: list[str]) -> dict[int, str]:
         if not _heading_shape(line) or k + 1 == len(nonblank):
             continue
         nxt = lines[nonblank[k + 1]]
-        if not _is_paragraph(nxt):
+        if not _opens_paragraph(lines, nonblank[k + 1]):
             continue
         if i > 0 and not _closes(lines[i - 1]):
             continue
@@ -642,10 +652,15 @@ def sentences(text: str) -> list[str]:
 
 
 def _shorten(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters: cut at its last clause break (comma, semicolon,
+    dash) when that keeps at least half of it, else at a word, with an ellipsis."""
     if len(text) <= limit:
         return text
-    cut = text[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:-–— ")
-    return cut + "…"
+    head = text[:limit]
+    clause = max(head.rfind(", "), head.rfind("; "), head.rfind(" – "), head.rfind(" — "))
+    if clause >= limit // 2:
+        return head[:clause].rstrip()
+    return text[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:-–— ") + "…"
 
 
 def _summary(body: str, title: str) -> str:
