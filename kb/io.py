@@ -27,6 +27,7 @@ from .schema import FIELD_ORDER, LIST_FIELDS, OBJECT_LIST_FIELDS, MAX_TITLE, slu
 MAX_FILE_BYTES = 50 * 1024 * 1024   # whole-file reads: the web upload (it has its own limit too)
 MAX_GUIDE_BYTES = 50 * 1024 * 1024  # a text guide is read whole; larger is not a guide
 INT_FIELDS = ("start_year", "end_year")
+CSV_CHUNK_ROWS = 1000
 _CHUNK = 1 << 20
 
 Progress = Callable[[int], object]  # called with the number of bytes just read
@@ -218,8 +219,8 @@ def iter_file(path: str | Path, *, progress: Progress | None = None,
             if fmt == "json":
                 yield from _iter_json_stream(f, source)
                 return
-            text = io.TextIOWrapper(f, encoding=encoding, errors="strict", newline=None if fmt == "jsonl" else "")
-            yield from (_iter_jsonl(text, source) if fmt == "jsonl" else _iter_csv(text, source))
+            with io.TextIOWrapper(f, encoding=encoding, errors="strict", newline=None if fmt == "jsonl" else "") as text:
+                yield from (_iter_jsonl(text, source) if fmt == "jsonl" else _iter_csv(text, source))
     except FileProblem as e:
         yield from e.problems
     except OSError as e:
@@ -320,7 +321,9 @@ def _iter_json_stream(f: io.BufferedReader, source: str) -> Iterator[Item]:
         return
     if first != b"[":
         try:
-            yield from _json_records(json.load(io.TextIOWrapper(f, encoding="utf-8")), source)
+            with io.TextIOWrapper(f, encoding="utf-8") as text:
+                obj = json.load(text)
+            yield from _json_records(obj, source)
         except json.JSONDecodeError as e:
             yield RecordProblem(source, e.lineno, None, f"invalid JSON: {e.msg} (column {e.colno})")
         except UnicodeDecodeError as e:
@@ -347,11 +350,11 @@ def _split_list(cell: str, field: str) -> list:
 
 
 def _iter_csv(text: io.TextIOBase, source: str) -> Iterator[Item]:
-    """CSV rows, read by pandas in chunks of 1,000 (``dtype=str``: cells are never guessed)."""
+    """CSV rows, read by pandas ``CSV_CHUNK_ROWS`` at a time (``dtype=str``: cells are never guessed)."""
     import pandas as pd  # here, not at the top: ~60 MB that other imports need not carry
 
     try:
-        chunks = iter(pd.read_csv(text, dtype=str, keep_default_na=False, na_filter=False, chunksize=1000))
+        chunks = iter(pd.read_csv(text, dtype=str, keep_default_na=False, na_filter=False, chunksize=CSV_CHUNK_ROWS))
     except pd.errors.EmptyDataError:
         yield RecordProblem(source, None, None, "the file is empty")
         return
