@@ -145,7 +145,7 @@ def _decode_as(raw: bytes, encoding: str, source: str) -> str:
                        "save the file as UTF-8") from e
 
 
-def sniff_encoding(path: Path, source: str) -> str:
+def sniff_encoding(path: Path) -> str:
     """The encoding of a CSV file or guide on disk (the rule of the module docstring), read in
     chunks: a file of any size is checked for valid UTF-8 in constant memory."""
     with path.open("rb") as f:
@@ -214,7 +214,7 @@ def iter_file(path: str | Path, *, progress: Progress | None = None,
         if fmt in ("markdown", "text"):
             yield from _iter_guide(path, source, fmt, progress, taken_ids)
             return
-        encoding = "utf-8-sig" if fmt != "csv" else sniff_encoding(path, source)
+        encoding = "utf-8-sig" if fmt != "csv" else sniff_encoding(path)
         with _open_binary(path, progress) as f:
             if fmt == "json":
                 yield from _iter_json_stream(f, source)
