@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RecordProblem
-from .schema import FIELD_ORDER, LIST_FIELDS, OBJECT_LIST_FIELDS, MAX_TITLE, slug_for
+from .schema import FIELD_ORDER, LIST_FIELDS, MAX_TITLE, OBJECT_LIST_FIELDS, slug_for
 
 MAX_FILE_BYTES = 50 * 1024 * 1024   # whole-file reads: the web upload (it has its own limit too)
 MAX_GUIDE_BYTES = 50 * 1024 * 1024  # a text guide is read whole; larger is not a guide
@@ -219,7 +219,8 @@ def iter_file(path: str | Path, *, progress: Progress | None = None,
             if fmt == "json":
                 yield from _iter_json_stream(f, source)
                 return
-            with io.TextIOWrapper(f, encoding=encoding, errors="strict", newline=None if fmt == "jsonl" else "") as text:
+            newline = None if fmt == "jsonl" else ""  # CSV: the parser sees line ends inside quoted cells
+            with io.TextIOWrapper(f, encoding=encoding, errors="strict", newline=newline) as text:
                 yield from (_iter_jsonl(text, source) if fmt == "jsonl" else _iter_csv(text, source))
     except FileProblem as e:
         yield from e.problems

@@ -47,7 +47,8 @@ QUESTIONS = {
     "peran-masyarakat": "warga menabung plastik dan kertas di bank sampah kelurahan",
     "mengukur-kinerja-layanan": "indikator persentase sampah terangkut dan laporan triwulan",
     "peran-masyarakat-2": "pengaduan warga soal bau dan lindi di sekitar fasilitas",
-    "menyelesaikan-perselisihan-antar-daerah": "tunggakan iuran antardaerah diselesaikan lewat musyawarah atau gubernur",
+    "menyelesaikan-perselisihan-antar-daerah":
+        "tunggakan iuran antardaerah diselesaikan lewat musyawarah atau gubernur",
 }
 
 
@@ -105,7 +106,8 @@ def test_text_that_is_neither_utf8_nor_windows_1252_is_a_clear_error(tmp_path):
 
 
 def test_json_stays_strict_utf8_but_upload_decoding_accepts_windows_text():
-    raw = "Kerja sama “persampahan”\nWarga menyetor sampah ke bank sampah kelurahan setiap pekan.\n".encode("cp1252")
+    text = "Kerja sama “persampahan”\nWarga menyetor sampah ke bank sampah kelurahan setiap pekan.\n"
+    raw = text.encode("cp1252")
     assert "“persampahan”" in decode(raw, "panduan.txt")
     with pytest.raises(Exception) as e:
         decode(raw, "data.jsonl")
@@ -168,11 +170,13 @@ def test_headings_with_blank_lines_around_them():
 
 
 def test_heading_after_a_list_and_in_emphasis():
-    assert _titles(f"Rapat Rutin\n{P1}\n- laporan\n- kendala\n**Notulen Rapat**\n{P2}\n") == ["Rapat Rutin", "Notulen Rapat"]
+    text = f"Rapat Rutin\n{P1}\n- laporan\n- kendala\n**Notulen Rapat**\n{P2}\n"
+    assert _titles(text) == ["Rapat Rutin", "Notulen Rapat"]
 
 
 def test_markdown_headings_win_over_the_text_rule():
-    md = f"# Panduan Rapat\n\nPengantar singkat panduan ini untuk semua daerah.\n\n## Rapat Rutin\n{P1}\nBukan Judul\n{P2}\n\n" \
+    md = f"# Panduan Rapat\n\nPengantar singkat panduan ini untuk semua daerah.\n\n" \
+         f"## Rapat Rutin\n{P1}\nBukan Judul\n{P2}\n\n" \
          f"Notulen\n-------\n{P2}\n\n```\n# bukan judul\n```\n"
     sections = _guide(md, markdown=True)
     assert [t for t, _ in sections] == ["Panduan Rapat", "Rapat Rutin", "Notulen"]

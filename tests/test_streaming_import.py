@@ -129,8 +129,8 @@ def test_csv_chunks_keep_line_numbers(empty_kb, tmp_path, small_limits):
 
 def test_csv_from_a_spreadsheet_in_windows_1252_with_crlf(empty_kb, tmp_path):
     f = tmp_path / "tabel.csv"
-    f.write_bytes("title,summary\r\nKerja sama “café” desa wisata,Dua kabupaten memasarkan paket wisata – bersama.\r\n"
-                  .encode("cp1252"))
+    f.write_bytes(("title,summary\r\n"
+                   "Kerja sama “café” desa wisata,Dua kabupaten memasarkan paket wisata – bersama.\r\n").encode("cp1252"))
     report = empty_kb.import_files([f])
     assert empty_kb.get(report.created[0])["title"] == "Kerja sama “café” desa wisata"
     g = tmp_path / "bom.csv"
