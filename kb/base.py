@@ -10,17 +10,19 @@ import json
 import os
 import re
 import secrets
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 from filelock import Timeout as LockTimeout
 
 from .access import Actor, as_actor, check_change, check_create, may_read
 from .errors import Conflict, Forbidden, ImportFailed, InstanceError, NotFound, RecordProblem
 from .index import SearchIndex
-from .io import FileProblem, RawRecord, export_csv, export_jsonl, read_file
+from .io import RawRecord, export_csv, export_jsonl, iter_file
 from .schema import validate_record
 from .store import Store
 
@@ -83,6 +85,94 @@ class ImportReport:
     def as_dict(self) -> dict:
         return {"read": self.read, "created": len(self.created), "updated": len(self.updated),
                 "unchanged": self.unchanged, "dry_run": self.dry_run}
+
+
+IMPORT_CHUNK = 1000  # records per chunk written by a streaming import (one transaction for all)
+
+ProgressFactory = Callable[..., Any]  # tqdm-like: (desc=, total=, unit=) -> context with update(n)
+
+
+class _NoBar:
+    def __init__(self, **_kw):
+        pass
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def update(self, n: int = 1) -> None:
+        return None
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _spooled(spool: IO[bytes]) -> Iterator[dict]:
+    spool.seek(0)
+    for line in spool:
+        yield json.loads(line)
+
+
+def _chunks(records: Iterable[dict], size: int, progress: Callable[[int], object]) -> Iterator[list[dict]]:
+    chunk: list[dict] = []
+    for data in records:
+        chunk.append(data)
+        if len(chunk) == size:
+            yield chunk
+            progress(len(chunk))
+            chunk = []
+    if chunk:
+        yield chunk
+        progress(len(chunk))
+
+
+class _Checker:
+    """Validates records one at a time and keeps only what later checks need: for each id, where
+    it was first seen (duplicates in the batch, ids already in the store)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[str, int | None, bool]] = {}
+        self.problems: list[RecordProblem] = []
+
+    def check(self, raw: RawRecord) -> dict | None:
+        """The canonical data of ``raw``, or None (its problems are added)."""
+        data, errs = validate_record(raw.data)
+        for fieldname, msg in errs:
+            self.problems.append(RecordProblem(raw.source, raw.line, fieldname, msg))
+        if data is None:
+            return None
+        first = self.seen.get(data["id"])
+        if first is not None:
+            where = f"{first[0]}:{first[1]}" if first[1] else first[0]
+            self.problems.append(RecordProblem(raw.source, raw.line, "id",
+                                               f"duplicate id {data['id']!r} (also at {where})"))
+            return None
+        self.seen[data["id"]] = (raw.source, raw.line, bool(isinstance(raw.data, dict) and raw.data.get("id")))
+        return data
+
+    def check_store(self, store: Store, *, upsert: bool, actor: Actor | None = None) -> None:
+        """Without ``upsert``, every id seen that the store already has is a problem; with it,
+        every stored record that ``actor`` may not change (:mod:`kb.access`)."""
+        if upsert:
+            if actor is not None and not actor.can("editor"):
+                for rec in store.records(states=("published", "draft", "deleted"), ids=list(self.seen)):
+                    try:
+                        check_change(actor, rec)
+                    except Forbidden as e:
+                        source, line, _given = self.seen[rec["id"]]
+                        self.problems.append(RecordProblem(source, line, "id", str(e)))
+            return
+        for rid in sorted(store.existing_ids(self.seen)):
+            source, line, given = self.seen[rid]
+            msg = (f"id {rid!r} already exists (use --upsert to update it)" if given else
+                   f"the id {rid!r} generated from the title already exists; give the record its own id")
+            self.problems.append(RecordProblem(source, line, "id", msg))
 
 
 class KnowledgeBase:
@@ -153,50 +243,24 @@ class KnowledgeBase:
 
     # -- importing --------------------------------------------------------------------------
     def read_files(self, paths: Iterable[str | Path]) -> tuple[list[RawRecord], list[RecordProblem]]:
+        """Every record of ``paths`` in memory, with the problems of the files (the web and
+        tests; the command line streams with :meth:`import_files`)."""
         raws, problems = [], []
+        taken: set[str] = set()
         for p in paths:
-            try:
-                raws += read_file(p)
-            except FileProblem as e:
-                problems += e.problems
-                raws += e.records  # what could be read is checked too: every problem at once
+            for item in iter_file(p, taken_ids=taken):
+                (problems if isinstance(item, RecordProblem) else raws).append(item)
         return raws, problems
 
     def validate(self, raws: list[RawRecord], *, upsert: bool,
                  actor: Actor | None = None) -> tuple[list[dict], list[RecordProblem]]:
         """Validate raw records; also duplicate ids in the batch and against the store, and
         (for ``actor``) whether they may change the stored records they would update."""
-        valid, problems = [], []
-        seen: dict[str, RawRecord] = {}
-        for raw in raws:
-            data, errs = validate_record(raw.data)
-            for fieldname, msg in errs:
-                problems.append(RecordProblem(raw.source, raw.line, fieldname, msg))
-            if data is None:
-                continue
-            first = seen.get(data["id"])
-            if first is not None:
-                where = f"{first.source}:{first.line}" if first.line else first.source
-                problems.append(RecordProblem(raw.source, raw.line, "id",
-                                              f"duplicate id {data['id']!r} (also at {where})"))
-                continue
-            seen[data["id"]] = raw
-            valid.append(data)
-        if not upsert and valid:
-            for rid in sorted(self.store.existing_ids(seen)):
-                raw = seen[rid]
-                given = isinstance(raw.data, dict) and raw.data.get("id")
-                msg = (f"id {rid!r} already exists (use --upsert to update it)" if given else
-                       f"the id {rid!r} generated from the title already exists; give the record its own id")
-                problems.append(RecordProblem(raw.source, raw.line, "id", msg))
-        elif valid and actor is not None and not actor.can("editor"):
-            for rec in self.store.records(states=("published", "draft", "deleted"), ids=list(seen)):
-                try:
-                    check_change(actor, rec)
-                except Forbidden as e:
-                    raw = seen[rec["id"]]
-                    problems.append(RecordProblem(raw.source, raw.line, "id", str(e)))
-        return valid, problems
+        checker = _Checker()
+        valid = [data for raw in raws if (data := checker.check(raw)) is not None]
+        if valid:
+            checker.check_store(self.store, upsert=upsert, actor=actor)
+        return valid, checker.problems
 
     def import_raw(self, raws: list[RawRecord], *, upsert: bool = False, dry_run: bool = False,
                    author: Actor | str = "import",
@@ -225,9 +289,57 @@ class KnowledgeBase:
         self.catch_up(timeout=self.write_wait)
         return report
 
-    def import_files(self, paths: Iterable[str | Path], **kw) -> ImportReport:
-        raws, problems = self.read_files(paths)
-        return self.import_raw(raws, file_problems=problems, **kw)
+    def import_files(self, paths: Iterable[str | Path], *, upsert: bool = False, dry_run: bool = False,
+                     author: Actor | str = "import", progress: ProgressFactory | None = None) -> ImportReport:
+        """Import files of any size in bounded memory, all or nothing.
+
+        Pass 1 reads every file as a stream and validates every record, keeping only the ids
+        seen (duplicates, ids already in the store, records the author may not change) and the
+        valid records in a spool file in the instance folder; any problem stops here with all of
+        them reported. Pass 2 writes the spooled records in chunks inside one store transaction
+        (the access rules checked again inside it), then the index catches up from the store.
+        ``progress(desc=, total=, unit=)`` makes a progress bar (tqdm's signature) for each pass.
+        ``report.valid`` stays empty here (the records are not kept in memory).
+        """
+        actor = as_actor(author)
+        paths = [Path(p) for p in paths]
+        bar = progress or _NoBar
+        checker = _Checker()
+        read, valid = 0, 0
+        taken: set[str] = set()
+        with tempfile.TemporaryFile(dir=self.home, prefix="import-", suffix=".jsonl") as spool:
+            with bar(desc="checking", total=sum(_size(p) for p in paths), unit="B") as b:
+                for path in paths:
+                    for item in iter_file(path, progress=b.update, taken_ids=taken):
+                        if isinstance(item, RecordProblem):
+                            checker.problems.append(item)
+                            continue
+                        read += 1
+                        data = checker.check(item)
+                        if data is not None and not checker.problems:  # else nothing will be written
+                            spool.write(json.dumps(data, ensure_ascii=False).encode("utf-8") + b"\n")
+                            valid += 1
+            if checker.seen:
+                checker.check_store(self.store, upsert=upsert, actor=actor)
+            if checker.problems:
+                raise ImportFailed(checker.problems)
+            report = ImportReport(read=read, dry_run=dry_run)
+            if dry_run:
+                return report
+            state = "published" if actor.can("editor") else "draft"
+            try:
+                with bar(desc="writing", total=valid, unit="rec") as b:
+                    created, updated = self.store.write_chunks(
+                        _chunks(_spooled(spool), IMPORT_CHUNK, b.update), author=actor.name, upsert=upsert,
+                        state=state, guard=lambda rec: check_change(actor, rec, state))
+            except (Conflict, Forbidden) as e:  # a concurrent write changed the records after we checked
+                raise ImportFailed([RecordProblem("store", None, "id", str(e))]) from e
+        report.created, report.updated = created, updated
+        report.unchanged = valid - len(created) - len(updated)
+        if created or updated:
+            with bar(desc="indexing", total=len(created) + len(updated), unit="rec") as b:
+                self.catch_up(timeout=self.write_wait, progress=b.update)
+        return report
 
     def load_corpus(self, root: Path | None = None, **kw) -> ImportReport:
         files = corpus_files(root)
@@ -267,7 +379,7 @@ class KnowledgeBase:
         return data
 
     # -- keeping the index in step with the store -------------------------------------------
-    def catch_up(self, *, timeout: float | None = None) -> int | None:
+    def catch_up(self, *, timeout: float | None = None, progress: Callable[[int], object] | None = None) -> int | None:
         """Apply to the index every store change it does not reflect yet (it records the last
         store revision it applied), under the index's write lock.
 
@@ -299,7 +411,8 @@ class KnowledgeBase:
                                 deleted.append(rec["id"])
 
                     changed = self.store.count_changes(conn, marker)
-                    return self.index.update(published(), deleted, new_ids=new, count=changed, applied=head)
+                    return self.index.update(published(), deleted, new_ids=new, count=changed, applied=head,
+                                             progress=progress)
         except LockTimeout:
             return None
 

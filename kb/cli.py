@@ -54,6 +54,15 @@ def _progress(desc: str, total: int | None = None):
     return tqdm(total=total, desc=desc, unit="rec", disable=None, file=sys.stderr, leave=False)
 
 
+def _bar_factory(enabled: bool | None):
+    """Progress bars for :meth:`KnowledgeBase.import_files`: on stderr, shown when asked
+    (``enabled``) or, by default, when stderr is a terminal; byte counts in KiB/MiB."""
+    def bar(desc: str, total: int | None = None, unit: str = "rec"):
+        return tqdm(desc=desc, total=total, unit=unit, unit_scale=(unit == "B"), unit_divisor=1024,
+                    disable=None if enabled is None else not enabled, file=sys.stderr, leave=False)
+    return bar
+
+
 def _echo_json(obj) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
 
@@ -107,12 +116,18 @@ def _fit_models(kb: KnowledgeBase) -> None:
 @click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
 @click.option("--upsert", is_flag=True, help="Update records whose id already exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bars on stderr (default: only when stderr is a terminal).")
 @click.pass_context
 @handle_errors
-def import_(ctx: click.Context, files: tuple[str, ...], dry_run: bool, upsert: bool, as_json: bool) -> None:
-    """Validate FILES (JSON Lines, JSON, CSV, Markdown or text guides), then import all or nothing."""
+def import_(ctx: click.Context, files: tuple[str, ...], dry_run: bool, upsert: bool, as_json: bool,
+            progress: bool | None) -> None:
+    """Validate FILES (JSON Lines, JSON, CSV, Markdown or text guides), then import all or nothing.
+
+    Files of any size are read as streams: every record is checked first, then all are written
+    in one transaction."""
     kb = _ready_kb(ctx)
-    report = kb.import_files(files, upsert=upsert, dry_run=dry_run, author="cli")
+    report = kb.import_files(files, upsert=upsert, dry_run=dry_run, author="cli", progress=_bar_factory(progress))
     if not dry_run:
         _fit_models(kb)
     if as_json:

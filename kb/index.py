@@ -333,7 +333,7 @@ class SearchIndex:
 
     def update(self, records: Iterable[dict], delete_ids: Iterable[str] = (), *,
                new_ids: frozenset[str] | set[str] = frozenset(), count: int | None = None,
-               applied: int | None = None) -> int:
+               applied: int | None = None, progress=None) -> int:
         """Add or replace the documents of ``records`` and delete ``delete_ids``; commit once.
 
         Records whose id is in ``new_ids`` are known not to be indexed yet and are simply added.
@@ -341,7 +341,7 @@ class SearchIndex:
         date under the write lock), not with a reader the writer would open over every segment.
         ``records`` may be a stream (``count``: how many, if known) and ``delete_ids`` a list
         it fills while it is read; ``applied``: the store revision the index reflects after
-        this commit.
+        this commit; ``progress(1)`` is called per document added.
         """
         if count is None and isinstance(records, (list, tuple)):
             count = len(records)
@@ -361,6 +361,8 @@ class SearchIndex:
                 for doc, analyzed in analyzed_documents(adder, docs(), analysis_processes(count)):
                     adder.add_analyzed(doc, analyzed)
                     n += 1
+                    if progress:
+                        progress(1)
                 stale += delete_ids  # read after the stream: it may name ids as it goes
                 for docnum in self._docnums(w, stale):  # older documents only: new ones come later
                     w.delete_document(docnum)

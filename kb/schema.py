@@ -57,6 +57,12 @@ LIST_FIELDS = ("regions", "third_parties", "sectors", "urusan", "lessons", "chal
 OBJECT_LIST_FIELDS = ("documents", "indicators", "sources")
 
 
+def slug_for(title: str) -> str:
+    """The id generated from a title (when a record comes without one); empty when the title
+    has no letters or digits that spell in Latin script."""
+    return slugify(title, max_length=80, word_boundary=True)
+
+
 def _clean(text: str) -> str:
     return normalize(text).strip()
 
@@ -305,7 +311,7 @@ class RecordIn(_Strict):
         if self.start_year and self.end_year and self.end_year < self.start_year:
             raise ValueError("end_year is before start_year")
         if not self.id:
-            self.id = slugify(self.title, max_length=80, word_boundary=True)
+            self.id = slug_for(self.title)
             if not self.id:
                 raise ValueError("no id can be made from this title (no letters or digits that "
                                  "spell in Latin script); give the record an id")

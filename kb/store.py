@@ -390,16 +390,18 @@ class Store:
     # -- writing -------------------------------------------------------------------------
     def write_many(self, records: list[dict], *, author: str, upsert: bool = False,
                    action: str = "import", state: str = "published",
-                   guard: Callable[[dict], None] | None = None) -> tuple[list[str], list[str]]:
+                   guard: Callable[[dict], None] | None = None,
+                   session: Session | None = None) -> tuple[list[str], list[str]]:
         """Insert (or, with ``upsert``, update) validated records in one transaction.
 
         Returns ``(created ids, updated ids)``. A duplicate id without ``upsert`` raises
         :class:`Conflict` and writes nothing. ``guard`` is called inside the transaction with
         each existing record (``id``, ``state``, ``created_by``) about to be updated; whatever
-        it raises aborts the whole write.
+        it raises aborts the whole write. With ``session`` the records are written in that
+        session's transaction (see :meth:`write_chunks`), which the caller commits.
         """
         created, updated = [], []
-        with self.session() as s:
+        with self._session_or(session) as s:
             existing: dict[str, Record] = {}
             ids = [d["id"] for d in records]
             for i in range(0, len(ids), 500):
@@ -448,6 +450,31 @@ class Store:
             if revisions:
                 s.execute(Revision.__table__.insert(), revisions)
         return created, updated
+
+    def write_chunks(self, chunks: Iterable[list[dict]], *, author: str, upsert: bool = False,
+                     action: str = "import", state: str = "published",
+                     guard: Callable[[dict], None] | None = None) -> tuple[list[str], list[str]]:
+        """:meth:`write_many` for each chunk of records, all in ONE transaction (all or nothing),
+        holding one chunk in memory at a time (a streaming import of any size)."""
+        created, updated = [], []
+        with self.session() as s:
+            for chunk in chunks:
+                c, u = self.write_many(chunk, author=author, upsert=upsert, action=action, state=state,
+                                       guard=guard, session=s)
+                created += c
+                updated += u
+                s.flush()
+                s.expunge_all()  # the chunk's updated records: written, no longer needed in memory
+        return created, updated
+
+    @contextmanager
+    def _session_or(self, session: Session | None) -> Iterator[Session]:
+        """``session`` as it is (its owner commits), else a new one-transaction session."""
+        if session is not None:
+            yield session
+            return
+        with self.session() as s:
+            yield s
 
     @staticmethod
     def _apply(rec: Record, data: dict, author: str, now: dt.datetime, state: str | None = None) -> None:
