@@ -56,8 +56,8 @@ LAND_KM = 1.0               # shortest shared border that makes two regions land
 SEA_KM = 100.0              # sea neighbours: coasts at most this far apart ...
 SEA_MAX = 4                 # ... at most this many ...
 SEA_CAP_KM = 300.0          # ... or else the single nearest within this distance
-TOLERANCE = {"province": 0.01, "regency": 0.003}    # simplification (degrees) per drawing layer
-MIN_ISLAND_DEG2 = {"province": 0.0004, "regency": 0.00004}  # smallest lone island drawn
+TOLERANCE = {"province": 0.025, "regency": 0.003}    # simplification (degrees) per drawing layer
+MIN_ISLAND_DEG2 = {"province": 0.002, "regency": 0.00004}  # smallest lone island drawn
 SCALE = 1000                # outline coordinates are integers in 1/SCALE degree
 POINT_DECIMALS = 4
 
@@ -350,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         "source": attribution(commit),
         "encoding": f"each ring is [x0, y0, dx1, dy1, ...]: longitude and latitude in 1/{SCALE} degree, "
                     "first point absolute, then differences; the closing point is left out",
+        "scale": SCALE,
         "tolerance_deg": TOLERANCE,
     }
     args.out.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, g, jsonify, request, url_for
 
 from kb.errors import Conflict, Forbidden, ImportFailed, NotFound
 from kb.gazetteer import gazetteer
+from kb.geography import profile
 from recommender.service import recommender_for
 
 from .. import get_kb
@@ -163,8 +164,7 @@ def region(code: str):
     kb = get_kb()
     key = "province" if r.is_province else "region"
     res = kb.search("", filters={key: [code]}, limit=100, facets=("sector",))
-    return jsonify({"code": r.code, "name": r.name, "level": r.level, "province": gz.province_of(r).as_ref(),
-                    "island": r.island, "lat": r.lat, "lon": r.lon, "coord_source": r.coord_source,
+    return jsonify({**profile(r, gz),
                     "cases": [{"id": h.id, "title": h.title, "kind": h.kind} for h in res.results],
                     "sectors": res.facets.get("sector", []),
                     "nearest": [{"code": x.code, "name": x.name, "distance_km": round(d)}
