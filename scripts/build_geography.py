@@ -14,7 +14,8 @@ What it derives (and the rules it keeps):
   outside every regency that are not slivers (lakes, enclosed sea) stay empty.
 * **A point per region.** A city (*kota*) is its own seat, so a point inside its polygon is the
   seat: the GeoNames place matched by name in ``kb/data/regions.json`` when it lies inside, else
-  the pole of inaccessibility of its largest part. A regency's GeoNames point matched by its own
+  the pole of inaccessibility of its largest part. (Inside means inside both the polygon and its
+  drawn outline.) A regency's GeoNames point matched by its own
   name is taken as the seat only when it lies inside the regency; otherwise the point is the pole
   of inaccessibility of the largest part (``"point": "inside"``). A province gets the pole of
   inaccessibility of its largest part. Every point lies inside its polygon, and no two coincide.
@@ -302,6 +303,25 @@ def outlines(geoms: dict[str, object], layer: str) -> dict[str, list[list[int]]]
     return out
 
 
+def drawn_shape(rings: list[list[int]]):
+    """The polygon that ``rings`` draw (even-odd), back in degrees."""
+    polys = []
+    for enc in rings:
+        pts = np.cumsum(np.asarray(enc, dtype=np.int64).reshape(-1, 2), axis=0) / SCALE
+        polys.append(_polygonal(shapely.make_valid(Polygon(pts))))
+    return _polygonal(shapely.make_valid(shapely.symmetric_difference_all(polys)))
+
+
+def as_drawn(geoms: dict[str, object], drawn: dict[str, list[list[int]]]) -> dict[str, object]:
+    """Each region's area both in its polygon and in its drawn outline, for points that lie
+    inside whichever of the two a reader looks at."""
+    out = {}
+    for code, geom in geoms.items():
+        both = _polygonal(shapely.make_valid(geom.intersection(drawn_shape(drawn[code]))))
+        out[code] = both if not both.is_empty else geom
+    return out
+
+
 # ------------------------------------------------------------------------------------------ main
 
 def attribution(commit: str) -> dict:
@@ -333,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     clean = clean_coverage(raw)
     provinces = {p: shapely.coverage_union_all([g for c, g in clean.items() if c[:2] == p])
                  for p in sorted({c[:2] for c in clean})}
-    pts = points(clean, provinces, old)
+    drawn = {"province": outlines(provinces, "province"), "regency": outlines(clean, "regency")}
+    pts = points(as_drawn(clean, drawn["regency"]), as_drawn(provinces, drawn["province"]), old)
     nb = {**neighbours(clean), **neighbours(provinces)}
     commit = source_commit(args.source)
     regions = {}
@@ -355,8 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "geography.json").write_text(dump({"meta": geo_meta, "regions": regions}), encoding="utf-8")
-    (args.out / "outlines.json").write_text(dump({"meta": out_meta, "province": outlines(provinces, "province"),
-                                                  "regency": outlines(clean, "regency")}), encoding="utf-8")
+    (args.out / "outlines.json").write_text(dump({"meta": out_meta, **drawn}), encoding="utf-8")
     counts = defaultdict(int)
     for code, r in regions.items():
         if "." in code:
