@@ -134,13 +134,14 @@ def map_page():
                        if not r.is_province and r.province_code != zoom_province]
         else:
             shapes += [Shape("province", p.code, "ctx") for p in g.provinces() if p.island != zoom_island]
+    focus_set = set(focus)
     breaks = class_breaks(max((counts.get(c, 0) for c in focus), default=0))
     for code in focus:
         n = counts.get(code, 0)
         shapes.append(Shape(layer, code, f"ch{class_of(n, breaks)}", href(code), _count_label(g.get(code).name, n)))
     markers = [Marker(c, 3.0 if layer == "province" else 4.0, "case", href(c), _count_label(g.get(c).name, n))
-               for c, n in sorted(region_counts.items()) if n and g.get(c) and
-               (layer == "province" or c in set(focus))]
+               for c, n in sorted(region_counts.items()) if n and "." in c and g.get(c) and
+               (layer == "province" or c in focus_set)]
     title = _("Peta catatan yang cocok")
     if zoom_province:
         title += " — " + g.get(zoom_province).name
