@@ -44,6 +44,37 @@ def outlines(layer: str) -> dict[str, list[Ring]]:
     return {code: [_decode(r, scale) for r in rings] for code, rings in data[layer].items()}
 
 
+@functools.cache
+def province_borders() -> list[Ring]:
+    """The land borders between provinces as polylines of (lon, lat), taken from the regency
+    outlines (the segments two regencies of different provinces share), so that they lie exactly
+    on the regency borders they follow."""
+    shapes = outlines("regency")
+    owners: dict[tuple, set[str]] = {}
+    for code, rings in shapes.items():
+        for ring in rings:
+            for a, b in zip(ring, ring[1:] + ring[:1]):
+                owners.setdefault((a, b) if a < b else (b, a), set()).add(code[:2])
+    lines: list[Ring] = []
+    seen: set[tuple] = set()
+    for code, rings in sorted(shapes.items()):
+        for ring in rings:
+            run: Ring = []
+            for a, b in zip(ring, ring[1:] + ring[:1]):
+                key = (a, b) if a < b else (b, a)
+                if len(owners[key]) > 1 and key not in seen:
+                    seen.add(key)
+                    if not run:
+                        run = [a]
+                    run.append(b)
+                elif run:
+                    lines.append(run)
+                    run = []
+            if run:
+                lines.append(run)
+    return lines
+
+
 def attribution() -> str:
     """The one-line credit the boundary data's licence asks for."""
     src = _outline_data()["meta"]["source"]

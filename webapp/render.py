@@ -14,7 +14,7 @@ import nh3
 from markupsafe import Markup, escape
 
 from kb.gazetteer import gazetteer
-from kb.geography import outlines
+from kb.geography import outlines, province_borders
 
 ALLOWED_TAGS = {"p", "br", "strong", "em", "b", "i", "ul", "ol", "li", "blockquote", "code", "pre",
                 "h2", "h3", "h4", "a", "table", "thead", "tbody", "tr", "th", "td", "hr"}
@@ -109,6 +109,19 @@ def _path(layer: str, code: str, frame: Frame) -> str:
     return "".join(parts)
 
 
+@functools.lru_cache(maxsize=1024)
+def _borders_path(frame: Frame) -> str:
+    """Province borders (on land) within ``frame`` as one SVG path."""
+    parts = []
+    for line in province_borders():
+        xs, ys = [p[0] for p in line], [p[1] for p in line]
+        if not frame.overlaps((min(xs), min(ys), max(xs), max(ys))):
+            continue
+        pts = [frame.project(lon, lat) for lon, lat in line]
+        parts.append("M" + " ".join(f"{x:g} {y:g}" for x, y in pts))
+    return "".join(parts)
+
+
 def class_breaks(top: int, classes: int = 5) -> list[tuple[int, int]]:
     """Count ranges for a choropleth: ``[(lo, hi), ...]`` from 1 to ``top``, growing
     geometrically (a few regions have many records, most have a few)."""
@@ -156,8 +169,8 @@ class Marker:
 
 
 def outline_map(frame: Frame, shapes: list[Shape], *, title: str, markers: list[Marker] = (),
-                links: list[tuple[str, str, int]] = (), css: str = "map") -> Markup:
-    """A server-drawn SVG map. Linked shapes and markers are keyboard-focusable links named by
+                links: list[tuple[str, str, int]] = (), css: str = "map", borders: bool = False) -> Markup:
+    """A server-drawn SVG map (``borders``: province borders drawn over regency shapes). Linked shapes and markers are keyboard-focusable links named by
     their tooltip; the SVG itself is a labelled group (not an image, which may not hold links)."""
     g = gazetteer()
     out = [f'<svg viewBox="0 0 {frame.width} {frame.height}" class="{css}" role="group" '
@@ -174,6 +187,8 @@ def outline_map(frame: Frame, shapes: list[Shape], *, title: str, markers: list[
                        f'<path d="{d}" class="{s.css}"/></a>')
         else:
             out.append(f'<path d="{d}" class="{s.css}" aria-hidden="true"/>')
+    if borders and (d := _borders_path(frame)):
+        out.append(f'<path d="{d}" class="pborder" aria-hidden="true"/>')
     for a, b, n in links:
         ra, rb = g.get(a), g.get(b)
         if ra and rb:
@@ -190,7 +205,7 @@ def outline_map(frame: Frame, shapes: list[Shape], *, title: str, markers: list[
             out.append(f'<a href="{escape(m.href)}" aria-label="{escape(m.label)}"><title>{escape(m.label)}</title>'
                        f'{circle}</a>')
         else:
-            out.append(circle.replace("/>", ' aria-hidden="true"/>'))
+            out.append(circle.replace("/>", f' aria-hidden="true"><title>{escape(m.label)}</title></circle>'))
     out.append("</svg>")
     return Markup("".join(out))
 

@@ -139,7 +139,7 @@ def map_page():
     for code in focus:
         n = counts.get(code, 0)
         shapes.append(Shape(layer, code, f"ch{class_of(n, breaks)}", href(code), _count_label(g.get(code).name, n)))
-    markers = [Marker(c, 3.0 if layer == "province" else 4.0, "case", href(c), _count_label(g.get(c).name, n))
+    markers = [Marker(c, 2.4 if layer == "province" else 4.0, "case", href(c), _count_label(g.get(c).name, n))
                for c, n in sorted(region_counts.items()) if n and "." in c and g.get(c) and
                (layer == "province" or c in focus_set)]
     title = _("Peta catatan yang cocok")
@@ -147,7 +147,7 @@ def map_page():
         title += " — " + g.get(zoom_province).name
     elif zoom_island:
         title += " — " + ISLANDS[zoom_island]
-    svg = outline_map(frame, shapes, title=title, markers=markers)
+    svg = outline_map(frame, shapes, title=title, markers=markers, borders=layer == "regency")
     legend = [("ch0", _("tidak ada"))] + [(f"ch{i}", str(lo) if lo == hi else f"{lo}–{hi}")
                                           for i, (lo, hi) in enumerate(breaks, 1)]
     top = sorted(res.facets.get("region", []), key=lambda f: -f["count"])[:15]

@@ -13,7 +13,7 @@ from kb.geography import attribution
 from kb.vocab import SECTORS
 
 from .. import get_kb
-from ..render import Shape, fit_frame, outline_map, region_box
+from ..render import Marker, Shape, fit_frame, outline_map, region_box
 
 bp = Blueprint("regions", __name__)
 
@@ -55,7 +55,10 @@ def _neighbour_map(r: Region, neighbours: list[tuple[Region, str, float]], child
               if x.is_province == r.is_province and x.code != r.code and x.code not in {n.code for n, _, _ in neighbours}]
     shapes += [Shape(layer, n.code, f"nb-{kind}", href(n.code), f"{n.name}: {kinds[kind]}, ±{d:.0f} km")
                for n, kind, d in neighbours]
-    return outline_map(frame, shapes + own, title=_("%(name)s dan tetangganya", name=r.name), css="map small")
+    where = _("pusat pemerintahan") if r.is_seat else _("titik di dalam wilayah")
+    point = Marker(r.code, 4.0, "point", None, f"{r.name}: {where}")
+    return outline_map(frame, shapes + own, title=_("%(name)s dan tetangganya", name=r.name), css="map small",
+                       markers=[] if r.is_province else [point], borders=True)
 
 
 @bp.get("/daerah")
