@@ -234,6 +234,26 @@ def check(ctx, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def region(name: str, as_json: bool) -> None:
+    """A region's point (seat of government or a point inside it) and its neighbours."""
+    from .gazetteer import resolve_region
+    from .geography import profile
+
+    p = profile(resolve_region(name))
+    if as_json:
+        _echo_json(p)
+        return
+    where = "seat of government" if p["is_seat"] else "a point inside the region"
+    click.echo(f"{p['name']} ({p['code']}, {p['level']}), {p['province']['name']}")
+    click.echo(f"  point {p['lat']}, {p['lon']}: {where}")
+    for n in p["neighbours"]:
+        click.echo(f"  {n['kind']:<4}  {n['name']:<45} {n['distance_km']:>7.1f} km  {n['code']}")
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors

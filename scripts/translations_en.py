@@ -84,6 +84,25 @@ EN = {
     "Isi basis pengetahuan": "What the knowledge base holds", "%(n)d catatan terbit.": "%(n)d published records.",
     "Per bidang": "By sector", "Per pulau": "By island", "Kasus terbaru": "Latest cases",
     "Belum ada kasus.": "No cases yet.", "Peta kasus": "Map of cases",
+    # Maps and region geography
+    "Perbesar peta": "Zoom the map", "Perbesar ke": "Zoom to", "Seluruh Indonesia": "All of Indonesia",
+    "Catatan yang cocok per provinsi": "Matching records per province",
+    "Catatan yang cocok per kabupaten/kota": "Matching records per regency/city",
+    "kabupaten/kota yang tercatat dalam kasus": "regency/city named in a case",
+    "Setiap wilayah pada peta menuju halaman daerahnya; arahkan penunjuk untuk melihat nama dan jumlahnya. "
+    "Peta digambar tanpa ubin peta sehingga tetap berfungsi luring.":
+        "Every area on the map leads to its region page; point at it to see its name and count. "
+        "The map is drawn without map tiles, so it works offline.",
+    "Batas wilayah": "Boundaries", "tetangga darat": "land neighbour", "tetangga laut": "sea neighbour",
+    "Tetangga": "Neighbours", "berbatasan darat": "shares a land border",
+    "Tidak ada tetangga tercatat.": "No neighbours recorded.", "Titik": "Point",
+    "pusat pemerintahan": "seat of government",
+    "titik di dalam wilayah (pusat pemerintahan belum dipastikan)":
+        "a point inside the region (seat of government not established)",
+    "Jarak diukur antartitik. Batas wilayah": "Distances are measured between points. Boundaries",
+    "%(name)s: %(n)d kemitraan": "%(name)s: %(n)d partnerships", "Peta catatan yang cocok": "Map of matching records",
+    "tidak ada": "none", "%(name)s: %(n)d catatan": "%(name)s: %(n)d records",
+    "titik di dalam wilayah": "a point inside the region", "%(name)s dan tetangganya": "%(name)s and its neighbours",
     "%(n)d catatan cocok dengan filter ini.": "%(n)d records match these filters.",
     "Lihat sebagai daftar": "See as a list", "Kata kunci": "Keywords", "Perbarui peta": "Update the map",
     "Peta ini digambar tanpa ubin peta sehingga tetap berfungsi luring; titik kecil adalah kabupaten/kota, lingkaran adalah daerah yang tercatat dalam kasus.":

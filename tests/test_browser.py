@@ -227,3 +227,52 @@ def test_agreements_page_filters_by_region_and_state(server, page):
     with page.expect_download() as dl:
         page.click("text=Unduh (CSV)")
     assert dl.value.suggested_filename.startswith("sinergi-perjanjian-")
+
+
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def _axe_violations(page) -> list[str]:
+    """axe-core (shipped by axe-playwright-python) on the page as shown: WCAG 2.1 A/AA rules."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}, "resultTypes": ["violations"]})
+    return [f"{v['id']} ({len(v['nodes'])} nodes): {v['help']}; first: {v['nodes'][0]['target']}"
+            for v in results.response["violations"]]
+
+
+@pytest.mark.parametrize("path", ["/", "/cari?q=sampah&island=jawa", "/kasus/kartamantul-sekretariat-bersama",
+                                  "/peta", "/peta?q=sampah", "/peta?province=32", "/peta?island=sulawesi",
+                                  "/daerah/53.71", "/daerah/32", "/daerah", "/statistik", "/usulan"])
+def test_pages_pass_an_automated_wcag_aa_check(server, page, path):
+    page.goto(server + path)
+    assert _axe_violations(page) == []
+
+
+def test_proposal_results_pass_an_automated_wcag_aa_check(server, page):
+    page.goto(server + "/usulan")
+    page.fill("#description", "Kota kami dan kabupaten tetangga ingin membangun TPA regional bersama karena lahan "
+                              "TPA kota hampir penuh.")
+    page.fill("#region", "Kota Kupang")
+    page.click("form.proposal button")
+    page.wait_for_selector("text=Calon mitra kerja sama")
+    assert _axe_violations(page) == []
+
+
+def test_map_shapes_are_links_with_tooltips_and_zoom(server, page):
+    page.goto(server + "/peta")
+    jabar = page.locator('svg.map a[href="/daerah/32"]')
+    assert jabar.get_attribute("aria-label").startswith("Jawa Barat: ")
+    assert jabar.locator("title").text_content().startswith("Jawa Barat: ")
+    page.screenshot(path=str(SHOTS / "map.png"), full_page=True)
+    page.click("nav.zoom a:text('Jawa')")
+    page.click("nav.zoom a:text('Jawa Barat')")
+    assert "province=32" in page.url
+    bandung = page.locator('svg.map a[href="/daerah/32.73"]:has(path)')  # Kota Bandung, drawn and linked
+    assert bandung.count() == 1
+    page.screenshot(path=str(SHOTS / "map-province.png"), full_page=True)
+    bandung.click()
+    page.wait_for_selector("h1:text('Kota Bandung')")
+    for name in ("Kabupaten Bandung", "Kabupaten Bandung Barat", "Kota Cimahi"):
+        assert page.locator(f"ul.neighbours a:text-is('{name}')").count() == 1, name
+    page.screenshot(path=str(SHOTS / "region.png"), full_page=True)

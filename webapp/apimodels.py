@@ -205,6 +205,14 @@ class Neighbour(_Answer):
     distance_km: int = Field(ge=0)
 
 
+class BorderNeighbour(_Answer):
+    code: str
+    name: str
+    kind: Literal["land", "sea"] = Field(description="land: a shared border of at least about 1 km; sea: the "
+                                                     "nearest coasts of a region without land neighbours")
+    distance_km: float = Field(gt=0, description="straight line between the regions' points")
+
+
 class Region(_Answer):
     code: str
     name: str
@@ -213,10 +221,14 @@ class Region(_Answer):
     island: str
     lat: float | None
     lon: float | None
+    point: Literal["seat", "inside"] = Field(description="seat: the seat of government; inside: a point inside "
+                                                         "the region (its seat is not established)")
+    is_seat: bool
     coord_source: str | None
     cases: list[RegionCase]
     sectors: list[FacetValue]
     nearest: list[Neighbour]
+    neighbours: list[BorderNeighbour]
 
 
 class Record(RecordIn):

@@ -1,26 +1,26 @@
 """Rendering helpers: sanitised Markdown and server-drawn SVG (map, bars, network).
 
-The map needs no tiles: regions are drawn as points on an equirectangular projection of
-Indonesia's extent, so it works offline; a tile server can be configured for a background.
+Maps need no tiles: province and regency outlines from ``kb/data/outlines.json`` are drawn on a
+plain longitude/latitude projection, so every map works offline.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import textwrap
+from dataclasses import dataclass
 
 import markdown as md
 import nh3
 from markupsafe import Markup, escape
 
 from kb.gazetteer import gazetteer
+from kb.geography import outlines, province_borders
 
 ALLOWED_TAGS = {"p", "br", "strong", "em", "b", "i", "ul", "ol", "li", "blockquote", "code", "pre",
                 "h2", "h3", "h4", "a", "table", "thead", "tbody", "tr", "th", "td", "hr"}
 
-# Indonesia's extent (degrees) and the map's size (px).
-LON0, LON1, LAT0, LAT1 = 94.5, 141.5, -11.5, 6.5
-MAP_W, MAP_H = 960, 368
 LABEL_CHARS = 30  # characters of a bar chart's label line (210 px at 12 px)
 
 
@@ -32,46 +32,187 @@ def markdown_html(text: str) -> Markup:
     return Markup(clean)
 
 
-def project(lat: float, lon: float) -> tuple[float, float]:
-    x = (lon - LON0) / (LON1 - LON0) * MAP_W
-    y = (LAT1 - lat) / (LAT1 - LAT0) * MAP_H
-    return round(x, 1), round(y, 1)
+@dataclass(frozen=True)
+class Frame:
+    """A view of the map: a longitude/latitude box drawn ``width`` px wide (plain
+    equirectangular projection, which is close to true shape this near the equator)."""
+
+    lon0: float
+    lat0: float
+    lon1: float
+    lat1: float
+    width: int = 960
+
+    @property
+    def scale(self) -> float:
+        return self.width / (self.lon1 - self.lon0)
+
+    @property
+    def height(self) -> int:
+        return round((self.lat1 - self.lat0) * self.scale)
+
+    def project(self, lon: float, lat: float) -> tuple[float, float]:
+        return round((lon - self.lon0) * self.scale, 1), round((self.lat1 - lat) * self.scale, 1)
+
+    def overlaps(self, box: tuple[float, float, float, float]) -> bool:
+        return not (box[2] < self.lon0 or box[0] > self.lon1 or box[3] < self.lat0 or box[1] > self.lat1)
 
 
-def map_svg(counts: dict[str, int], *, links: list[tuple[str, str, int]] | None = None,
-            href=None, title: str = "") -> Markup:
-    """An SVG map: every regency/city as a faint dot, regions in ``counts`` as circles sized
-    by their count (linked to their page through ``href(code)``), ``links`` as lines."""
+INDONESIA = Frame(94.5, -11.5, 141.5, 6.5)
+
+
+def fit_frame(boxes: list[tuple[float, float, float, float]], width: int = 960, pad: float = 0.06,
+              aspect: tuple[float, float] = (0.45, 0.9)) -> Frame:
+    """The frame that shows every box in ``boxes`` with a margin, its height/width kept within
+    ``aspect`` (a long thin island still gets some sea around it)."""
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    w, h = max(x1 - x0, 0.05), max(y1 - y0, 0.05)
+    x0, x1, y0, y1 = x0 - w * pad, x1 + w * pad, y0 - h * pad, y1 + h * pad
+    w, h = x1 - x0, y1 - y0
+    if h / w < aspect[0]:
+        grow = (w * aspect[0] - h) / 2
+        y0, y1 = y0 - grow, y1 + grow
+    elif h / w > aspect[1]:
+        grow = (h / aspect[1] - w) / 2
+        x0, x1 = x0 - grow, x1 + grow
+    return Frame(round(x0, 3), round(y0, 3), round(x1, 3), round(y1, 3), width)
+
+
+@functools.cache
+def _boxes(layer: str) -> dict[str, tuple[float, float, float, float]]:
+    out = {}
+    for code, rings in outlines(layer).items():
+        xs = [x for ring in rings for x, _ in ring]
+        ys = [y for ring in rings for _, y in ring]
+        out[code] = (min(xs), min(ys), max(xs), max(ys))
+    return out
+
+
+def region_box(code: str) -> tuple[float, float, float, float]:
+    """The bounding box (lon0, lat0, lon1, lat1) of a province or regency/city."""
+    return _boxes("province" if "." not in code else "regency")[code]
+
+
+@functools.lru_cache(maxsize=8192)
+def _path(layer: str, code: str, frame: Frame) -> str:
+    """The SVG path data of a region's outline in ``frame``; rings smaller than a pixel are left
+    out, and a vertex that lands on the previous one is skipped."""
+    parts = []
+    for ring in outlines(layer)[code]:
+        pts: list[tuple[float, float]] = []
+        for lon, lat in ring:
+            p = frame.project(lon, lat)
+            if not pts or p != pts[-1]:
+                pts.append(p)
+        if len(pts) < 3:
+            continue
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        if max(xs) - min(xs) < 1 and max(ys) - min(ys) < 1:
+            continue
+        parts.append("M" + " ".join(f"{x:g} {y:g}" for x, y in pts) + "Z")
+    return "".join(parts)
+
+
+@functools.lru_cache(maxsize=1024)
+def _borders_path(frame: Frame) -> str:
+    """Province borders (on land) within ``frame`` as one SVG path."""
+    parts = []
+    for line in province_borders():
+        xs, ys = [p[0] for p in line], [p[1] for p in line]
+        if not frame.overlaps((min(xs), min(ys), max(xs), max(ys))):
+            continue
+        pts = [frame.project(lon, lat) for lon, lat in line]
+        parts.append("M" + " ".join(f"{x:g} {y:g}" for x, y in pts))
+    return "".join(parts)
+
+
+def class_breaks(top: int, classes: int = 5) -> list[tuple[int, int]]:
+    """Count ranges for a choropleth: ``[(lo, hi), ...]`` from 1 to ``top``, growing
+    geometrically (a few regions have many records, most have a few)."""
+    if top <= 0:
+        return []
+    edges = sorted({max(1, round(top ** (i / classes))) for i in range(classes + 1)} | {1})
+    ranges = []
+    lo = 1
+    for e in edges[1:] if len(edges) > 1 else edges:
+        if e >= lo:
+            ranges.append((lo, e))
+            lo = e + 1
+    if not ranges or ranges[-1][1] < top:
+        ranges.append((lo, top))
+    return ranges
+
+
+def class_of(n: int, breaks: list[tuple[int, int]]) -> int:
+    for i, (lo, hi) in enumerate(breaks, 1):
+        if lo <= n <= hi:
+            return i
+    return 0
+
+
+@dataclass
+class Shape:
+    """A region drawn on a map: ``css`` classes, a link and a tooltip, or decoration only."""
+
+    layer: str
+    code: str
+    css: str
+    href: str | None = None
+    label: str = ""
+
+
+@dataclass
+class Marker:
+    """A circle at a region's point: ``r`` px, a link and a tooltip."""
+
+    code: str
+    r: float
+    css: str
+    href: str | None = None
+    label: str = ""
+
+
+def outline_map(frame: Frame, shapes: list[Shape], *, title: str, markers: list[Marker] = (),
+                links: list[tuple[str, str, int]] = (), css: str = "map", borders: bool = False) -> Markup:
+    """A server-drawn SVG map (``borders``: province borders drawn over regency shapes). Linked shapes and markers are keyboard-focusable links named by
+    their tooltip; the SVG itself is a labelled group (not an image, which may not hold links)."""
     g = gazetteer()
-    parts = [f'<svg viewBox="0 0 {MAP_W} {MAP_H}" class="map" role="img" aria-label="{escape(title)}" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
-             f'<rect width="{MAP_W}" height="{MAP_H}" class="sea"/>']
-    for r in g.regions:
-        if not r.is_province:
-            x, y = project(r.lat, r.lon)
-            parts.append(f'<circle cx="{x}" cy="{y}" r="1.6" class="land"/>')
-    for a, b, n in links or []:
+    out = [f'<svg viewBox="0 0 {frame.width} {frame.height}" class="{css}" role="group" '
+           f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+           f'<rect width="{frame.width}" height="{frame.height}" class="sea"/>']
+    for s in shapes:
+        if not frame.overlaps(region_box(s.code)):
+            continue
+        d = _path(s.layer, s.code, frame)
+        if not d:
+            continue
+        if s.href:
+            out.append(f'<a href="{escape(s.href)}" aria-label="{escape(s.label)}"><title>{escape(s.label)}</title>'
+                       f'<path d="{d}" class="{s.css}"/></a>')
+        else:
+            out.append(f'<path d="{d}" class="{s.css}" aria-hidden="true"/>')
+    if borders and (d := _borders_path(frame)):
+        out.append(f'<path d="{d}" class="pborder" aria-hidden="true"/>')
+    for a, b, n in links:
         ra, rb = g.get(a), g.get(b)
         if ra and rb:
-            (x1, y1), (x2, y2) = project(ra.lat, ra.lon), project(rb.lat, rb.lon)
-            parts.append(f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" class="link" '
-                         f'stroke-width="{min(6, 0.8 + n * 0.7):.1f}"/>')
-    top = max(counts.values(), default=1)
-    for code, n in sorted(counts.items(), key=lambda x: -x[1]):
-        r = g.get(code)
-        if r is None:
+            (x1, y1), (x2, y2) = frame.project(ra.lon, ra.lat), frame.project(rb.lon, rb.lat)
+            out.append(f'<line x1="{x1:g}" y1="{y1:g}" x2="{x2:g}" y2="{y2:g}" class="link w{min(5, n)}" '
+                       f'aria-hidden="true"/>')
+    for m in markers:
+        r = g.get(m.code)
+        if r is None or not (frame.lon0 <= r.lon <= frame.lon1 and frame.lat0 <= r.lat <= frame.lat1):
             continue
-        x, y = project(r.lat, r.lon)
-        radius = 3 + 9 * math.sqrt(n / top)
-        cls = "hit prov" if r.is_province else "hit"
-        label = f"{r.name}: {n}"
-        circle = (f'<circle cx="{x}" cy="{y}" r="{radius:.1f}" class="{cls}"><title>{escape(label)}</title>'
-                  f'</circle>')
-        if href:
-            circle = f'<a href="{escape(href(code))}" aria-label="{escape(label)}">{circle}</a>'
-        parts.append(circle)
-    parts.append("</svg>")
-    return Markup("".join(parts))
+        x, y = frame.project(r.lon, r.lat)
+        circle = f'<circle cx="{x:g}" cy="{y:g}" r="{m.r:.1f}" class="{m.css}"/>'
+        if m.href:
+            out.append(f'<a href="{escape(m.href)}" aria-label="{escape(m.label)}"><title>{escape(m.label)}</title>'
+                       f'{circle}</a>')
+        else:
+            out.append(circle.replace("/>", f' aria-hidden="true"><title>{escape(m.label)}</title></circle>'))
+    out.append("</svg>")
+    return Markup("".join(out))
 
 
 def bars_svg(rows: list[dict], *, title: str, href=None, width: int = 520) -> Markup:
@@ -85,7 +226,10 @@ def bars_svg(rows: list[dict], *, title: str, href=None, width: int = 520) -> Ma
     labels = [label_lines(str(r["label"])) for r in rows]
     heights = [max(bar_h, len(lines) * line_h + 4) for lines in labels]
     h = sum(heights) + gap * (len(rows) + 1)
-    parts = [f'<svg viewBox="0 0 {width} {h}" class="bars" role="img" aria-label="{escape(title)}" '
+    # A chart with links is a labelled group: an image's content is hidden from assistive
+    # technology, so links inside one could not be reached.
+    role = "group" if href else "img"
+    parts = [f'<svg viewBox="0 0 {width} {h}" class="bars" role="{role}" aria-label="{escape(title)}" '
              f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
     y = gap
     for r, lines, row_h in zip(rows, labels, heights):
@@ -99,7 +243,8 @@ def bars_svg(rows: list[dict], *, title: str, href=None, width: int = 520) -> Ma
                 f'<rect x="{label_w}" y="{mid - bar_h / 2:.1f}" width="{w:.1f}" height="{bar_h}" class="bar"/>'
                 f'<text x="{label_w + w + 4:.1f}" y="{mid + 4:.1f}" class="num">{r["count"]}</text>')
         if href and r.get("value") is not None:
-            item = f'<a href="{escape(href(r["value"]))}">{item}</a>'
+            name = escape(f'{r["label"]}: {r["count"]}')
+            item = f'<a href="{escape(href(r["value"]))}" aria-label="{name}">{item}</a>'
         else:
             item = f"<g>{item}</g>"
         parts.append(item)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from kb.errors import Conflict, Forbidden, ImportFailed, NotFound
 from kb.gazetteer import gazetteer
+from kb.geography import profile
 from kb.io import loads_json
 from recommender.service import recommender_for
 
@@ -218,8 +219,7 @@ def region(code: str):
     kb = get_kb()
     key = "province" if r.is_province else "region"
     res = kb.search("", filters={key: [code]}, limit=100, facets=("sector",))
-    return jsonify({"code": r.code, "name": r.name, "level": r.level, "province": gz.province_of(r).as_ref(),
-                    "island": r.island, "lat": r.lat, "lon": r.lon, "coord_source": r.coord_source,
+    return jsonify({**profile(r, gz),
                     "cases": [{"id": h.id, "title": h.title, "kind": h.kind} for h in res.results],
                     "sectors": res.facets.get("sector", []),
                     "nearest": [{"code": x.code, "name": x.name, "distance_km": round(d)}

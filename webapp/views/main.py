@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from itertools import combinations
 
@@ -9,11 +10,15 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from kb.errors import RegionError
+from kb.gazetteer import ISLANDS, gazetteer
+from kb.geography import attribution
 from kb.index import facet_label
 
 from .. import get_kb
-from ..labels import decade_label, localized
-from ..render import bars_svg, map_svg
+from ..labels import decade_label, localized, value_label
+from ..render import (INDONESIA, Marker, Shape, bars_svg, class_breaks, class_of, fit_frame, outline_map,
+                      region_box)
 from .common import run_search, safe_next, search_params, url_with
 
 bp = Blueprint("main", __name__)
@@ -71,10 +76,23 @@ def _stats_parts(kb) -> dict:
         "year": bars_svg(_decades(facets.get("year", [])), title=_("Kasus per dasawarsa mulai")),
     }
     pairs = _network(kb)
-    network = map_svg({c: n for c, n in _degree(pairs).items()}, links=[(a, b, n) for (a, b), n in pairs.items()],
-                      href=lambda c: url_for("regions.region", code=c), title=_("Jaringan daerah yang bekerja sama"))
+    network = _network_map(pairs)
     top_pairs = [(facet_label("region", a), facet_label("region", b), n) for (a, b), n in pairs.most_common(10)]
     return {"st": st, "charts": charts, "network": network, "top_pairs": top_pairs}
+
+
+def _network_map(pairs: Counter):
+    """Regions that appear in the same case joined by a line on the province outlines; a
+    region's circle grows with its number of partnerships and links to its page."""
+    g = gazetteer()
+    degree = _degree(pairs)
+    top = max(degree.values(), default=1)
+    shapes = [Shape("province", p.code, "base") for p in g.provinces()]
+    markers = [Marker(c, 2.5 + 7 * math.sqrt(n / top), "hub", url_for("regions.region", code=c),
+                      _("%(name)s: %(n)d kemitraan", name=g.get(c).name, n=n))
+               for c, n in sorted(degree.items(), key=lambda x: (-x[1], x[0])) if g.get(c)]
+    return outline_map(INDONESIA, shapes, title=_("Jaringan daerah yang bekerja sama"), markers=markers,
+                       links=[(a, b, n) for (a, b), n in sorted(pairs.items())])
 
 
 def _decades(rows):
@@ -105,10 +123,96 @@ def _degree(pairs: Counter) -> Counter:
 
 @bp.get("/peta")
 def map_page():
-    """Cases and regions on a map that follows the search filters in the URL."""
+    """A choropleth of the records matching the search filters in the URL: provinces shaded by
+    their count, or, zoomed to one island group (``island=``) or province (``province=``), that
+    area's regencies/cities shaded by theirs. Every shape links to its region page."""
     params = search_params()
     res = run_search({**params, "page": 1, "limit": 1}, facets=("region", "province"))
-    counts = {f["value"]: f["count"] for f in res.facets.get("region", [])}
-    svg = map_svg(counts, href=lambda c: url_for("regions.region", code=c), title=_("Peta kasus"))
+    g = gazetteer()
+    region_counts = {f["value"]: f["count"] for f in res.facets.get("region", [])}
+    province_counts = {f["value"]: f["count"] for f in res.facets.get("province", [])}
+    zoom_island, zoom_province = _zoom(params)
+    href = lambda c: url_for("regions.region", code=c)  # noqa: E731
+    shapes: list[Shape] = []
+    if zoom_island is None and zoom_province is None:
+        focus = [p.code for p in g.provinces()]
+        counts = province_counts
+        frame = INDONESIA
+        layer = "province"
+    else:
+        focus = [r.code for r in g.regions if not r.is_province and
+                 (r.province_code == zoom_province if zoom_province else r.island == zoom_island)]
+        counts = region_counts
+        frame = fit_frame([region_box(c) for c in focus])
+        layer = "regency"
+        # Around the focus: the rest of the map in grey (regencies beside a province, so that
+        # their borders meet; whole provinces beside an island group, which no land border joins).
+        if zoom_province:
+            shapes += [Shape("regency", r.code, "ctx") for r in g.regions
+                       if not r.is_province and r.province_code != zoom_province]
+        else:
+            shapes += [Shape("province", p.code, "ctx") for p in g.provinces() if p.island != zoom_island]
+    focus_set = set(focus)
+    breaks = class_breaks(max((counts.get(c, 0) for c in focus), default=0))
+    for code in focus:
+        n = counts.get(code, 0)
+        shapes.append(Shape(layer, code, f"ch{class_of(n, breaks)}", href(code), _count_label(g.get(code).name, n)))
+    markers = [Marker(c, 2.4 if layer == "province" else 4.0, "case", href(c), _count_label(g.get(c).name, n))
+               for c, n in sorted(region_counts.items()) if n and "." in c and g.get(c) and
+               (layer == "province" or c in focus_set)]
+    title = _("Peta catatan yang cocok")
+    if zoom_province:
+        title += " — " + g.get(zoom_province).name
+    elif zoom_island:
+        title += " — " + value_label("island", zoom_island)
+    svg = outline_map(frame, shapes, title=title, markers=markers, borders=layer == "regency")
+    legend = [("ch0", _("tidak ada"))] + [(f"ch{i}", str(lo) if lo == hi else f"{lo}–{hi}")
+                                          for i, (lo, hi) in enumerate(breaks, 1)]
     top = sorted(res.facets.get("region", []), key=lambda f: -f["count"])[:15]
-    return render_template("main/map.html", params=params, res=res, svg=svg, top=top, url_with=url_with)
+    return render_template("main/map.html", params=params, res=res, svg=svg, top=top, url_with=url_with,
+                           legend=legend, zoom_island=zoom_island, zoom_province=zoom_province,
+                           zoom_links=_zoom_links(params, zoom_island, zoom_province), unit=layer,
+                           attribution=attribution())
+
+
+def _count_label(name: str, n: int) -> str:
+    return _("%(name)s: %(n)d catatan", name=name, n=n)
+
+
+def _zoom(params: dict) -> tuple[str | None, str | None]:
+    """The island group and province the map is zoomed to: the search's own filter when it
+    names exactly one (a name or a code), else none."""
+    g = gazetteer()
+    province = island = None
+    provs = params["filters"].get("province", [])
+    if len(provs) == 1:
+        try:
+            r = g.resolve(provs[0])
+            province = r.province_code
+        except RegionError:
+            province = None
+    isles = params["filters"].get("island", [])
+    if province:
+        island = g.get(province).island
+    elif len(isles) == 1:
+        key = isles[0].strip().lower()
+        island = key if key in ISLANDS else next((k for k, v in ISLANDS.items() if v.lower() == key), None)
+    return island, province
+
+
+def _zoom_links(params: dict, island: str | None, province: str | None) -> dict:
+    """Links that zoom the map (and filter the search) to Indonesia, an island group, or a
+    province of the island group in view, keeping the rest of the search."""
+    g = gazetteer()
+
+    def at(island_key: str | None, province_code: str | None) -> str:
+        filters = {k: v for k, v in params["filters"].items() if k not in ("island", "province")}
+        if province_code:
+            filters["province"] = [province_code]
+        elif island_key:
+            filters["island"] = [island_key]
+        return url_with({**params, "filters": filters, "page": 1}, endpoint="main.map_page")
+
+    return {"all": at(None, None),
+            "islands": [(k, value_label("island", k), at(k, None)) for k in ISLANDS],
+            "provinces": [(p.code, p.name, at(None, p.code)) for p in g.provinces() if island and p.island == island]}

@@ -6,10 +6,14 @@ from collections import Counter
 
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 
-from kb.gazetteer import gazetteer
+from flask_babel import gettext as _
+
+from kb.gazetteer import Region, gazetteer
+from kb.geography import attribution
+from kb.vocab import SECTORS
 
 from .. import get_kb
-from ..render import map_svg
+from ..render import Marker, Shape, fit_frame, outline_map, region_box
 
 bp = Blueprint("regions", __name__)
 
@@ -30,11 +34,31 @@ def region(code: str):
                 partners[ref["code"]] += 1
     near = g.nearest(r, limit=8)
     children = [x for x in g.regions if x.province_code == r.code and not x.is_province] if r.is_province else []
-    svg = map_svg({code: max(1, res.total), **{c: n for c, n in partners.items()}},
-                  href=lambda c: url_for("regions.region", code=c), title=r.name)
+    neighbours = [(n, kind, g.distance_km(r, n)) for n, kind in g.neighbours(r)]
     return render_template("regions/view.html", r=r, province=g.province_of(r), res=res,
                            partners=[(g.get(c), n) for c, n in partners.most_common(12)], near=near,
-                           children=children, svg=svg)
+                           children=children, svg=_neighbour_map(r, neighbours, children), sectors=SECTORS,
+                           neighbours=neighbours, attribution=attribution())
+
+
+def _neighbour_map(r: Region, neighbours: list[tuple[Region, str, float]], children: list[Region]):
+    """The region (a province by its regencies/cities) and its neighbours, each linked, on the
+    grey outlines around them."""
+    href = lambda c: url_for("regions.region", code=c)  # noqa: E731
+    layer = "province" if r.is_province else "regency"
+    own = [Shape("regency", c.code, "self", href(c.code), c.name) for c in children] or \
+        [Shape(layer, r.code, "self", href(r.code), r.name)]
+    frame = fit_frame([region_box(r.code)] + [region_box(n.code) for n, _, _ in neighbours], width=480,
+                      aspect=(0.6, 1.0))
+    kinds = {"land": _("tetangga darat"), "sea": _("tetangga laut")}
+    shapes = [Shape(layer, x.code, "ctx") for x in gazetteer().regions
+              if x.is_province == r.is_province and x.code != r.code and x.code not in {n.code for n, _, _ in neighbours}]
+    shapes += [Shape(layer, n.code, f"nb-{kind}", href(n.code), f"{n.name}: {kinds[kind]}, ±{d:.0f} km")
+               for n, kind, d in neighbours]
+    where = _("pusat pemerintahan") if r.is_seat else _("titik di dalam wilayah")
+    point = Marker(r.code, 4.0, "point", None, f"{r.name}: {where}")
+    return outline_map(frame, shapes + own, title=_("%(name)s dan tetangganya", name=r.name), css="map small",
+                       markers=[] if r.is_province else [point], borders=True)
 
 
 @bp.get("/daerah")
