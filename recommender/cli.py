@@ -130,10 +130,14 @@ def evaluate_recommender_cmd(ctx, proposals, as_json, details) -> None:
         kbcli._echo_json(report)
         return
     click.echo(f"{report['proposals']} proposals from {path.name}")
-    click.echo(f"{'system':<12}{'cases nDCG@10':>15}{'peers hit@5':>13}{'peers P@5':>11}")
+    click.echo(f"{'system':<12}{'cases nDCG@10':>15}{'peers hit@5':>13}{'peers P@5':>11}{'P@5 reachable':>15}")
     for name in ("sinergi", "baseline"):
         m = report[name]
-        click.echo(f"{name:<12}{m['ndcg@10']:>15.3f}{m['peers_hit@5']:>13.3f}{m['peers_precision@5']:>11.3f}")
+        click.echo(f"{name:<12}{m['ndcg@10']:>15.3f}{m['peers_hit@5']:>13.3f}{m['peers_precision@5']:>11.3f}"
+                   f"{m['peers_precision@5_reachable']:>15.3f}")
+    click.echo(f"(the best peers P@5 any ranking can reach on these proposals: "
+               f"{report['peers_precision@5_ceiling']:.3f}; P@5 reachable divides the hits by "
+               f"min(5, expected peers))")
     if details:
         for row in report["per_proposal"]:
             s, b = row["sinergi"], row["baseline"]

@@ -36,6 +36,8 @@ TEMPLATES: dict[str, str] = {
     "same_province": N_("satu provinsi"),
     "topic_experience": N_("berpengalaman dalam topik ini"),
     "already_cooperating": N_("sudah bekerja sama dengan %(region)s: %(titles)s"),
+    "learn_from_failure": N_("dipilih untuk belajar dari kerja sama yang terhenti"),
+    "nearest_member": N_("anggota terdekat: %(member)s, ±%(km)s km dari %(region)s"),
 }
 MESSAGES: dict[str, str] = {
     "no_match": N_("Tidak ditemukan kasus atau praktik yang relevan dengan usulan ini."),
@@ -100,6 +102,8 @@ class Wording:
         out = {k: str(x) for k, x in v.items() if isinstance(x, (str, int, float))}
         if "region" in v:
             out["region"] = self.content(str(v["region"]))
+        if "member" in v:
+            out["member"] = self.content(str(v["member"]))
         if "terms" in v:
             out["terms"] = self.content(", ".join(distinct(v["terms"])))
         if "sectors" in v:
