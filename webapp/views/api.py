@@ -81,11 +81,17 @@ def peers():
     topic = request.args.get("topic", "")
     if not topic.strip():
         _fail(400, "parameter 'topic' is required")
+    failure = request.args.get("learn_from_failure", "")
+    if failure not in ("", "0", "1", "true", "false"):
+        _fail(400, "learn_from_failure must be true or false")
     try:
-        rows = recommender_for(get_kb()).peers_for(topic, request.args.get("region") or None)
+        res = recommender_for(get_kb()).peers_for(topic, request.args.get("region") or None,
+                                                  learn_from_failure=failure in ("1", "true"))
     except ImportFailed as e:
         _fail(400, "invalid request", _problems(e))
-    return jsonify({"peers": wording().items(rows)})
+    w = wording()
+    return jsonify({"peers": w.items(res["peers"]), "visits": w.items(res["visits"]), "route": res["route"],
+                    "proposer": res["proposer"]})
 
 
 @bp.get("/cases/<record_id>")
