@@ -149,7 +149,6 @@ EN = {
     # The study-visit plan (templates/proposals/form.html, plan.html).
     "Sertakan kerja sama yang terhenti untuk belajar dari kegagalan":
         "Include stopped arrangements to learn from failure",
-    "Rencana studi banding": "Study-visit plan",
     "Tujuan dikelompokkan per kerja sama: anggota satu kerja sama dikunjungi bersama. Pilih daerah yang akan dikunjungi, lalu unduh daftarnya atau cetak rencananya.":
         "Destinations are grouped by arrangement: the members of one arrangement are visited together. Choose the regions to visit, then download the list or print the plan.",
     "Kelembagaan": "Institution", "Anggota": "Members", "Yang perlu ditanyakan": "What to ask",

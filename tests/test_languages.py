@@ -296,7 +296,7 @@ def test_pages_show_what_the_check_is_about(rendered):
     assert "Pulau: Jawa ✕" in id_["search-filtered"][1]
     assert "shared terms: " in en["proposal-result"][1] and "nearest: ±" in en["proposal-result"][1]
     assert "istilah bersama: " in id_["proposal-result"][1]
-    assert "Study-visit plan" in en["proposal-result"][1] and "What to ask" in en["proposal-result"][1]
+    assert "What to ask" in en["proposal-result"][1] and "Visit route" in en["proposal-result"][1]
     assert "Visit route" in en["visit-plan"][1] and "Rute kunjungan" in id_["visit-plan"][1]
     assert "shared terms: " in en["case"][1]
     assert "Written by bundled corpus" in en["case"][1] and "Ditulis oleh korpus bawaan" in id_["case"][1]

@@ -161,7 +161,7 @@ def _query(**extra) -> dict:
 def test_proposal_page_shows_the_plan_as_cards_with_a_shortlist(client):
     html = client.get("/usulan", query_string=_query()).get_data(as_text=True)
     assert html.count('<article class="visit">') >= 4
-    for text in ("Rencana studi banding", "Yang perlu ditanyakan", "Waspadai", "Kelembagaan", "Rute kunjungan",
+    for text in ("Daerah tujuan studi banding", "Yang perlu ditanyakan", "Waspadai", "Kelembagaan", "Rute kunjungan",
                  "Pelajaran surabaya 1", "Tantangan surabaya 2", "UPTD bersama surabaya", "Konsultan surabaya"):
         assert text in html, text
     assert "Tantangan surabaya 3" not in html  # two challenges per arrangement
