@@ -218,6 +218,9 @@ def test_printable_plan_is_a4_without_navigation_dated_in_both_languages(client)
                  "IPAL regional balikpapan", "Pelajaran balikpapan 3", "Disusun dengan Sinergi pada "):
         assert text in html, text
     assert "IPAL regional semarang" not in html  # only the arrangements of the chosen regions
+    # Described in route order: Surabaya is nearer to Denpasar than Balikpapan.
+    described = html.split("Kerja sama yang dikunjungi", 1)[1]
+    assert described.index("IPAL regional surabaya") < described.index("IPAL regional balikpapan")
     with client.get("/static/plan.css") as r:
         css = r.get_data(as_text=True)
     assert "size: A4" in css and "@media print" in css

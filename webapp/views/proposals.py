@@ -119,7 +119,11 @@ def printable():
         return made
     form, res, stops = made
     codes = {s["code"] for s in stops}
-    visits = [v for v in wording(html=True).items(res.visits) if any(m["code"] in codes for m in v["members"])]
+    first = {}  # an arrangement is described where the route first reaches it
+    for n, s in enumerate(stops):
+        for a in s["arrangements"]:
+            first.setdefault(a["id"], n)
+    visits = sorted((v for v in wording(html=True).items(res.visits) if v["id"] in first), key=lambda v: first[v["id"]])
     today = format_date(date.today(), format="long", locale=lang())
     back = url_for("proposals.propose", **{k: request.args.getlist(k) for k in request.args if k != "peer"})
     return render_template("proposals/plan.html", form=form, proposer=res.proposer, stops=stops, visits=visits,
