@@ -470,8 +470,9 @@ class Recommender:
             if sim < MIN_SCORE:
                 continue
             rec = self._records[rid]
-            regions = [r for r in map(g.get, rec.get("regions", [])) if r is not None
-                       and not (proposer and r.code == proposer.code)]
+            if proposer and proposer.code in rec.get("regions", ()):
+                continue  # the proposer's own arrangement: a partner to talk to, not a study visit
+            regions = [r for r in map(g.get, rec.get("regions", [])) if r is not None]
             if not regions:
                 continue
             s = sim * weights.get(rec.get("status"), weights[None])

@@ -253,3 +253,10 @@ def test_api_peers_gives_visits_and_route(client):
     assert out["visits"] and out["route"] and out["peers"]
     assert out["visits"][0]["why"] and out["route"][0]["from_name"] == "Kota Denpasar"
     assert client.get("/api/v1/peers", query_string={"topic": TOPIC, "learn_from_failure": "maybe"}).status_code == 400
+
+
+def test_the_proposers_own_arrangements_are_no_study_visit(rec):
+    res = rec.recommend({"description": TOPIC, "region": "Kota Malang"})
+    assert not any(v["id"].startswith("malang") for v in res.visits)
+    assert gazetteer().resolve("Kabupaten Malang").code not in [p["code"] for p in res.peers]
+    assert res.visits and res.route
