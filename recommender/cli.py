@@ -100,17 +100,18 @@ def _print_plan(w: Wording, visits: list[dict], route: list[dict]) -> None:
     """The study-visit plan: arrangements with their members, what to ask and to watch out
     for, then the route by travel."""
     _ = w.gettext
+    host_label, members_label, total_label = _(N_("Kelembagaan:")), _(N_("Anggota:")), _(N_("total"))
     if visits:
         click.echo("\n" + _(N_("Rencana studi banding per kerja sama:")))
     for i, v in enumerate(w.items(visits), 1):
-        status = f", {w._status(v['status'])}" if v.get("status") else ""
+        status = f", {w.status_label(v['status'])}" if v.get("status") else ""
         click.echo(f"{i:>3}. {v['title']}  [{v['id']}{status}]")
         if v.get("mechanism") or v.get("third_parties"):
             host = "; ".join([x for x in [v.get("mechanism")] if x] + v.get("third_parties", []))
-            click.echo(f"       {_(N_('Kelembagaan:'))} {host}")
+            click.echo(f"       {host_label} {host}")
         members = ", ".join(m["name"] + (f" (±{m['distance_km']} km)" if "distance_km" in m else "")
                             for m in v["members"])
-        click.echo(f"       {_(N_('Anggota:'))} {members}")
+        click.echo(f"       {members_label} {members}")
         lists = [(N_("Tanyakan:"), v["ask_about"]), (N_("Waspadai:"), v["watch_out"])]
         for head, items in (lists[::-1] if v.get("challenges_first") else lists):
             for item in items:
@@ -121,7 +122,7 @@ def _print_plan(w: Wording, visits: list[dict], route: list[dict]) -> None:
         click.echo("\n" + _(N_("Rute kunjungan (terdekat lebih dulu):")))
         for stop in route:
             click.echo(f"{stop['order']:>3}. {stop['from_name']} → {stop['name']}  ±{stop['leg_km']} km "
-                       f"({_(N_('total'))} ±{stop['total_km']} km)")
+                       f"({total_label} ±{stop['total_km']} km)")
 
 
 @click.command()

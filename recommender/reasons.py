@@ -78,6 +78,10 @@ class Wording:
     def _sector(self, key: str) -> str:
         return self.gettext(SECTORS[key]) if key in SECTORS else key
 
+    def status_label(self, key: str | None) -> str:
+        """A case status as this language names it (lower case: it is read inside a line)."""
+        return self._status(key)
+
     def _status(self, key: str | None) -> str:
         label = self.gettext(STATUSES[key]) if key in STATUSES else self.gettext(NO_STATUS) if not key else key
         return label[:1].lower() + label[1:]

@@ -240,6 +240,12 @@ def test_cli_peers_prints_the_grouped_plan_and_route(home):
     assert r.exit_code == 0, r.output
     assert "Rencana studi banding per kerja sama:" in r.output and "Tanyakan: Pelajaran" in r.output
     assert "Rute kunjungan (terdekat lebih dulu):" in r.output and "Kota Denpasar →" in r.output
+    r = runner.invoke(main, ["--home", str(home), "peers", "--topic", TOPIC, "--region", "Kota Denpasar",
+                             "--lang", "en"])
+    for text in ("Study-visit plan by arrangement:", "Institution: UPTD bersama", "Members: ", "Ask: Pelajaran",
+                 "Watch out: Tantangan", "Visit route (nearest first):", "(total ±"):
+        assert text in r.output, text
+    assert not any(word in r.output for word in ("Kelembagaan", "Anggota:", "Tanyakan", "Rute"))
     r = runner.invoke(main, ["--home", str(home), "peers", "--topic", TOPIC, "--learn-from-failure", "--json",
                              "--lang", "en"])
     out = json.loads(r.output)
@@ -260,3 +266,12 @@ def test_the_proposers_own_arrangements_are_no_study_visit(rec):
     assert not any(v["id"].startswith("malang") for v in res.visits)
     assert gazetteer().resolve("Kabupaten Malang").code not in [p["code"] for p in res.peers]
     assert res.visits and res.route
+
+
+def test_peer_precision_is_also_reported_over_the_peers_that_can_be_found():
+    from recommender.evaluate import _peer_metrics
+
+    # Two expected peers, both among the first five: precision@5 cannot pass 0.4, the
+    # precision over what can be found is complete.
+    assert _peer_metrics(["a", "x", "b", "y", "z"], ["a", "b"]) == (1.0, 0.4, 1.0)
+    assert _peer_metrics(["x", "y"], ["a", "b", "c", "d", "e", "f"]) == (0.0, 0.0, 0.0)
