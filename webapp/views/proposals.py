@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from kb.errors import ImportFailed
 from kb.gazetteer import gazetteer
 from recommender.service import Recommendation, recommender_for
-from recommender.visits import route
+from recommender.visits import DIVERSE_TOP, route
 
 from .. import get_kb
 from ..csvsafe import stream_csv
@@ -42,8 +42,8 @@ def propose():
     elif request.args:
         problems = [f"{form[k].label.text}: {', '.join(v)}" for k, v in form.errors.items()]
     regions = gazetteer().regions
-    chosen = {stop["code"] for stop in result["route"]} if result and result["route"] else \
-        {p["code"] for p in (result or {}).get("peers", [])[:5]}
+    # Ticked at first: the first peers (the route's stops), at most two of one arrangement.
+    chosen = {p["code"] for p in (result or {}).get("peers", [])[:DIVERSE_TOP]}
     return render_template("proposals/form.html", form=form, result=result, problems=problems, regions=regions,
                            chosen=chosen, status=400 if problems else 200), (400 if problems else 200)
 
