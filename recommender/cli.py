@@ -44,12 +44,14 @@ def _print_regions(w: Wording, title: str, rows: list[dict]) -> None:
 @click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False),
               help='A JSON file: {"title", "description", "region", "sectors"}.')
 @click.option("--region", help="The proposing region (name or Kemendagri code).")
+@click.option("--learn-from-failure", is_flag=True,
+              help="Welcome stopped arrangements in the study-visit plan (their challenges first).")
 @click.option("--limit", type=click.IntRange(1, 50), default=10)
 @click.option("--json", "as_json", is_flag=True)
 @LANG_OPTION
 @click.pass_context
 @kbcli.handle_errors
-def recommend(ctx, text, file_, region, limit, as_json, lang) -> None:
+def recommend(ctx, text, file_, region, learn_from_failure, limit, as_json, lang) -> None:
     """Similar cases and practices, study-visit peers and partners for a proposal."""
     if bool(text) == bool(file_):
         raise click.UsageError("give either --text or --file")
@@ -65,6 +67,8 @@ def recommend(ctx, text, file_, region, limit, as_json, lang) -> None:
         proposal = {"description": text}
     if region:
         proposal["region"] = region
+    if learn_from_failure:
+        proposal["learn_from_failure"] = True
     res = recommender_for(kb).recommend(proposal, limit=limit)
     w = wording(lang)
     _ = w.gettext
@@ -87,29 +91,65 @@ def recommend(ctx, text, file_, region, limit, as_json, lang) -> None:
         click.echo("\n" + _(N_("Yang perlu diwaspadai:")))
         for item in res.watch_out[:6]:
             click.echo(f"  - {item['text']} ({item['case']})")
+    _print_plan(w, res.visits, res.route)
     _print_regions(w, _(N_("Daerah tujuan studi banding (peers):")), res.peers)
     _print_regions(w, _(N_("Calon mitra kerja sama (partners):")), res.partners)
 
 
+def _print_plan(w: Wording, visits: list[dict], route: list[dict]) -> None:
+    """The study-visit plan: arrangements with their members, what to ask and to watch out
+    for, then the route by travel."""
+    _ = w.gettext
+    host_label, members_label, total_label = _(N_("Kelembagaan:")), _(N_("Anggota:")), _(N_("total"))
+    if visits:
+        click.echo("\n" + _(N_("Rencana studi banding per kerja sama:")))
+    for i, v in enumerate(w.items(visits), 1):
+        status = f", {w.status_label(v['status'])}" if v.get("status") else ""
+        click.echo(f"{i:>3}. {v['title']}  [{v['id']}{status}]")
+        if v.get("mechanism") or v.get("third_parties"):
+            host = "; ".join([x for x in [v.get("mechanism")] if x] + v.get("third_parties", []))
+            click.echo(f"       {host_label} {host}")
+        members = ", ".join(m["name"] + (f" (±{m['distance_km']} km)" if "distance_km" in m else "")
+                            for m in v["members"])
+        click.echo(f"       {members_label} {members}")
+        lists = [(N_("Tanyakan:"), v["ask_about"]), (N_("Waspadai:"), v["watch_out"])]
+        for head, items in (lists[::-1] if v.get("challenges_first") else lists):
+            for item in items:
+                click.echo(f"       {_(head)} {item}")
+        for line in v["why"]:
+            click.echo(f"       - {line}")
+    if route:
+        click.echo("\n" + _(N_("Rute kunjungan (terdekat lebih dulu):")))
+        for stop in route:
+            click.echo(f"{stop['order']:>3}. {stop['from_name']} → {stop['name']}  ±{stop['leg_km']} km "
+                       f"({total_label} ±{stop['total_km']} km)")
+
+
 @click.command()
 @click.option("--topic", required=True, help="What the study visit is about.")
-@click.option("--region", help="Home region, for distances (name or code).")
+@click.option("--region", help="Home region, for distances and the route (name or code).")
+@click.option("--learn-from-failure", is_flag=True,
+              help="Welcome stopped arrangements (their challenges first).")
 @click.option("--limit", type=click.IntRange(1, 50), default=10)
 @click.option("--json", "as_json", is_flag=True)
 @LANG_OPTION
 @click.pass_context
 @kbcli.handle_errors
-def peers(ctx, topic, region, limit, as_json, lang) -> None:
-    """Regions that have done this kind of cooperation: study-visit destinations."""
+def peers(ctx, topic, region, learn_from_failure, limit, as_json, lang) -> None:
+    """Study-visit destinations grouped by arrangement, with the route from --region."""
     kb = kbcli._ready_kb(ctx)
-    rows = recommender_for(kb).peers_for(topic, region, limit=limit)
+    res = recommender_for(kb).peers_for(topic, region, limit=limit, learn_from_failure=learn_from_failure)
     w = wording(lang)
     if as_json:
-        kbcli._echo_json({"peers": w.items(rows)})
+        kbcli._echo_json({"peers": w.items(res["peers"]), "visits": w.items(res["visits"]), "route": res["route"],
+                          "proposer": res["proposer"]})
         return
-    if not rows:
+    if not res["peers"]:
         click.echo(w.gettext(N_("Tidak ditemukan daerah yang berpengalaman dengan topik ini.")))
-    _print_regions(w, w.gettext(N_("Daerah tujuan studi banding untuk “%(topic)s”:")) % {"topic": topic}, rows)
+        return
+    click.echo(w.gettext(N_("Daerah tujuan studi banding untuk “%(topic)s”:")) % {"topic": topic})
+    _print_plan(w, res["visits"], res["route"])
+    _print_regions(w, w.gettext(N_("Daerah tujuan (peers):")), res["peers"])
 
 
 @click.command("evaluate-recommender")
@@ -130,10 +170,14 @@ def evaluate_recommender_cmd(ctx, proposals, as_json, details) -> None:
         kbcli._echo_json(report)
         return
     click.echo(f"{report['proposals']} proposals from {path.name}")
-    click.echo(f"{'system':<12}{'cases nDCG@10':>15}{'peers hit@5':>13}{'peers P@5':>11}")
+    click.echo(f"{'system':<12}{'cases nDCG@10':>15}{'peers hit@5':>13}{'peers P@5':>11}{'P@5 reachable':>15}")
     for name in ("sinergi", "baseline"):
         m = report[name]
-        click.echo(f"{name:<12}{m['ndcg@10']:>15.3f}{m['peers_hit@5']:>13.3f}{m['peers_precision@5']:>11.3f}")
+        click.echo(f"{name:<12}{m['ndcg@10']:>15.3f}{m['peers_hit@5']:>13.3f}{m['peers_precision@5']:>11.3f}"
+                   f"{m['peers_precision@5_reachable']:>15.3f}")
+    click.echo(f"(the best peers P@5 any ranking can reach on these proposals: "
+               f"{report['peers_precision@5_ceiling']:.3f}; P@5 reachable divides the hits by "
+               f"min(5, expected peers))")
     if details:
         for row in report["per_proposal"]:
             s, b = row["sinergi"], row["baseline"]

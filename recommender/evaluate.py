@@ -33,10 +33,15 @@ def load_proposals(path: Path) -> list[dict]:
     return out
 
 
-def _peer_metrics(predicted: list[str], expected: list[str], k: int = 5) -> tuple[float, float]:
+def _peer_metrics(predicted: list[str], expected: list[str], k: int = 5) -> tuple[float, float, float]:
+    """hit@k, precision@k, and precision over what can be found: the hits among the first k
+    divided by min(k, number of expected peers) (a proposal with 3 expected peers reaches 1.0
+    with all 3 among its first 5, where its precision@5 cannot pass 0.6)."""
     top = predicted[:k]
     hits = [c for c in top if c in set(expected)]
-    return (1.0 if hits else 0.0), (len(hits) / k if top else 0.0)
+    reachable = min(k, len(set(expected)))
+    return ((1.0 if hits else 0.0), (len(hits) / k if top else 0.0),
+            (len(hits) / reachable if reachable else 0.0))
 
 
 def evaluate_recommender(kb, proposals: list[dict]) -> dict:
@@ -48,7 +53,7 @@ def evaluate_recommender(kb, proposals: list[dict]) -> dict:
     texts = [" ".join([r["title"], r["summary"], r.get("body", ""), *r.get("lessons", [])]) for r in records]
     vec = TfidfVectorizer()
     matrix = vec.fit_transform(texts)
-    rows, sums = [], {"sinergi": np.zeros(3), "baseline": np.zeros(3)}
+    rows, sums = [], {"sinergi": np.zeros(4), "baseline": np.zeros(4)}
     for p in proposals:
         gains = {k: int(v) for k, v in p["relevant"].items()}
         res = rec.recommend({k: p.get(k) for k in ("title", "description", "region", "sectors", "language")
@@ -68,11 +73,13 @@ def evaluate_recommender(kb, proposals: list[dict]) -> dict:
         row = {"id": p.get("id"), "title": p.get("title", "")}
         for name, cases, peers in (("sinergi", ours_cases, ours_peers), ("baseline", base_cases, base_peers)):
             nd = ndcg_at(cases, gains)
-            hit, prec = _peer_metrics(peers, p.get("peers", []))
-            sums[name] += (nd, hit, prec)
-            row[name] = {"ndcg@10": nd, "hit@5": hit, "precision@5": prec}
+            hit, prec, reach = _peer_metrics(peers, p.get("peers", []))
+            sums[name] += (nd, hit, prec, reach)
+            row[name] = {"ndcg@10": nd, "hit@5": hit, "precision@5": prec, "precision@5_reachable": reach}
         rows.append(row)
     n = max(1, len(proposals))
-    summary = {name: {"ndcg@10": v[0] / n, "peers_hit@5": v[1] / n, "peers_precision@5": v[2] / n}
-               for name, v in sums.items()}
-    return {"proposals": len(proposals), **summary, "per_proposal": rows}
+    summary = {name: {"ndcg@10": v[0] / n, "peers_hit@5": v[1] / n, "peers_precision@5": v[2] / n,
+                      "peers_precision@5_reachable": v[3] / n} for name, v in sums.items()}
+    # The best precision@5 any ranking can reach: fewer expected peers than 5 cap it.
+    ceiling = sum(min(5, len(set(p.get("peers", [])))) / 5 for p in proposals) / n
+    return {"proposals": len(proposals), **summary, "peers_precision@5_ceiling": ceiling, "per_proposal": rows}

@@ -36,6 +36,8 @@ TEMPLATES: dict[str, str] = {
     "same_province": N_("satu provinsi"),
     "topic_experience": N_("berpengalaman dalam topik ini"),
     "already_cooperating": N_("sudah bekerja sama dengan %(region)s: %(titles)s"),
+    "learn_from_failure": N_("dipilih untuk belajar dari kerja sama yang terhenti"),
+    "nearest_member": N_("anggota terdekat: %(member)s, ±%(km)s km dari %(region)s"),
 }
 MESSAGES: dict[str, str] = {
     "no_match": N_("Tidak ditemukan kasus atau praktik yang relevan dengan usulan ini."),
@@ -76,6 +78,10 @@ class Wording:
     def _sector(self, key: str) -> str:
         return self.gettext(SECTORS[key]) if key in SECTORS else key
 
+    def status_label(self, key: str | None) -> str:
+        """A case status as this language names it (lower case: it is read inside a line)."""
+        return self._status(key)
+
     def _status(self, key: str | None) -> str:
         label = self.gettext(STATUSES[key]) if key in STATUSES else self.gettext(NO_STATUS) if not key else key
         return label[:1].lower() + label[1:]
@@ -100,6 +106,8 @@ class Wording:
         out = {k: str(x) for k, x in v.items() if isinstance(x, (str, int, float))}
         if "region" in v:
             out["region"] = self.content(str(v["region"]))
+        if "member" in v:
+            out["member"] = self.content(str(v["member"]))
         if "terms" in v:
             out["terms"] = self.content(", ".join(distinct(v["terms"])))
         if "sectors" in v:

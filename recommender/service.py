@@ -32,17 +32,19 @@ from kb.vocab import SECTORS, normalize_sector
 
 from .model import CaseSimilarity, guess_language
 from .reasons import Wording, reason
+from .visits import (ASK_ABOUT, DIVERSE_TOP, FAILURE_STATUS_WEIGHT, STATUS_WEIGHT, WATCH_OUT, Arrangement,
+                     island_of, peers_from_plan, plan, relevant, route)
 
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "recommender.joblib"
-MODEL_FORMAT = 3              # bump when the saved model's shape changes (older files are refitted)
+MODEL_FORMAT = 4              # bump when the saved model's shape changes (older files are refitted)
 MIN_TERMS = 3                 # fewer content terms than this is "too short"
 MIN_SCORE = 0.04              # below this a record is not relevant at all
-STATUS_WEIGHT = {"berjalan": 1.0, "selesai": 1.0, None: 0.8, "direncanakan": 0.5, "terhenti": 0.4}
 SECTOR_BONUS = 0.05           # per sector shared with a proposal that names its sectors
 PEER_CASES = 25               # how many of the most similar cases vote for peers
 PEER_EXTRA_CASES = 0.2        # weight of a peer's further cases beside its best one
+MAX_VISITS = 8                # arrangements in a study-visit plan at most
 PARTNER_RADIUS_KM = 400
 PATCH_LIMIT = 500             # more changed records than this at once: refit instead of patching
 REFIT_MIN_ROWS = 50           # refit in the background once this many rows were patched,
@@ -60,6 +62,7 @@ class ProposalIn(BaseModel):
     region: str | None = Field(None, max_length=200)
     sectors: list[str] = Field(default_factory=list, max_length=16)
     language: str | None = None
+    learn_from_failure: bool = False   # stopped arrangements welcome in the study-visit plan
 
     @field_validator("sectors", mode="before")
     @classmethod
@@ -101,6 +104,8 @@ def parse_proposal(data: dict) -> ProposalIn:
 class Recommendation:
     cases: list[dict] = field(default_factory=list)
     peers: list[dict] = field(default_factory=list)
+    visits: list[dict] = field(default_factory=list)   # study-visit destinations by arrangement
+    route: list[dict] = field(default_factory=list)    # the top peers ordered by travel
     partners: list[dict] = field(default_factory=list)
     what_worked: list[dict] = field(default_factory=list)
     watch_out: list[dict] = field(default_factory=list)
@@ -112,7 +117,8 @@ class Recommendation:
         (those reasons worded by ``wording``; Indonesian by default), the message worded beside
         its code."""
         w = wording or Wording()
-        return {"cases": w.items(self.cases), "peers": w.items(self.peers), "partners": w.items(self.partners),
+        return {"cases": w.items(self.cases), "peers": w.items(self.peers), "visits": w.items(self.visits),
+                "route": self.route, "partners": w.items(self.partners),
                 "what_worked": self.what_worked, "watch_out": self.watch_out,
                 "message": w.message(self.message), "message_code": self.message,
                 "proposer": self.proposer}
@@ -381,7 +387,8 @@ class Recommender:
         records = self._records
         top_cases = list(itertools.islice(((rid, s) for rid, s in ranked if records[rid]["kind"] == "case"),
                                           PEER_CASES))
-        out.peers = self._peers(top_cases, proposer, limit)
+        self._plan_visits(out, top_cases, proposer, limit, p.learn_from_failure,
+                          lambda rid: model.shared_terms(qvec, rid, dense=dense))
         if proposer:
             out.partners = self._partners(proposer, top_cases, p.sectors, limit)
         for rid, _ in top_cases[:5]:
@@ -392,10 +399,13 @@ class Recommender:
                 out.watch_out.append({"text": ch, "case": rid, "title": rec["title"]})
         return out
 
-    def peers_for(self, topic: str, region: str | None = None, *, limit: int = 10) -> list[dict]:
-        """Study-visit destinations for a topic (and a home region, for distances)."""
-        res = self.recommend({"description": topic, "region": region}, limit=limit)
-        return res.peers
+    def peers_for(self, topic: str, region: str | None = None, *, limit: int = 10,
+                  learn_from_failure: bool = False) -> dict:
+        """Study-visit destinations for a topic (and a home region, for distances and the
+        route): ``peers`` (regions), ``visits`` (arrangements), ``route`` and ``proposer``."""
+        res = self.recommend({"description": topic, "region": region, "learn_from_failure": learn_from_failure},
+                             limit=limit)
+        return {"peers": res.peers, "visits": res.visits, "route": res.route, "proposer": res.proposer}
 
     def similar_to(self, record_id: str, *, limit: int = 5) -> list[dict]:
         """Records most similar to an existing record (for the case page)."""
@@ -450,44 +460,98 @@ class Recommender:
             out = [(rid, s) for rid, s in out if live.get(rid) == model.versions_.get(rid)]
         return out
 
-    def _peers(self, top_cases: list[tuple[str, float]], proposer: Region | None, limit: int) -> list[dict]:
-        """The ``limit`` regions best placed to host a study visit, with their reasons."""
+    def _plan_visits(self, out: Recommendation, top_cases: list[tuple[str, float]], proposer: Region | None,
+                     limit: int, learn_from_failure: bool, terms) -> None:
+        """Fill ``out.visits`` (the best arrangements, see :mod:`recommender.visits`), ``out.peers``
+        (their regions, each once) and, with a proposer, ``out.route`` (the first peers by travel).
+        ``terms(case id)`` gives the terms a case shares with the proposal."""
         g = gazetteer()
+        weights = FAILURE_STATUS_WEIGHT if learn_from_failure else STATUS_WEIGHT
         votes: dict[str, list[float]] = defaultdict(list)
         support: dict[str, list[str]] = defaultdict(list)
+        candidates = []
         for rid, sim in top_cases:
             if sim < MIN_SCORE:
                 continue
             rec = self._records[rid]
-            w = STATUS_WEIGHT.get(rec.get("status"), 0.8)
-            for code in rec.get("regions", []):
-                if proposer and code == proposer.code:
-                    continue
-                votes[code].append(sim * w)
-                support[code].append(rid)
-        # A region's best case decides its rank; more cases add a little (a region named in many
-        # loosely related cases must not outrank the parties of the one case that fits).
-        score = {code: max(v) + PEER_EXTRA_CASES * (sum(v) - max(v)) for code, v in votes.items()}
-        out = []
-        for code, s in sorted(score.items(), key=lambda x: -x[1]):
-            if len(out) >= limit:  # reasons only for the regions shown
-                break
-            r = g.get(code)
-            if r is None:
+            if proposer and proposer.code in rec.get("regions", ()):
+                continue  # the proposer's own arrangement: a partner to talk to, not a study visit
+            regions = [r for r in map(g.get, rec.get("regions", [])) if r is not None]
+            if not regions:
                 continue
-            cases = support[code]
-            titles = [self._records[c]["title"] for c in cases[:2]]
-            statuses = sorted({self._records[c].get("status") or "" for c in cases})
-            why = [reason("relevant_cases", count=len(cases), titles=titles),
-                   reason("case_statuses", statuses=[st or None for st in statuses])]
-            item = {"code": code, "name": r.name, "score": round(s, 4), "reasons": why, "cases": cases,
-                    "island": r.island}
+            s = sim * weights.get(rec.get("status"), weights[None])
+            for r in regions:
+                votes[r.code].append(s)
+                support[r.code].append(rid)
+            candidates.append(Arrangement(rid, s, tuple(dict.fromkeys(r.code for r in regions)), island_of(regions)))
+        ordered = plan(candidates)
+        adjusted = {a.id: adj for a, adj in ordered}
+        extra = {code: sum(v) - max(v) for code, v in votes.items()}
+        shown = relevant(ordered)  # peers come from the relevant arrangements first
+        shown_ids = {a.id for a, _ in shown}
+        rest = [a for a, _ in ordered if a.id not in shown_ids]
+        pairs = peers_from_plan([a for a, _ in shown])
+        placed = {c for c, _ in pairs}
+        pairs += [(c, aid) for c, aid in peers_from_plan(rest) if c not in placed]
+        for code, aid in pairs[:limit]:
+            out.peers.append(self._peer(code, aid, adjusted[aid] + PEER_EXTRA_CASES * extra[code],
+                                        support[code], proposer))
+        for a, adj in ordered[:min(limit, MAX_VISITS)]:
+            out.visits.append(self._visit(a, adj, proposer, learn_from_failure, terms))
+        if proposer:
+            stops = [g.get(p["code"]) for p in out.peers[:DIVERSE_TOP]]
+            hosts = defaultdict(list)
+            for v in out.visits:
+                for m in v["members"]:
+                    hosts[m["code"]].append(v["id"])
+            out.route = [{**stop, "arrangements": hosts.get(stop["code"], [])}
+                         for stop in route(proposer, stops, g.distance_km)]
+
+    def _peer(self, code: str, arrangement: str, score: float, cases: list[str], proposer: Region | None) -> dict:
+        """A region of the plan as a peer, with its reasons."""
+        g = gazetteer()
+        r = g.get(code)
+        titles = [self._records[c]["title"] for c in cases[:2]]
+        statuses = sorted({self._records[c].get("status") or "" for c in cases})
+        why = [reason("relevant_cases", count=len(cases), titles=titles),
+               reason("case_statuses", statuses=[st or None for st in statuses])]
+        item = {"code": code, "name": r.name, "score": round(score, 4), "reasons": why, "cases": cases,
+                "island": r.island, "arrangement": arrangement}
+        if proposer:
+            d = g.distance_km(proposer, r)
+            item["distance_km"] = round(d)
+            why.append(reason("distance", km=round(d), region=proposer.name))
+        return item
+
+    def _visit(self, a: Arrangement, score: float, proposer: Region | None, learn_from_failure: bool,
+               terms) -> dict:
+        """An arrangement of the plan: the case, its host institution and members, what to ask
+        them (its lessons) and what to watch out for (its challenges), with reasons."""
+        g = gazetteer()
+        rec = self._records[a.id]
+        status = rec.get("status")
+        members = []
+        for code in a.members:
+            r = g.get(code)
+            m = {"code": code, "name": r.name}
             if proposer:
-                d = g.distance_km(proposer, r)
-                item["distance_km"] = round(d)
-                why.append(reason("distance", km=round(d), region=proposer.name))
-            out.append(item)
-        return out
+                m["distance_km"] = round(g.distance_km(proposer, r))
+            members.append(m)
+        why = [reason("shared_terms", terms=terms(a.id))]
+        if status:
+            why.append(reason("status", status=status))
+        failure = learn_from_failure and status == "terhenti"
+        if failure:
+            why.append(reason("learn_from_failure"))
+        if proposer:
+            nearest = min(members, key=lambda m: m["distance_km"])
+            why.append(reason("nearest_member", km=nearest["distance_km"], region=proposer.name,
+                              member=nearest["name"]))
+        return {"id": a.id, "title": rec["title"], "status": status, "mechanism": rec.get("mechanism"),
+                "third_parties": list(rec.get("third_parties", [])), "island": a.island, "members": members,
+                "ask_about": list(rec.get("lessons", [])[:ASK_ABOUT]),
+                "watch_out": list(rec.get("challenges", [])[:WATCH_OUT]), "challenges_first": failure,
+                "score": round(float(score), 4), "reasons": why}
 
     def _partners(self, proposer: Region, top_cases: list[tuple[str, float]], sectors: list[str],
                   limit: int) -> list[dict]:
@@ -543,7 +607,7 @@ def _refs(codes: list[str]) -> list[dict]:
 
 def _slim(rec: dict) -> dict:
     keys = ("id", "kind", "title", "status", "regions", "sectors", "lessons", "challenges", "start_year",
-            "language", "version")
+            "language", "version", "mechanism", "third_parties")
     return {k: rec[k] for k in keys if k in rec}
 
 

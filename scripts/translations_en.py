@@ -159,6 +159,29 @@ EN = {
     "terdekat: ±%(km)s km dari %(region)s": "nearest: ±%(km)s km from %(region)s",
     "satu provinsi": "same province", "berpengalaman dalam topik ini": "experienced in this topic",
     "sudah bekerja sama dengan %(region)s: %(titles)s": "already cooperating with %(region)s: %(titles)s",
+    "dipilih untuk belajar dari kerja sama yang terhenti": "chosen to learn from a stopped cooperation",
+    "anggota terdekat: %(member)s, ±%(km)s km dari %(region)s": "nearest member: %(member)s, ±%(km)s km from %(region)s",
+    "Rencana studi banding per kerja sama:": "Study-visit plan by arrangement:", "Kelembagaan:": "Institution:",
+    "Anggota:": "Members:", "Tanyakan:": "Ask:", "Waspadai:": "Watch out:",
+    "Rute kunjungan (terdekat lebih dulu):": "Visit route (nearest first):", "total": "total",
+    "Daerah tujuan (peers):": "Destinations (peers):",
+    # The study-visit plan (templates/proposals/form.html, plan.html).
+    "Sertakan kerja sama yang terhenti untuk belajar dari kegagalan":
+        "Include stopped arrangements to learn from failure",
+    "Tujuan dikelompokkan per kerja sama: anggota satu kerja sama dikunjungi bersama. Pilih daerah yang akan dikunjungi, lalu unduh daftarnya atau cetak rencananya.":
+        "Destinations are grouped by arrangement: the members of one arrangement are visited together. Choose the regions to visit, then download the list or print the plan.",
+    "Kelembagaan": "Institution", "Anggota": "Members", "Yang perlu ditanyakan": "What to ask",
+    "Waspadai": "Watch out", "Rute kunjungan": "Visit route",
+    "Daerah terpilih diurutkan menurut perjalanan: yang terdekat dari daerah pengusul lebih dulu, lalu dari satu tujuan ke tujuan terdekat berikutnya (jarak lurus).":
+        "The chosen regions are ordered by travel: the nearest to the proposing region first, then from each stop to the nearest next one (straight-line distance).",
+    "Rencana kunjungan untuk dicetak": "Printable visit plan",
+    "Rencana kunjungan studi banding": "Study-visit plan", "Kembali ke usulan": "Back to the proposal",
+    "Cetak halaman ini dari peramban (A4).": "Print this page from the browser (A4).",
+    "Disusun dengan Sinergi pada %(date)s": "Prepared with Sinergi on %(date)s",
+    "Urutan": "Order", "Tujuan": "Destination", "Dari": "From", "Jarak tempuh": "Leg distance",
+    "Kerja sama": "Arrangement", "Jarak lurus antar pusat daerah; total ±%(km)s km.":
+        "Straight-line distance between region centres; total ±%(km)s km.",
+    "Kerja sama yang dikunjungi": "Arrangements visited",
     "Tidak ditemukan kasus atau praktik yang relevan dengan usulan ini.":
         "No case or practice relevant to this proposal was found.",
     "tanpa status": "no status", "Kasus dan praktik yang mirip:": "Similar cases and practices:",

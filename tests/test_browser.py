@@ -5,6 +5,7 @@ SINERGI_REQUIRE_BROWSER=1 (as in .ci/run), where they fail instead.
 """
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -276,3 +277,28 @@ def test_map_shapes_are_links_with_tooltips_and_zoom(server, page):
     for name in ("Kabupaten Bandung", "Kabupaten Bandung Barat", "Kota Cimahi"):
         assert page.locator(f"ul.neighbours a:text-is('{name}')").count() == 1, name
     page.screenshot(path=str(SHOTS / "region.png"), full_page=True)
+
+
+def test_study_visit_plan_from_the_shortlist_prints_on_a4(server, page):
+    """The planner narrows the shortlist on the cards, opens the printable plan: only the
+    chosen stops, in route order, no navigation, and the browser prints it on A4."""
+    page.goto(server + "/usulan?description=Kota+kami+dan+dua+kabupaten+tetangga+ingin+membangun+TPA+regional+"
+                       "bersama+karena+lahan+TPA+kota+hampir+penuh&region=Kota+Pekanbaru")
+    page.wait_for_selector("article.visit")
+    boxes = page.locator("input[name=peer]:checked")
+    assert boxes.count() >= 2
+    for i in range(boxes.count() - 1, -1, -1):
+        boxes.nth(i).uncheck()
+    page.locator("article.visit >> nth=0").locator("input[name=peer] >> nth=0").check()
+    page.locator("article.visit >> nth=1").locator("input[name=peer] >> nth=0").check()
+    page.click("text=Rencana kunjungan untuk dicetak")
+    page.wait_for_selector("h1:has-text('Rencana kunjungan studi banding')")
+    assert page.locator("table tbody tr").count() == 2
+    assert page.locator("text=Kota Pekanbaru").count() >= 2  # the proposer, and the first leg's start
+    assert page.locator("nav").count() == 0
+    page.screenshot(path=str(SHOTS / "visit-plan.png"), full_page=True)
+    page.emulate_media(media="print")
+    assert not page.is_visible(".noprint")
+    pdf = page.pdf(prefer_css_page_size=True)
+    box = re.search(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
+    assert box and round(float(box.group(1))) == 595 and round(float(box.group(2))) == 842  # A4 in points

@@ -57,6 +57,8 @@ PAGES = [
     ("proposal-no-match", "/usulan?description=zzzz+qqqq+xxxx+wwww+vvvv"),
     ("proposal-too-short", "/usulan?description=TPA"),
     ("proposal-unknown-region", "/usulan?description=" + WASTE.replace(" ", "+") + "&region=Slemann"),
+    ("visit-plan", "/usulan/rencana-kunjungan?description=" + WASTE.replace(" ", "+") + "&region=Kota+Yogyakarta"
+                   "&sectors=persampahan&learn_from_failure=y&peer=32.71&peer=63&peer=75&peer=73&peer=73.71"),
     ("regions", "/daerah"),
     ("region-search", "/daerah?q=slem"),
     ("regency", "/daerah/34.04"),
@@ -294,6 +296,8 @@ def test_pages_show_what_the_check_is_about(rendered):
     assert "Pulau: Jawa ✕" in id_["search-filtered"][1]
     assert "shared terms: " in en["proposal-result"][1] and "nearest: ±" in en["proposal-result"][1]
     assert "istilah bersama: " in id_["proposal-result"][1]
+    assert "What to ask" in en["proposal-result"][1] and "Visit route" in en["proposal-result"][1]
+    assert "Visit route" in en["visit-plan"][1] and "Rute kunjungan" in id_["visit-plan"][1]
     assert "shared terms: " in en["case"][1]
     assert "Written by bundled corpus" in en["case"][1] and "Ditulis oleh korpus bawaan" in id_["case"][1]
     assert "Waste" in en["statistics"][1] and "Persampahan" in id_["statistics"][1]

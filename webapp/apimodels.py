@@ -60,6 +60,8 @@ class PeersQuery(BaseModel):
     topic: str = Field(min_length=1, max_length=MAX_TOPIC, pattern=NOT_BLANK,
                        description="what the visit is about, in at least a few words")
     region: str | None = Field(None, max_length=200, description="home region (code or name), for distances")
+    learn_from_failure: bool = Field(False, description="welcome stopped arrangements in the study-visit plan, "
+                                                        "their challenges first")
 
 
 class RecommendRequest(ProposalIn):
@@ -157,6 +159,7 @@ class Peer(_Answer):
     why: list[str]
     reasons: list[Reason]
     cases: list[str] = Field(description="ids of the cases behind the suggestion")
+    arrangement: str | None = Field(None, description="the case of the study-visit plan this region is chosen for")
     island: str
     distance_km: int | None = Field(None, ge=0, description="from the home region, when one was given")
 
@@ -170,6 +173,43 @@ class Partner(_Answer):
     reasons: list[Reason]
     cases: list[str]
     already_cooperating: bool
+
+
+class VisitMember(_Answer):
+    code: str
+    name: str
+    distance_km: int | None = Field(None, ge=0, description="from the home region, when one was given")
+
+
+class Visit(_Answer):
+    """One arrangement of the study-visit plan: who runs it, its members, what to ask them."""
+
+    id: str = Field(description="the case's id")
+    title: str
+    status: str | None
+    mechanism: str | None = None
+    third_parties: list[str] = Field(default_factory=list)
+    island: str | None = None
+    members: list[VisitMember]
+    ask_about: list[str] = Field(description="lessons of the case to ask about (up to 3)")
+    watch_out: list[str] = Field(description="its challenges (up to 2)")
+    challenges_first: bool = Field(description="true when the proposer asked to learn from failure")
+    score: float
+    reasons: list[Reason]
+    why: list[str]
+
+
+class RouteStop(_Answer):
+    """One stop of the visit, nearest first from the home region, then from stop to stop."""
+
+    order: int = Field(ge=1)
+    code: str
+    name: str
+    from_code: str
+    from_name: str
+    leg_km: int = Field(ge=0)
+    total_km: int = Field(ge=0)
+    arrangements: list[str] = Field(description="ids of the arrangements visited there")
 
 
 class Lesson(_Answer):
@@ -187,10 +227,15 @@ class Recommendation(_Answer):
     message: str | None
     message_code: str | None = Field(description="the message as a code (e.g. no_match)")
     proposer: RegionRef | None
+    visits: list[Visit] = Field(description="the study-visit plan: arrangements to visit, best first")
+    route: list[RouteStop] = Field(description="the plan's stops in travel order (with a home region)")
 
 
 class Peers(_Answer):
     peers: list[Peer]
+    visits: list[Visit] = Field(description="the study-visit plan: arrangements to visit, best first")
+    route: list[RouteStop] = Field(description="the plan's stops in travel order (with a home region)")
+    proposer: RegionRef | None
 
 
 class RegionCase(_Answer):

@@ -7,8 +7,8 @@ from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (HiddenField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField,
-                     TextAreaField)
+from wtforms import (BooleanField, HiddenField, IntegerField, PasswordField, SelectField, SelectMultipleField,
+                     StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -128,6 +128,7 @@ class ProposalForm(FlaskForm):
     description = TextAreaField(_l("Uraian usulan"), validators=[DataRequired(), Length(max=20_000)])
     region = StringField(_l("Daerah pengusul"), validators=[Optional(), Length(max=200)])
     sectors = MultiCheckboxField(_l("Bidang"), choices=SECTOR_CHOICES)
+    learn_from_failure = BooleanField(_l("Sertakan kerja sama yang terhenti untuk belajar dari kegagalan"))
 
 
 class UploadForm(FlaskForm):

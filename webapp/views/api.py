@@ -133,13 +133,16 @@ def peers():
     query = _valid(PeersQuery, {k: request.args[k] for k in PeersQuery.model_fields if k in request.args},
                    "invalid request")
     try:
-        rows = recommender_for(get_kb()).peers_for(query.topic, query.region or None)
+        res = recommender_for(get_kb()).peers_for(query.topic, query.region or None,
+                                                  learn_from_failure=query.learn_from_failure)
     except ImportFailed as e:
         # The topic is checked as a proposal's description: name the parameter that was sent.
         _fail(400, "invalid request", [{"field": "topic", "message": "the topic is too short: name it in a few "
                                                                     "words, e.g. 'SPAM regional'"}
                                        if p["field"] == "description" else p for p in _problems(e)])
-    return jsonify({"peers": wording().items(rows)})
+    w = wording()
+    return jsonify({"peers": w.items(res["peers"]), "visits": w.items(res["visits"]), "route": res["route"],
+                    "proposer": res["proposer"]})
 
 
 @bp.get("/cases/<record_id>")
