@@ -13,7 +13,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import insert, inspect, select, text
+from sqlalchemy import MetaData, Table, insert, inspect, select, text
 from werkzeug.security import generate_password_hash
 
 import kb.base
@@ -71,14 +71,14 @@ def _columns(url: str, table: str) -> dict[str, dict]:
         engine.dispose()
 
 
-def _differences(url: str) -> list:
-    """What Alembic's autogenerate finds between the database and the models (types and
-    server defaults compared too)."""
+def _differences(url: str, metadata: MetaData = Base.metadata) -> list:
+    """What Alembic's autogenerate finds between the database and ``metadata`` (the models;
+    types and server defaults compared too)."""
     engine = make_engine(url)
     try:
         with engine.connect() as c:
             ctx = MigrationContext.configure(c, opts={"compare_type": True, "compare_server_default": True})
-            return compare_metadata(ctx, Base.metadata)
+            return compare_metadata(ctx, metadata)
     finally:
         engine.dispose()
 
@@ -160,6 +160,25 @@ def test_running_every_migration_gives_the_same_schema_as_a_new_store(tmp_path):
     engine.dispose()
     assert _differences(url) == []
     assert Store(url).schema_revision() == migrations.head()  # and a store accepts it as is
+
+
+def test_the_baseline_is_the_models_without_the_account_columns_added_since(tmp_path):
+    first_release = MetaData()
+    for table in Base.metadata.sorted_tables:
+        if table.name == "users":
+            Table("users", first_release, *(c._copy() for c in table.columns
+                                             if c.name not in ("session_generation", "disabled")))
+        else:
+            table.to_metadata(first_release)
+    (tmp_path / "b").mkdir()
+    url = _new_url(tmp_path / "b")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        migrations.upgrade(conn, migrations.BASELINE)
+    engine.dispose()
+    assert _differences(url, first_release) == []
+    added = sorted((d[0], d[2], d[3].name) for d in _differences(url))  # what 0002 adds
+    assert added == [("add_column", "users", "disabled"), ("add_column", "users", "session_generation")]
 
 
 def test_a_database_upgraded_by_a_newer_version_is_refused(tmp_path):
