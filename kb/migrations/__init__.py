@@ -1,9 +1,16 @@
 """Schema migrations of the store (Alembic): the scripts live in this package (``env.py`` and
 ``versions/``), configured here in code, so no ``alembic.ini`` is read at run time.
 
-Every function runs on a connection the caller holds inside its write transaction (the store's
-write lock), so a check and the change it leads to see one state of the database, and two
-processes never migrate the same database at once.
+The functions that change the database run on a connection the caller holds inside its write
+transaction (the store's write lock), so a check and the change it leads to see one state of the
+database, and two processes never migrate the same database at once.
+
+A new revision goes into ``versions/`` as the next number (``0003_...py``, ``revision = "0003"``,
+``down_revision`` the previous one), with its module docstring's first line as its title; write
+it by hand or start from ``alembic.command.revision(kb.migrations.config(conn), "title",
+rev_id="0003", autogenerate=True)``, ``conn`` a connection to a database at the previous head
+(inside ``engine.begin()``). A test in ``tests/test_migrations.py`` checks that
+a database migrated from empty equals the models.
 """
 
 from __future__ import annotations
@@ -65,11 +72,13 @@ def current(conn: Connection) -> str | None:
 
 
 def is_known(revision: str) -> bool:
-    """Whether ``revision`` is one of this version's revisions."""
-    try:
-        return scripts().get_revision(revision) is not None
-    except Exception:  # alembic raises several kinds for an id it does not have
-        return False
+    """Whether ``revision`` is exactly one of this version's revisions."""
+    return revision in _revisions()
+
+
+@functools.cache
+def _revisions() -> frozenset[str]:
+    return frozenset(script.revision for script in scripts().walk_revisions())
 
 
 def stamp(conn: Connection, revision: str) -> None:
@@ -86,8 +95,10 @@ def describe(revision: str | None) -> str:
     """``revision`` with its title, for messages (``0002 (account sessions and disabling)``)."""
     if revision is None:
         return "none"
-    script = scripts().get_revision(revision) if is_known(revision) else None
-    return f"{revision} ({script.doc})" if script is not None and script.doc else revision
+    if not is_known(revision):
+        return revision
+    doc = scripts().get_revision(revision).doc
+    return f"{revision} ({doc})" if doc else revision
 
 
 def has_version_table(conn: Connection) -> bool:
