@@ -59,6 +59,14 @@ def default_database_url(home: Path) -> str:
     return _folder_database_url(home)
 
 
+def instance_database_url(home: Path) -> str:
+    """The database of the existing instance folder ``home`` (its settings, else its SQLite file)."""
+    path = home / "settings.json"
+    if not path.exists():
+        raise InstanceError(f"no instance at {home}; run `sinergi init` first")
+    return json.loads(path.read_text(encoding="utf-8")).get("database_url") or _folder_database_url(home)
+
+
 def _safe_url(url: str) -> str:
     """``url`` without its password, for messages."""
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
@@ -179,11 +187,14 @@ class KnowledgeBase:
     """The store, index and settings of one instance folder."""
 
     def __init__(self, home: str | os.PathLike | None = None, *, create: bool = True,
-                 database_url: str | None = None, write_wait: float | None = None):
+                 database_url: str | None = None, write_wait: float | None = None, upgrade: bool = False):
         """``write_wait``: how long (seconds) a write may wait for another writer of the store
         and for the index lock (``None``: as long as a command-line job may: a minute for the
         store, ten for the index). A record stored while the index was busy is indexed by the
-        next catch-up (:meth:`catch_up`), which every writer and ``serve`` run."""
+        next catch-up (:meth:`catch_up`), which every writer and ``serve`` run.
+
+        ``upgrade``: migrate a database at an older schema revision to this version's (else
+        such a database is an :class:`InstanceError`; see :class:`~kb.store.Store`)."""
         self.home = resolve_home(home)
         if not self.home.exists():
             if not create:
@@ -197,7 +208,7 @@ class KnowledgeBase:
             raise InstanceError(f"the instance at {self.home} keeps its records in {_safe_url(url)}, not in "
                                 f"{_safe_url(database_url or os.environ['DATABASE_URL'])}: an index follows "
                                 "exactly one store (make a new instance folder for another database)")
-        self.store = Store(url, write_timeout=60.0 if write_wait is None else write_wait)
+        self.store = Store(url, write_timeout=60.0 if write_wait is None else write_wait, upgrade=upgrade)
         self.index = SearchIndex(self.home / "index")
         self.write_wait = write_wait
         self._followed = float("-inf")

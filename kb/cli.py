@@ -12,14 +12,23 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from .base import KnowledgeBase, bundled_corpus_dir
+from . import migrations
+from .base import KnowledgeBase, bundled_corpus_dir, instance_database_url, resolve_home
 from .errors import ImportFailed, InstanceError, SinergiError
 from .index import FACET_SPECS, highlight_to_text
+from .store import make_engine
 
 
-def _kb(ctx: click.Context, *, create: bool = False) -> KnowledgeBase:
+def _kb(ctx: click.Context, *, create: bool = False, upgrade: bool = False) -> KnowledgeBase:
     home = ctx.obj["home"]
-    return KnowledgeBase(home, create=create)
+    return KnowledgeBase(home, create=create, upgrade=upgrade)
+
+
+def _echo_upgrade(kb: KnowledgeBase) -> None:
+    if kb.store.upgraded:
+        old, new = kb.store.upgraded
+        click.echo(f"Upgraded the database schema from revision {migrations.describe(old)} to "
+                   f"{migrations.describe(new)}.")
 
 
 def _ready_kb(ctx: click.Context) -> KnowledgeBase:
@@ -83,8 +92,9 @@ def main(ctx: click.Context, home: str | None) -> None:
 @click.pass_context
 @handle_errors
 def init(ctx: click.Context, empty: bool) -> None:
-    """Create the instance; load the bundled corpus unless --empty."""
-    kb = _kb(ctx, create=True)
+    """Create the instance (or upgrade its database schema); load the bundled corpus unless --empty."""
+    kb = _kb(ctx, create=True, upgrade=True)
+    _echo_upgrade(kb)
     if kb.is_initialized:
         click.echo(f"Instance at {kb.home} already exists ({kb.store.count()} records); nothing to do.")
         return
@@ -297,6 +307,49 @@ def evaluate(ctx, judgments: str | None, as_json: bool, details: bool) -> None:
     if details:
         for row in report["per_query"]:
             click.echo(f"{row['sinergi']:.2f} {row['baseline']:.2f}  {row['query']}")
+
+
+@main.group()
+def db() -> None:
+    """The database schema: its revision, and upgrading it after installing a new version."""
+
+
+@db.command("upgrade")
+@click.pass_context
+@handle_errors
+def db_upgrade(ctx) -> None:
+    """Migrate the instance's database to this version's schema (back it up first)."""
+    kb = _kb(ctx, create=False, upgrade=True)
+    if kb.store.upgraded:
+        _echo_upgrade(kb)
+    else:
+        click.echo(f"The database schema is already at revision {migrations.describe(migrations.head())}.")
+
+
+@db.command("current")
+@click.pass_context
+@handle_errors
+def db_current(ctx) -> None:
+    """Print the database's schema revision and the one this version needs."""
+    home = resolve_home(ctx.obj["home"])
+    if not home.is_dir():
+        raise InstanceError(f"no instance at {home}; run `sinergi init` first")
+    engine = make_engine(instance_database_url(home))
+    try:
+        with engine.connect() as conn:
+            current = migrations.current(conn)
+    finally:
+        engine.dispose()
+    head = migrations.head()
+    if current is None:
+        note = "an empty database: `sinergi init` creates the tables"
+    elif current == head:
+        note = "head"
+    elif migrations.is_known(current):
+        note = f"this version needs {head}: run `sinergi db upgrade`"
+    else:
+        note = f"unknown to this version, which needs {head}: a newer version upgraded the database"
+    click.echo(f"{migrations.describe(current)} ({note})")
 
 
 if __name__ == "__main__":

@@ -13,13 +13,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine,
-                        event, func, inspect, select, text)
+                        event, func, select)
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from .errors import Conflict, NotFound, Unavailable
+from . import migrations
+from .errors import Conflict, InstanceError, NotFound, Unavailable
 
 STATES = ("published", "draft", "deleted")
 
@@ -116,11 +117,6 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
-# Columns added to ``users`` after its first release, with their SQL type and default: an
-# older database gets them when a store opens it.
-_ADDED_USER_COLUMNS = {"session_generation": ("INTEGER", "0"), "disabled": ("BOOLEAN", "FALSE")}
-
-
 WRITE_LOCK_KEY = 72450102  # PostgreSQL advisory lock that write transactions hold in turn
 
 
@@ -193,18 +189,27 @@ def _create_private_sqlite_file(url: str) -> None:
 class Store:
     """Reads and writes records; every write is one transaction with its revisions."""
 
-    def __init__(self, url: str, *, write_timeout: float = 60.0):
+    def __init__(self, url: str, *, write_timeout: float = 60.0, upgrade: bool = False):
         """``write_timeout``: how long a write waits for another writer's transaction before it
-        gives up with :class:`Unavailable` (seconds)."""
+        gives up with :class:`Unavailable` (seconds).
+
+        A database without the store's tables is created at the newest schema revision. One
+        at an older revision (or made by the first release, which kept none) is changed only
+        with ``upgrade``; otherwise :class:`InstanceError` says to run ``sinergi db upgrade``.
+        ``upgraded`` is then ``(old revision, new revision)``, else ``None``."""
         self.url = url
         _create_private_sqlite_file(url)
         self.engine = make_engine(url)
         self._write_engine = self.engine.execution_options(sinergi_write=write_timeout)
-        with self._write_engine.begin() as conn:  # one process creates the tables, others wait
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(72450101)")
-            Base.metadata.create_all(conn)
-            self._add_missing_columns(conn)
+        self.upgraded: tuple[str, str] | None = None
+        try:
+            with self._write_engine.begin() as conn:  # one process creates or upgrades, others wait
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(72450101)")
+                self.upgraded = self._prepare_schema(conn, upgrade)
+        except BaseException:
+            self.engine.dispose()
+            raise
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
         # Pooled connections are closed when the store goes, not left to the garbage collector.
@@ -215,13 +220,34 @@ class Store:
         self.engine.dispose()
 
     @staticmethod
-    def _add_missing_columns(conn: Connection) -> None:
-        """Give a database made by an older release the columns added since (no migration
-        tool yet: this explicit list is the whole schema history)."""
-        have = {c["name"] for c in inspect(conn).get_columns("users")}
-        for name, (sql_type, default) in _ADDED_USER_COLUMNS.items():
-            if name not in have:
-                conn.execute(text(f"ALTER TABLE users ADD COLUMN {name} {sql_type} NOT NULL DEFAULT {default}"))
+    def _prepare_schema(conn: Connection, upgrade: bool) -> tuple[str, str] | None:
+        """Inside the write transaction: create a new database at the head revision, check an
+        existing one is at it, or (``upgrade``) migrate it there; ``(old, new)`` if migrated."""
+        head = migrations.head()
+        current = migrations.current(conn)
+        if current is None:
+            Base.metadata.create_all(conn)
+            migrations.stamp(conn, head)
+            return None
+        if current == head:
+            return None
+        if not migrations.is_known(current):
+            raise InstanceError(f"the database schema is at revision {current}, which this version of Sinergi "
+                                f"does not know (it needs {migrations.describe(head)}): the database was "
+                                "upgraded by a newer version; use that version")
+        if not upgrade:
+            raise InstanceError(f"the database schema is at revision {migrations.describe(current)}, this version "
+                                f"needs {migrations.describe(head)}: run `sinergi db upgrade` (back up the "
+                                "database first)")
+        if not migrations.has_version_table(conn):
+            migrations.stamp(conn, current)  # the first release's database: it is at the baseline
+        migrations.upgrade(conn, head)
+        return current, head
+
+    def schema_revision(self) -> str | None:
+        """The database's schema revision (see :mod:`kb.migrations`)."""
+        with self.engine.connect() as c:
+            return migrations.current(c)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -4,18 +4,22 @@ database file's permissions, older databases, the rate limit behind a proxy. Rea
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 import stat
 import time
 
 import pytest
+from alembic import command
 from click.testing import CliRunner
 
-from kb.base import KnowledgeBase
+from kb import migrations
+from kb.base import KnowledgeBase, instance_database_url
+from kb.errors import InstanceError
+from kb.store import make_engine
 from webapp import create_app
 from webapp.auth import add_user, new_token, set_disabled, set_password, verify
 from webapp.cli import main
+
+from conftest import copy_instance
 
 TEST_CONFIG = {"TESTING": True, "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
 PASSWORD = "kata-sandi-uji-123"
@@ -24,7 +28,7 @@ PASSWORD = "kata-sandi-uji-123"
 @pytest.fixture
 def app(corpus_home, tmp_path):
     home = tmp_path / "inst"
-    shutil.copytree(corpus_home, home)
+    copy_instance(corpus_home, home)
     app = create_app(dict(TEST_CONFIG), home=home)
     add_user(app.extensions["sinergi_kb"].store, "rina", PASSWORD, "editor")
     return app
@@ -118,6 +122,8 @@ def test_user_passwd_disable_and_enable_commands(app):
 
 def test_database_file_is_private(tmp_path):
     kb = KnowledgeBase(tmp_path / "baru")
+    if not kb.store.url.startswith("sqlite"):
+        pytest.skip("a PostgreSQL store has no database file")
     add_user(kb.store, "rina", PASSWORD)
     files = [p for p in kb.home.iterdir() if p.name.startswith("sinergi.db")]
     assert {p.name for p in files} >= {"sinergi.db"}
@@ -126,14 +132,15 @@ def test_database_file_is_private(tmp_path):
 
 
 def test_a_database_without_the_new_account_columns_is_brought_up_to_date(corpus_home, tmp_path):
-    home = tmp_path / "lama"
-    shutil.copytree(corpus_home, home)
-    db = sqlite3.connect(home / "sinergi.db")
-    db.execute("DROP TABLE users")
-    db.execute("CREATE TABLE users (pk INTEGER PRIMARY KEY, username VARCHAR(80) UNIQUE, password_hash VARCHAR(300),"
-               " role VARCHAR(20), token_hash VARCHAR(128), created_at DATETIME)")
-    db.commit()
-    db.close()
+    home = copy_instance(corpus_home, tmp_path / "lama")
+    engine = make_engine(instance_database_url(home))
+    with engine.begin() as conn:  # back to the schema before the account columns
+        command.downgrade(migrations.config(conn), "0001")
+    engine.dispose()
+    with pytest.raises(InstanceError, match="run `sinergi db upgrade`"):
+        create_app(dict(TEST_CONFIG), home=home)
+    result = CliRunner().invoke(main, ["--home", str(home), "db", "upgrade"])
+    assert result.exit_code == 0 and "to 0002" in result.output
     app = create_app(dict(TEST_CONFIG), home=home)
     add_user(app.extensions["sinergi_kb"].store, "rina", PASSWORD, "editor")
     c = app.test_client()
@@ -152,7 +159,7 @@ def _sign_in_codes(app, addresses: list[str], hops_header: bool = True) -> list[
 
 def test_sign_in_limit_counts_each_client_behind_a_trusted_proxy(corpus_home, tmp_path):
     home = tmp_path / "proxy"
-    shutil.copytree(corpus_home, home)
+    copy_instance(corpus_home, home)
     app = create_app({**TEST_CONFIG, "PROXY_HOPS": 1, "SINERGI_LOGIN_LIMIT": "2 per minute"}, home=home)
     add_user(app.extensions["sinergi_kb"].store, "rina", PASSWORD, "editor")
     codes = _sign_in_codes(app, ["203.0.113.1", "203.0.113.2", "203.0.113.3"])

@@ -26,7 +26,8 @@ def default_workers() -> int:
 
 
 def prepare(home: str | os.PathLike | None) -> tuple[Path, int]:
-    """Create the instance on first start (corpus and model); ``(home, published records)``."""
+    """Create the instance on first start (corpus and model), upgrading the schema of an older
+    release's database; ``(home, published records)``."""
     import gc
 
     from kb.base import KnowledgeBase
@@ -34,7 +35,10 @@ def prepare(home: str | os.PathLike | None) -> tuple[Path, int]:
 
     from . import ensure_initialized
 
-    kb = KnowledgeBase(home)
+    kb = KnowledgeBase(home, upgrade=True)
+    if kb.store.upgraded:
+        print("database schema upgraded from revision {} to {}".format(*kb.store.upgraded), file=sys.stderr,
+              flush=True)
     ensure_initialized(kb)
     applied = kb.catch_up()  # what was stored but not indexed when the last server stopped
     if applied:
