@@ -94,10 +94,10 @@ sinergi="$tmp/venv/bin/sinergi"
 [[ -x "$sinergi" ]] || fail "the wheel installed no sinergi command"
 
 # -- 3. run it from a folder outside the checkout -----------------------------------------------
-mkdir -p "$tmp/work"
-cd "$tmp/work"
+mkdir -p "$tmp/outside"
+cd "$tmp/outside"
 unset PYTHONPATH SINERGI_CORPUS SINERGI_HOME DATABASE_URL
-home="$tmp/work/instance"
+home="$tmp/outside/instance"
 
 "$tmp/venv/bin/python" - "$tmp/venv" <<'EOF'
 """The packages come from the virtualenv, not from a checkout."""
