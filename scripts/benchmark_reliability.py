@@ -173,6 +173,7 @@ def main() -> int:
     home = str(work / "instance")
     shutil.copytree(args.home, home)
     env = {**os.environ, "SINERGI_HOME": home}
+    subprocess.run(CLI + ["db", "upgrade"], env=env, capture_output=True, check=True)  # an older instance
     subprocess.run(CLI + ["user", "add", "andal", "--role", "editor", "--password", "andal-password-1"], env=env,
                    capture_output=True, check=True)
     token = subprocess.run(CLI + ["user", "token", "andal"], env=env, capture_output=True, text=True,

@@ -175,6 +175,7 @@ def main() -> int:
     args = ap.parse_args()
     env = {**os.environ, "SINERGI_HOME": args.home}
     cli = [sys.executable, "-m", "webapp.cli"]
+    subprocess.run(cli + ["db", "upgrade"], env=env, capture_output=True, check=True)  # an older instance
     subprocess.run(cli + ["user", "add", "bench", "--role", "editor", "--password", "bench-password-1"], env=env,
                    capture_output=True)
     token = subprocess.run(cli + ["user", "token", "bench"], env=env, capture_output=True, text=True).stdout.strip()
