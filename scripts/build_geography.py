@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, MultiPolygon, Point, Polygon
+from shapely.geometry import Point, Polygon
 from shapely.ops import polylabel
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from kb.access import Actor
 from kb.base import KnowledgeBase
-from kb.errors import Conflict, Forbidden, ImportFailed, NotFound
+from kb.errors import Forbidden, ImportFailed, NotFound
 from kb.io import RawRecord
 from webapp import create_app
 from webapp.auth import add_user, new_token

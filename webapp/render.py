@@ -7,7 +7,6 @@ plain longitude/latitude projection, so every map works offline.
 from __future__ import annotations
 
 import functools
-import math
 import textwrap
 from dataclasses import dataclass
 
