@@ -34,6 +34,8 @@ TEMPLATES: dict[str, str] = {
     "distance": N_("jarak dari %(region)s: ±%(km)s km"),
     "nearest": N_("terdekat: ±%(km)s km dari %(region)s"),
     "same_province": N_("satu provinsi"),
+    "bordering_land": N_("berbatasan darat dengan %(region)s"),
+    "bordering_sea": N_("tetangga laut %(region)s (tanpa batas darat)"),
     "topic_experience": N_("berpengalaman dalam topik ini"),
     "already_cooperating": N_("sudah bekerja sama dengan %(region)s: %(titles)s"),
     "learn_from_failure": N_("dipilih untuk belajar dari kerja sama yang terhenti"),

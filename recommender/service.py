@@ -555,9 +555,12 @@ class Recommender:
 
     def _partners(self, proposer: Region, top_cases: list[tuple[str, float]], sectors: list[str],
                   limit: int) -> list[dict]:
-        """Nearby regions on the same island group, ranked by closeness, shared province and
-        experience with the topic; those already cooperating with the proposer are marked."""
+        """Candidate partners: the regions bordering the proposer first (land, then sea
+        neighbours: the regions PP 28/2018 ties mandatory cooperation to), then nearby regions on
+        the same island group; each group ranked by closeness, shared province and experience
+        with the topic. Those already cooperating with the proposer are marked."""
         g = gazetteer()
+        bordering = {r.code: kind for r, kind in g.neighbours(proposer) if r.is_province == proposer.is_province}
         experience: dict[str, float] = defaultdict(float)
         for rid, sim in top_cases:
             for code in self._records[rid].get("regions", []):
@@ -573,21 +576,23 @@ class Recommender:
                 if code != proposer.code:
                     already[code].append(rid)
         pool = [r for r in g.regions if r.code != proposer.code and r.is_province == proposer.is_province
-                and r.island == proposer.island]
+                and (r.island == proposer.island or r.code in bordering)]
         ranked = []
         for r in pool:
             d = g.distance_km(proposer, r)
-            if d > PARTNER_RADIUS_KM and r.code not in already:
+            if d > PARTNER_RADIUS_KM and r.code not in already and r.code not in bordering:
                 continue
             proximity = 1.0 / (1.0 + d / 60.0)
             same_prov = r.province_code == proposer.province_code
             exp = experience.get(r.code, 0.0) / top_exp
             s = 0.6 * proximity + 0.2 * same_prov + 0.2 * exp + (0.2 if r.code in already else 0.0)
             ranked.append((s, d, r, same_prov, exp))
-        ranked.sort(key=lambda x: -x[0])
+        ranked.sort(key=lambda x: (x[2].code not in bordering, -x[0]))
         out = []
         for s, d, r, same_prov, exp in ranked[:limit]:
-            why = [reason("nearest", km=round(d), region=proposer.name)]
+            border = bordering.get(r.code)
+            why = [reason("bordering_" + border, region=proposer.name)] if border else []
+            why.append(reason("nearest", km=round(d), region=proposer.name))
             if same_prov:
                 why.append(reason("same_province"))
             if exp > 0:
@@ -595,7 +600,8 @@ class Recommender:
             if r.code in already:
                 why.append(reason("already_cooperating", region=proposer.name, count=len(already[r.code]),
                                   titles=[self._records[c]["title"] for c in already[r.code][:2]]))
-            out.append({"code": r.code, "name": r.name, "score": round(s, 4), "distance_km": round(d),
+            out.append({"code": r.code, "name": r.name, "score": round(s, 4), "distance_km": max(1, round(d)),
+                        "bordering": border, "same_province": bool(same_prov),
                         "reasons": why, "cases": already.get(r.code, []), "already_cooperating": r.code in already})
         return out
 

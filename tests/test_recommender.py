@@ -46,7 +46,8 @@ def test_reasons_are_data_worded_in_the_readers_language(rec):
     assert case["why"][0].startswith("shared terms: ") and case["why"][1] == "same sectors: Waste"
     assert indonesian["cases"][0]["why"][1] == "bidang sama: Persampahan"
     already = next(p for p in english["partners"] if p["already_cooperating"])
-    assert already["why"][0].startswith("nearest: ±") and "km from Kota Yogyakarta" in already["why"][0]
+    assert already["why"][0] == "shares a land border with Kota Yogyakarta"  # Sleman and Bantul border the city
+    assert already["why"][1].startswith("nearest: ±") and "km from Kota Yogyakarta" in already["why"][1]
     assert any(w.startswith("already cooperating with Kota Yogyakarta: ") for w in already["why"])
     remote = rec.recommend({"description": WASTE, "region": "Kota Jayapura"})
     far = max(remote.as_dict(Wording(gettext_for("en"), "en"))["peers"], key=lambda p: p["distance_km"])
@@ -94,8 +95,9 @@ def test_partners_are_near_and_existing_partners_are_marked(rec):
     assert partners["34.04"]["already_cooperating"] and partners["34.02"]["already_cooperating"]
     assert res.partners[0]["distance_km"] < 60
     assert all(p["distance_km"] <= 400 or p["already_cooperating"] for p in res.partners)
-    assert all(p["reasons"][0]["code"] == "nearest" for p in res.partners)
-    assert all(p["why"][0].startswith("terdekat: ±") for p in res.as_dict()["partners"])
+    assert all(p["reasons"][0]["code"] == ("bordering_" + p["bordering"] if p["bordering"] else "nearest")
+               for p in res.partners)
+    assert all(any(w.startswith("terdekat: ±") for w in p["why"]) for p in res.as_dict()["partners"])
 
 
 def test_english_proposal_finds_cases(rec):
@@ -265,3 +267,27 @@ def test_patched_models_share_the_column_matrix(rec):
     import pickle
 
     assert "_columns_" not in pickle.loads(pickle.dumps(model)).__dict__  # never saved
+
+
+@pytest.mark.parametrize("proposer", ["Kota Bandung", "Kota Kupang", "Kota Yogyakarta", "Kabupaten Sleman",
+                                      "Kota Surabaya", "Kabupaten Kepulauan Seribu"])
+def test_bordering_regions_come_first_among_partners(rec, proposer):
+    """Every partner that borders the proposer (land, else sea) comes before every one that does
+    not, each is marked with its kind, and no partner is 0 km away."""
+    from kb.gazetteer import gazetteer
+
+    g = gazetteer()
+    me = g.resolve(proposer)
+    res = rec.recommend({"description": "Kami ingin mengelola sampah dan air minum bersama daerah tetangga "
+                                        "karena lahan TPA hampir penuh", "region": proposer}, limit=10)
+    neighbours = {r.code: kind for r, kind in g.neighbours(me) if r.is_province == me.is_province}
+    kinds = [p["bordering"] for p in res.partners]
+    assert kinds == [neighbours.get(p["code"]) for p in res.partners]
+    first_other = next((i for i, k in enumerate(kinds) if k is None), len(kinds))
+    assert all(k is None for k in kinds[first_other:])  # bordering ones first
+    assert kinds[0] is not None  # every region here has a neighbour of its own level
+    if len(neighbours) <= len(res.partners):
+        assert set(neighbours) <= {p["code"] for p in res.partners}
+    assert all(p["distance_km"] >= 1 for p in res.partners)
+    reasons = res.partners[0]["reasons"]
+    assert reasons[0]["code"] == f"bordering_{kinds[0]}"

@@ -168,7 +168,10 @@ class Partner(_Answer):
     code: str
     name: str
     score: float
-    distance_km: int = Field(ge=0)
+    distance_km: int = Field(ge=1, description="straight line between the regions' points (never 0)")
+    bordering: Literal["land", "sea"] | None = Field(description="land: shares a border with the proposer; sea: "
+                                                                 "its nearest coast (no land border); listed first")
+    same_province: bool
     why: list[str]
     reasons: list[Reason]
     cases: list[str]
