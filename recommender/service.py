@@ -46,6 +46,11 @@ PEER_CASES = 25               # how many of the most similar cases vote for peer
 PEER_EXTRA_CASES = 0.2        # weight of a peer's further cases beside its best one
 MAX_VISITS = 8                # arrangements in a study-visit plan at most
 PARTNER_RADIUS_KM = 400
+# Affairs whose effects cross borders (water basins and water, waste, sanitation, transport,
+# spatial planning and borders, disasters, the environment): between bordering regions a
+# cooperation on them may be mandatory under PP 28/2018.
+EXTERNALITY_SECTORS = frozenset({"air-minum", "persampahan", "sanitasi", "transportasi", "tata-ruang-perbatasan",
+                                 "kebencanaan", "lingkungan-sda"})
 PATCH_LIMIT = 500             # more changed records than this at once: refit instead of patching
 REFIT_MIN_ROWS = 50           # refit in the background once this many rows were patched,
 REFIT_SHARE = 0.05            # and this share of the fitted rows,
@@ -111,6 +116,9 @@ class Recommendation:
     watch_out: list[dict] = field(default_factory=list)
     message: str | None = None    # a code of reasons.MESSAGES
     proposer: dict | None = None
+    # {sectors, regions, basis}: the bordering regions a cooperation on these affairs may be
+    # mandatory with (PP 28/2018: kerja sama wajib between bordering regions)
+    mandatory: dict | None = None
 
     def as_dict(self, wording: Wording | None = None) -> dict:
         """The JSON shape: every case, peer and partner with its ``reasons`` (data) and ``why``
@@ -121,7 +129,7 @@ class Recommendation:
                 "route": self.route, "partners": w.items(self.partners),
                 "what_worked": self.what_worked, "watch_out": self.watch_out,
                 "message": w.message(self.message), "message_code": self.message,
-                "proposer": self.proposer}
+                "proposer": self.proposer, "mandatory": self.mandatory}
 
 
 class Recommender:
@@ -391,6 +399,8 @@ class Recommender:
                           lambda rid: model.shared_terms(qvec, rid, dense=dense))
         if proposer:
             out.partners = self._partners(proposer, top_cases, p.sectors, limit)
+            out.mandatory = self._mandatory(proposer, p.sectors or self._records[top_cases[0][0]].get("sectors", [])
+                                            if top_cases else p.sectors)
         for rid, _ in top_cases[:5]:
             rec = self._records[rid]
             for lesson in rec.get("lessons", [])[:2]:
@@ -552,6 +562,18 @@ class Recommender:
                 "ask_about": list(rec.get("lessons", [])[:ASK_ABOUT]),
                 "watch_out": list(rec.get("challenges", [])[:WATCH_OUT]), "challenges_first": failure,
                 "score": round(float(score), 4), "reasons": why}
+
+    @staticmethod
+    def _mandatory(proposer: Region, sectors: list[str]) -> dict | None:
+        """When the proposal's affairs (its sectors, else those of its most similar case) have
+        cross-border externalities and the proposer has land neighbours of its level: those
+        neighbours, with whom PP 28/2018 may make the cooperation mandatory (kerja sama wajib)."""
+        affairs = [s for s in sectors if s in EXTERNALITY_SECTORS]
+        land = [r for r, kind in gazetteer().neighbours(proposer)
+                if kind == "land" and r.is_province == proposer.is_province]
+        if not affairs or not land:
+            return None
+        return {"sectors": affairs, "regions": [r.as_ref() for r in land], "basis": "PP 28/2018"}
 
     def _partners(self, proposer: Region, top_cases: list[tuple[str, float]], sectors: list[str],
                   limit: int) -> list[dict]:

@@ -124,8 +124,6 @@ EN = {
     "Pilih": "Choose", "Jarak": "Distance", "Alasan": "Why",
     "Unduh daftar studi banding (CSV)": "Download the study-visit shortlist (CSV)",
     "Calon mitra kerja sama": "Candidate partners",
-    "Diurutkan menurut kedekatan (jarak lurus antar pusat daerah, bukan data batas wilayah), kesamaan provinsi dan pengalaman dalam topik ini.":
-        "Ranked by nearness (straight-line distance between region centres, not boundary data), shared province and experience with this topic.",
     "Isi daerah pengusul untuk melihat calon mitra di sekitar Anda.":
         "Give the proposing region to see candidate partners around you.",
     "Cari daerah": "Find a region", "Tidak ada daerah dengan nama itu.": "No region has that name.",
@@ -161,6 +159,12 @@ EN = {
     "berbatasan darat dengan %(region)s": "shares a land border with %(region)s",
     "tetangga laut %(region)s (tanpa batas darat)": "sea neighbour of %(region)s (no land border)",
     "berbatasan": "bordering",
+    "Daerah yang berbatasan lebih dulu (darat, lalu laut), lalu menurut kedekatan (jarak lurus antartitik daerah), kesamaan provinsi dan pengalaman dalam topik ini.":
+        "Bordering regions first (by land, then by sea), then by closeness (straight line between the regions' points), shared province and experience with this topic.",
+    "Mungkin kerja sama wajib.": "Possibly a mandatory cooperation.",
+    "Urusan usulan ini (%(sectors)s) berdampak lintas batas. Menurut PP 28/2018, kerja sama daerah yang berbatasan untuk urusan seperti ini dapat menjadi wajib; daerah yang berbatasan darat dengan Anda:":
+        "This proposal's affairs (%(sectors)s) have effects across borders. Under PP 28/2018, cooperation between bordering regions on such affairs can be mandatory; the regions sharing a land border with yours:",
+    "Ini panduan, bukan pendapat hukum.": "This is guidance, not a legal opinion.",
     "sudah bekerja sama dengan %(region)s: %(titles)s": "already cooperating with %(region)s: %(titles)s",
     "dipilih untuk belajar dari kerja sama yang terhenti": "chosen to learn from a stopped cooperation",
     "anggota terdekat: %(member)s, ±%(km)s km dari %(region)s": "nearest member: %(member)s, ±%(km)s km from %(region)s",

@@ -291,3 +291,17 @@ def test_bordering_regions_come_first_among_partners(rec, proposer):
     assert all(p["distance_km"] >= 1 for p in res.partners)
     reasons = res.partners[0]["reasons"]
     assert reasons[0]["code"] == f"bordering_{kinds[0]}"
+
+
+def test_affairs_that_cross_borders_name_the_neighbours_the_cooperation_may_be_mandatory_with(rec):
+    from kb.gazetteer import gazetteer
+
+    res = rec.recommend({"description": WASTE, "region": "Kota Bandung", "sectors": ["persampahan"]})
+    land = {r.code for r, kind in gazetteer().neighbours("32.73") if kind == "land" and not r.is_province}
+    assert res.mandatory["basis"] == "PP 28/2018" and res.mandatory["sectors"] == ["persampahan"]
+    assert {r["code"] for r in res.mandatory["regions"]} == land >= {"32.04", "32.17", "32.77"}
+    tourism = rec.recommend({"description": "Kami ingin promosi wisata bersama dan paket perjalanan lintas kota "
+                                            "untuk festival budaya tahunan", "region": "Kota Bandung",
+                             "sectors": ["pariwisata"]})
+    assert tourism.mandatory is None  # no cross-border externality: voluntary
+    assert rec.recommend({"description": WASTE, "sectors": ["persampahan"]}).mandatory is None  # no proposer

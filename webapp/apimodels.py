@@ -215,6 +215,15 @@ class RouteStop(_Answer):
     arrangements: list[str] = Field(description="ids of the arrangements visited there")
 
 
+class Mandatory(_Answer):
+    """Guidance, not a legal opinion: PP 28/2018 makes cooperation between bordering regions on
+    affairs with cross-border externalities mandatory (kerja sama wajib)."""
+
+    sectors: list[str] = Field(description="the proposal's affairs with cross-border externalities")
+    regions: list[RegionRef] = Field(description="the proposer's land neighbours of its level")
+    basis: Literal["PP 28/2018"]
+
+
 class Lesson(_Answer):
     text: str
     case: str
@@ -232,6 +241,8 @@ class Recommendation(_Answer):
     proposer: RegionRef | None
     visits: list[Visit] = Field(description="the study-visit plan: arrangements to visit, best first")
     route: list[RouteStop] = Field(description="the plan's stops in travel order (with a home region)")
+    mandatory: Mandatory | None = Field(description="with a home region whose affairs cross borders: the "
+                                                    "bordering regions the cooperation may be mandatory with")
 
 
 class Peers(_Answer):
