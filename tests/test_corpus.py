@@ -85,7 +85,7 @@ def _lines(name):
 def test_search_judgments_name_existing_records(records):
     ids = {r["id"] for r in records}
     judgments = _lines("search.jsonl")
-    assert len(judgments) >= 40
+    assert len(judgments) >= 150
     for j in judgments:
         assert j["query"] and j["relevant"]
         assert set(j["relevant"]) <= ids, j["query"]
@@ -96,7 +96,7 @@ def test_proposals_name_existing_records_and_regions(records):
     ids = {r["id"] for r in records}
     g = gazetteer()
     proposals = _lines("proposals.jsonl")
-    assert len(proposals) >= 25
+    assert len(proposals) >= 50
     for p in proposals:
         assert set(p["relevant"]) <= ids, p["id"]
         assert g.get(p["region"]) is not None
