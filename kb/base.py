@@ -21,7 +21,7 @@ from filelock import Timeout as LockTimeout
 
 from .access import Actor, as_actor, check_change, check_create, may_read
 from .errors import Conflict, Forbidden, ImportFailed, InstanceError, NotFound, RecordProblem
-from .index import SearchIndex
+from .search import SearchIndex
 from .io import RawRecord, export_csv, export_jsonl, iter_file
 from .schema import validate_record
 from .store import Store

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from . import migrations
 from .base import KnowledgeBase, bundled_corpus_dir, instance_database_url, resolve_home
 from .errors import ImportFailed, InstanceError, SinergiError
-from .index import FACET_SPECS, highlight_to_text
+from .search import FACET_SPECS, highlight_to_text
 from .store import make_engine
 
 
@@ -290,7 +290,7 @@ def stats(ctx, as_json: bool) -> None:
 @handle_errors
 def evaluate(ctx, judgments: str | None, as_json: bool, details: bool) -> None:
     """Measure search quality (nDCG@10, MRR, Recall@10) against a plain BM25 baseline."""
-    from .evaluate import evaluate_search, load_judgments
+    from .search.quality import evaluate_search, load_judgments
 
     kb = _ready_kb(ctx)
     path = Path(judgments) if judgments else bundled_corpus_dir() / "dev" / "search.jsonl"

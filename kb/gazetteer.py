@@ -29,6 +29,18 @@ ISLANDS: dict[str, str] = {
     "sulawesi": "Sulawesi",
     "maluku-papua": "Maluku–Papua",
 }
+# Everyday and English names of the island groups.
+_ISLAND_ALIASES = {"sumatra": "sumatera", "java": "jawa", "bali": "bali-nusa-tenggara",
+                   "nusa-tenggara": "bali-nusa-tenggara", "maluku": "maluku-papua", "papua": "maluku-papua"}
+
+
+def normalize_island(value: str) -> str | None:
+    """An island-group key from its key, label or everyday name, or ``None``."""
+    v = str(value).strip().lower().replace("–", "-").replace(" ", "-")
+    v = _ISLAND_ALIASES.get(v, v)
+    return v if v in ISLANDS else None
+
+
 _ISLAND_BY_DIGIT = {"1": "sumatera", "2": "sumatera", "3": "jawa", "5": "bali-nusa-tenggara", "6": "kalimantan",
                     "7": "sulawesi", "8": "maluku-papua", "9": "maluku-papua"}
 
@@ -285,6 +297,19 @@ class Gazetteer:
         if cands:
             raise RegionError(f"unknown region {raw!r}", raw, cands)
         raise RegionError(f"unknown region {raw!r}: no official name is close to it", raw, [])
+
+    def find(self, text: str) -> Region | None:
+        """The one region ``text`` names, or ``None`` when it names none or several (for
+        filters, where an unknown value simply matches nothing)."""
+        try:
+            return self.resolve(text)
+        except RegionError:
+            return None
+
+    def refs(self, codes) -> list[dict]:
+        """``{code, name}`` of each known code, in order (unknown codes are left out): the one
+        shape a region takes in answers and pages."""
+        return [r.as_ref() for r in (self.by_code.get(c) for c in codes if c) if r]
 
     def candidates(self, text: str, limit: int = 5) -> list[str]:
         """The official names of the regions whose names are close to ``text`` (similarity at

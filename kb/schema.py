@@ -13,7 +13,7 @@ from slugify import slugify
 from .errors import RegionError
 from .gazetteer import gazetteer
 from .text import normalize
-from .vocab import (COOPERATION_TYPE_ALIASES, COOPERATION_TYPES, DOCUMENT_TYPES, SECTORS, normalize_sector)
+from .vocab import COOPERATION_TYPES, DOCUMENT_TYPES, SECTORS, normalize_cooperation_type, normalize_sector
 
 MAX_TITLE = 300
 MAX_SUMMARY = 3_000
@@ -290,12 +290,9 @@ class RecordIn(_Strict):
     def _ctype(cls, v: Any) -> Any:
         if v is None or v == "":
             return None
-        key = str(v).strip()
-        if key.upper() in COOPERATION_TYPES:
-            return key.upper()
-        alias = COOPERATION_TYPE_ALIASES.get(key.lower())
-        if alias:
-            return alias
+        key = normalize_cooperation_type(str(v))
+        if key:
+            return key
         raise ValueError(f"cooperation_type must be one of {', '.join(COOPERATION_TYPES)} "
                          "(or antar-daerah, pihak-ketiga)")
 

@@ -144,3 +144,22 @@ def normalize_sector(value: str) -> str | None:
         if v == label.lower():
             return key
     return SECTOR_SYNONYMS.get(v)
+
+
+def normalize_cooperation_type(value: str) -> str | None:
+    """Map a cooperation type (``KSDD``, ``ksdpk``, ``antar-daerah`` ...) to its key, or ``None``."""
+    v = " ".join(str(value).strip().split())
+    if v.upper() in COOPERATION_TYPES:
+        return v.upper()
+    return COOPERATION_TYPE_ALIASES.get(v.lower())
+
+
+def normalize_status(value: str) -> str | None:
+    """A status key in any case, or ``None`` if unknown."""
+    v = str(value).strip().lower()
+    return v if v in STATUSES else None
+
+
+def normalize_kind(value: str) -> str | None:
+    v = str(value).strip().lower()
+    return v if v in KINDS else None

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from kb.errors import SinergiError
-from kb.evaluate import ndcg_at
+from kb.search.quality import ndcg_at
 
 from .service import recommender_for
 

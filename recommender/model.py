@@ -21,7 +21,7 @@ from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
 from kb.gazetteer import gazetteer
-from kb.index import record_texts
+from kb.documents import record_texts
 from kb.text import _stop_words, analyze, terms
 
 DEFAULT_FIELD_WEIGHTS = {"title": 3, "summary": 2, "lessons": 1, "meta": 1, "body": 1}

@@ -280,7 +280,7 @@ def vocabulary() -> list[str]:
     catalogue): sectors, statuses, cooperation types, islands, facet names."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from kb.gazetteer import ISLANDS
-    from kb.index import FACET_SPECS
+    from kb.search import FACET_SPECS
     from kb.vocab import COOPERATION_TYPES, SECTORS, STATUSES
 
     labels = [*SECTORS.values(), *STATUSES.values(), *COOPERATION_TYPES.values(), *ISLANDS.values(),

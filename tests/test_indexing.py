@@ -1,4 +1,4 @@
-"""The fast index writer (kb/indexing.py) writes what Whoosh's own writer writes."""
+"""The fast index writer (kb/search/writer.py) writes what Whoosh's own writer writes."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import pytest
 from whoosh.filedb.filestore import RamStorage
 from whoosh.writing import PostingPool
 
-import kb.index as kb_index
-import kb.indexing as kb_indexing
+import kb.search.index as kb_index
+import kb.search.writer as kb_indexing
 from kb.base import corpus_files
-from kb.index import SearchIndex
-from kb.indexing import CompactPostingPool, prepare_writer
+from kb.search import SearchIndex
+from kb.search.writer import CompactPostingPool, prepare_writer
 from kb.io import read_file
 from kb.schema import validate_record
 from scripts.synthetic import generate

@@ -324,7 +324,7 @@ def test_the_check_finds_an_untranslated_string_and_a_leak(site, catalogue):
 def test_every_vocabulary_label_has_its_english(catalogue):
     """kb's labels are worded through the catalogue: each needs an English message."""
     from kb.gazetteer import ISLANDS
-    from kb.index import FACET_SPECS
+    from kb.search import FACET_SPECS
     from kb.vocab import COOPERATION_TYPES, SECTORS, STATUSES
     from recommender.reasons import MESSAGES, TEMPLATES
 

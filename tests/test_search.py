@@ -292,6 +292,6 @@ def test_snippets_of_markdown_bodies_show_no_markup(corpus_kb):
     assert from_markdown  # the corpus has such bodies: the check below could fail
     for h in res.results:
         assert "**" not in h.highlight and "](" not in h.highlight, h.highlight
-    from kb.index import highlight_to_text
+    from kb.search import highlight_to_text
 
     assert any("Latar belakang." in highlight_to_text(h.highlight, "", "") for h in from_markdown)

@@ -15,7 +15,7 @@ from flask_babel import get_locale, get_translations
 from markupsafe import Markup, escape
 
 from kb.gazetteer import ISLANDS
-from kb.index import FACETS, facet_label
+from kb.search import FACETS, facet_label
 from kb.vocab import COOPERATION_TYPES, SECTORS, STATUSES
 from recommender.reasons import N_, Wording
 
@@ -32,7 +32,7 @@ KINDS = {"case": N_("Studi kasus"), "practice": N_("Praktik baik")}
 # Where a region's coordinate comes from (kb/data/regions.json), by the key's first part.
 COORD_SOURCES = {"centroid-of-regencies": N_("titik tengah kabupaten/kotanya"),
                  "province-centroid": N_("titik tengah provinsinya"), "geonames": N_("GeoNames")}
-# What a search tells beside its results (kb.index.NOTICES codes).
+# What a search tells beside its results (kb.search.NOTICES codes).
 NOTICES = {"query_chars": N_("Kueri dipotong menjadi %(limit)d karakter pertamanya."),
            "query_words": N_("Kueri dipotong menjadi %(limit)d kata pertamanya."),
            "unknown_value": N_("%(facet)s “%(value)s” bukan nilai yang dikenal: tidak ada catatan yang cocok.")}

@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
 from kb.gazetteer import gazetteer
-from kb.index import FACET_SPECS
+from kb.search import FACET_SPECS
 
 from .. import get_kb
 from ..labels import request_translations, value_label
@@ -183,7 +183,7 @@ def link(endpoint: str, args=None, **values) -> str:
 
 
 def hit_card(h) -> Markup:
-    """One search result (a :class:`kb.index.Hit`) as an ``<article>``: title, kind, year,
+    """One search result (a :class:`kb.search.Hit`) as an ``<article>``: title, kind, year,
     status, language, up to four regions and the highlighted snippet. Python rather than a
     template macro: a search page shows ten (~0.2 ms each as a macro)."""
     gettext = request_translations().ugettext

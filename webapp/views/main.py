@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from kb.errors import RegionError
 from kb.gazetteer import ISLANDS, gazetteer
 from kb.geography import attribution
-from kb.index import facet_label
+from kb.search import facet_label
 
 from .. import get_kb
 from ..labels import decade_label, localized, value_label

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template
 from markupsafe import Markup, escape
 
-from kb.index import FACETS, normalize_facet_value
+from kb.search import FACETS, normalize_facet_value
 from kb.io import csv_row
 from kb.schema import FIELD_ORDER
 

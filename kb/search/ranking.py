@@ -33,13 +33,23 @@ from whoosh import query
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
+from ..text import normalize
 from .phrases import ExactPhrase, literal_pattern, literal_words
-from .text import normalize
 
 K1 = 1.2  # Whoosh's BM25F defaults
 B = 0.75
 COORD_BONUS = 1.0  # added per further query word a document matches (see _eval_or)
 LENGTHS = np.array([byte_to_length(b) or 0 for b in range(256)], dtype=np.float32)
+
+
+def bm25(tf: np.ndarray, length: np.ndarray, avg_length: float, df: int, ndocs: int) -> np.ndarray:
+    """Whoosh's BM25F for one field: ``tf`` and ``length`` per document, the field's average
+    length and the term's document frequency over all ``ndocs`` documents of the index, deleted
+    ones included (as Whoosh counts them: ``doc_count_all``)."""
+    idf = math.log(ndocs / (df + 1)) + 1.0 if ndocs else 0.0
+    return idf * (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * length / (avg_length or 1.0)))
+
+
 MAX_CACHED_POSTINGS = 8_000_000  # postings kept across segments (12 bytes each)
 _NO_IDS = np.zeros(0, dtype=np.int32)
 _NO_SCORES = np.zeros(0, dtype=np.float32)
@@ -274,10 +284,12 @@ class Snapshot:
         self.ndocs = int(self.live.size)
         self.doc_count = int(self.live.sum())
         self.text_fields = frozenset(text_fields)
+        # A field's average length over all documents, deleted ones included, as Whoosh's
+        # searcher computes it: a segment's total field length keeps its deleted documents.
         self.avg_length = {}
         for name in self.text_fields:
             total = reader.field_length(name) if name in reader.schema else 0
-            self.avg_length[name] = (total / self.doc_count) if self.doc_count else 1.0
+            self.avg_length[name] = (total / self.ndocs) if self.ndocs else 1.0
         self.facets: dict[str, dict[str, np.ndarray]] = {}
         for name in cache.facet_fields:
             merged: dict[str, list[np.ndarray]] = {}
@@ -336,9 +348,7 @@ class Snapshot:
                 ids, tf, dl = ids_parts[0], tf_parts[0], len_parts[0]
             else:
                 ids, tf, dl = np.concatenate(ids_parts), np.concatenate(tf_parts), np.concatenate(len_parts)
-            idf = math.log(self.ndocs / (df + 1)) + 1.0 if self.ndocs else 0.0
-            avg = self.avg_length.get(fieldname) or 1.0
-            scores = idf * (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * dl / avg))
+            scores = bm25(tf, dl, self.avg_length.get(fieldname, 1.0), df, self.ndocs)
             value = (ids, scores.astype(np.float32, copy=False))
         if len(self._terms) < 4096:
             self._terms[key] = value
@@ -560,7 +570,7 @@ class Snapshot:
 
     def _literal_phrase(self, fieldname: str, text: str, found: np.ndarray) -> np.ndarray:
         """The documents not in ``found`` whose stored ``fieldname`` holds the words of
-        ``text`` as written (:func:`kb.phrases.literal_pattern`); candidates are the documents
+        ``text`` as written (:func:`kb.search.phrases.literal_pattern`); candidates are the documents
         holding every word in the ``words`` field."""
         out = np.zeros(self.ndocs, dtype=bool)
         pattern = literal_pattern(text)

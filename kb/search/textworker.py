@@ -1,8 +1,8 @@
 """Text analysis for the index writer, in this process or in helper processes.
 
 A large index write (an import, ``sinergi reindex``) analyzes its text fields in helper
-processes started as ``python -m kb.textworker``, while the writing process builds the segment
-(see :func:`kb.indexing.analyzed_documents`). A helper imports :mod:`kb.text` only (~25 MB,
+processes started as ``python -m kb.search.textworker``, while the writing process builds the segment
+(see :func:`kb.search.writer.analyzed_documents`). A helper imports :mod:`kb.text` only (~25 MB,
 not the ~110 MB of the command line). It reads from stdin and writes to stdout frames of
 an 8-byte length and a pickle: first the fields' specs ``{field: (kind, arg)}``, then batches of
 documents' text values ``[{field: text}]``, each answered by ``[{field: (terms, length)}]``.
@@ -17,7 +17,7 @@ import sys
 from collections import Counter, defaultdict
 from typing import BinaryIO
 
-from .text import analyze_tuples
+from ..text import analyze_tuples
 
 _HEADER = struct.Struct("<Q")
 

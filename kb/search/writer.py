@@ -49,7 +49,7 @@ from whoosh.formats import Frequency, Positions
 from whoosh.system import pack_uint
 from whoosh.writing import PostingPool
 
-from .text import SinergiTokenizer
+from ..text import SinergiTokenizer
 from .textworker import read_frame, text_terms, write_frame
 
 # Postings per marshal chunk when a run goes to disk.
@@ -519,7 +519,7 @@ def analysis_processes(count: int | None) -> int:
 
 
 class AnalysisProcesses:
-    """``n`` processes running :mod:`kb.textworker`, fed batches in turn. A thread per process
+    """``n`` processes running :mod:`kb.search.textworker`, fed batches in turn. A thread per process
     writes its input, so that a process blocked on writing a result never blocks this one."""
 
     def __init__(self, specs: dict[str, tuple], n: int):
@@ -531,7 +531,7 @@ class AnalysisProcesses:
         self.threads: list[threading.Thread] = []
         try:
             for _ in range(n):
-                proc = subprocess.Popen([sys.executable, "-m", "kb.textworker"], stdin=subprocess.PIPE,
+                proc = subprocess.Popen([sys.executable, "-m", "kb.search.textworker"], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, env=env)
                 self.procs.append(proc)
                 feed: queue.Queue = queue.Queue()
@@ -568,7 +568,7 @@ class AnalysisProcesses:
         try:
             return read_frame(proc.stdout)
         except EOFError:
-            raise RuntimeError(f"a text analysis process (kb.textworker) ended early "
+            raise RuntimeError(f"a text analysis process (kb.search.textworker) ended early "
                                f"(exit status {proc.wait()})") from None
 
     def close(self, kill: bool = False) -> None:

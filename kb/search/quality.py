@@ -17,7 +17,7 @@ from whoosh.analysis import LowercaseFilter, RegexTokenizer
 from whoosh.fields import ID, TEXT, Schema
 from whoosh.filedb.filestore import RamStorage
 
-from .errors import SinergiError
+from ..errors import SinergiError
 
 
 def load_judgments(path: Path) -> list[dict]:

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from whoosh import matching, query
 from whoosh.qparser import PhrasePlugin
 
-from .text import SinergiTokenizer, analyze, joined_words, normalize, phrase_parts
-from .vocab import BOUND_PREFIXES, COMPOUNDS
+from ..text import SinergiTokenizer, analyze, joined_words, normalize, phrase_parts
+from ..vocab import BOUND_PREFIXES, COMPOUNDS
 
 _WORD = re.compile(r"[^\W_]+")
 _JOINING = tuple(b for b in BOUND_PREFIXES if b != "lintas")  # kb.text._join leaves lintas apart

@@ -1,0 +1,368 @@
+"""The Whoosh search index: declared once from field specs, derived from the store.
+
+Text fields exist once per language (``title_id`` / ``title_en`` ...): a record's text goes to
+the fields of its language, and a query is analyzed for both and searched in both, so an
+English query finds English records and an Indonesian query Indonesian ones, while the shared
+concept tokens of :mod:`kb.text` let each meet the other where the vocabulary allows.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock
+from whoosh import index, query
+from whoosh.reading import EmptyReader, MultiReader, SegmentReader
+from whoosh.searching import Searcher
+
+from ..documents import document_for
+from ..gazetteer import gazetteer
+from ..text import normalize, plain_text
+from . import whooshfix
+from .highlight import escape, highlight
+from .query import Queries, filter_query, suggest, unknown_filter_values
+from .ranking import MAX_CACHED_POSTINGS, PostingCache, Snapshot, positive_terms, top
+from .results import Hit, SearchResult, facet_counts
+from .specs import DEFAULT_FACETS, FACET_SPECS, FACETS, LANGS, TEXT_SPECS, build_schema
+from .writer import analysis_processes, analyzed_documents, prepare_writer
+
+MAX_QUERY_CHARS = 1000
+MAX_QUERY_WORDS = 64
+MAX_HIGHLIGHT_CHARS = 5000
+HIGHLIGHT_FIELDS = ("summary_", "lessons_", "body_")  # text fields a snippet is taken from, in order
+
+
+class SearchIndex:
+    """One Whoosh index folder: one writer at a time (a file lock), one shared searcher."""
+
+    def __init__(self, path: Path | str):
+        whooshfix.apply()
+        self.path = Path(path)
+        self._lock = FileLock(str(self.path) + ".lock", timeout=600)
+        self._searcher = None
+        self._segreaders: dict[str, SegmentReader] = {}
+        self._snapshot: Snapshot | None = None
+        self._postings = PostingCache({spec.key: spec.numeric for spec in FACET_SPECS})
+        self._text_fields = tuple(f"{spec.name}_{lang}" for lang in LANGS for spec in TEXT_SPECS)
+        self._mutex = threading.RLock()
+        self.schema = build_schema()
+        if not index.exists_in(self.path):
+            self.path.mkdir(parents=True, exist_ok=True)
+            with self._lock:
+                if not index.exists_in(self.path):
+                    index.create_in(self.path, self.schema)
+                    self._mark(0, 0)  # empty: it reflects no store revision, so it follows all of them
+        self.ix = index.open_dir(self.path)
+        self.queries = Queries(self.schema)
+
+    def parse(self, text: str) -> query.Query:
+        """``text`` as the query tree a search evaluates (:meth:`Queries.parse`)."""
+        return self.queries.parse(text)
+
+    # -- writing -----------------------------------------------------------------------------
+    def _writer(self, **kw):
+        return self.ix.writer(timeout=60.0, **kw)
+
+    @contextmanager
+    def locked(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the index's write lock (re-entrant in this thread); ``timeout`` in seconds
+        (``None``: the default of 10 minutes) raises :class:`filelock.Timeout` when it is not
+        had in time."""
+        with self._lock.acquire(timeout=600 if timeout is None else timeout):
+            yield
+
+    # The store revision an index generation reflects is written beside it, as applied.<generation>,
+    # before that generation is committed: a generation on disk always has its marker, and a
+    # marker whose generation was never committed (a crash in between) is never read.
+    def applied(self) -> int | None:
+        """The newest store revision this index reflects (``None``: not recorded)."""
+        try:
+            return int((self.path / f"applied.{self.ix.latest_generation()}").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _mark(self, generation: int, revision: int) -> None:
+        tmp = self.path / f"applied.{generation}.tmp"
+        tmp.write_text(f"{revision}\n")
+        os.replace(tmp, self.path / f"applied.{generation}")
+
+    def _clean_markers(self) -> None:
+        keep = f"applied.{self.ix.latest_generation()}"
+        for p in self.path.glob("applied.*"):
+            if p.name != keep:
+                p.unlink(missing_ok=True)
+
+    def update(self, records: Iterable[dict], delete_ids: Iterable[str] = (), *,
+               new_ids: frozenset[str] | set[str] = frozenset(), count: int | None = None,
+               applied: int | None = None, progress=None) -> int:
+        """Add or replace the documents of ``records`` and delete ``delete_ids``; commit once.
+
+        Records whose id is in ``new_ids`` are known not to be indexed yet and are simply added.
+        Replaced and deleted documents are found with this process's searcher (brought up to
+        date under the write lock), not with a reader the writer would open over every segment.
+        ``records`` may be a stream (``count``: how many, if known) and ``delete_ids`` a list
+        it fills while it is read; ``applied``: the store revision the index reflects after
+        this commit; ``progress(1)`` is called per document added.
+        """
+        if count is None and isinstance(records, (list, tuple)):
+            count = len(records)
+        n = 0
+        stale: list[str] = []
+        with self._lock:
+            w = self._writer(limitmb=256)
+            try:
+                def docs():
+                    for d in records:
+                        if d["id"] not in new_ids:
+                            stale.append(d["id"])
+                        yield document_for(d)
+
+                n = _add_documents(w, docs(), count, progress)
+                stale += delete_ids  # read after the stream: it may name ids as it goes
+                for docnum in self._docnums(w, stale):  # older documents only: new ones come later
+                    w.delete_document(docnum)
+                if not n and not stale:
+                    w.cancel()
+                    if applied is not None:
+                        self._mark(self.ix.latest_generation(), applied)
+                    return 0
+                if applied is not None:
+                    self._mark(w.generation, applied)
+                w.commit()
+                self._clean_markers()
+            except BaseException:
+                if not w.is_closed:
+                    w.cancel()
+                raise
+        self._invalidate()
+        return n
+
+    def _docnums(self, writer, ids: list[str]) -> list[int]:
+        """Document numbers of ``ids`` as ``writer`` numbers them."""
+        if not ids:
+            return []
+        with self._mutex:
+            s = self.searcher()
+            if s.reader().generation() != writer.generation - 1:  # not the writer's view: ask it
+                with writer.searcher() as ws:
+                    return [d for rid in ids for d in ws.document_numbers(id=rid)]
+            return [d for rid in ids for d in s.document_numbers(id=rid)]
+
+    def rebuild(self, records: Iterable[dict], progress=None, count: int | None = None,
+                applied: int | None = None) -> int:
+        """Recreate the index from ``records`` (the store's published records; ``count`` of
+        them if known, which decides whether the analysis runs in other processes; ``applied``:
+        the store revision they reflect)."""
+        n = 0
+        with self._lock:
+            self.ix = index.create_in(self.path, self.schema)
+            w = self._writer(limitmb=256)
+            try:
+                n = _add_documents(w, map(document_for, records), count, progress)
+                if applied is not None:
+                    self._mark(w.generation, applied)
+                w.commit(optimize=True)
+                self._clean_markers()
+            except BaseException:
+                w.cancel()
+                raise
+        self._invalidate()
+        return n
+
+    def _invalidate(self) -> None:
+        # Other threads may still be reading with the old searcher: drop it, never close it under
+        # them (it is closed when the last reference goes).
+        with self._mutex:
+            self._searcher = None
+            self._snapshot = None
+
+    # -- reading -----------------------------------------------------------------------------
+    def searcher(self):
+        """The shared searcher, refreshed when another process or thread committed."""
+        with self._mutex:
+            if self._searcher is None or not self._searcher.up_to_date():
+                self._searcher = Searcher(self._reader(), fromindex=self.ix)
+                self._snapshot = None
+            return self._searcher
+
+    def _reader(self):
+        """A reader of the index's current segments that reuses the open readers of segments
+        it already had (opening a segment copies its term table and stored fields: ~100 ms at
+        10,000 records, and a save leaves all but one small segment as they were)."""
+        toc = self.ix._read_toc()
+        readers = []
+        for seg in toc.segments:
+            old = self._segreaders.get(seg.segment_id())
+            readers.append(_rebased(old, seg) if old is not None else
+                           SegmentReader(self.ix.storage, toc.schema, seg, generation=toc.generation))
+        self._segreaders = {r.segment().segment_id(): r for r in readers}
+        if not readers:
+            return EmptyReader(toc.schema)
+        if len(readers) == 1:
+            single = copy.copy(readers[0])  # the generation is per reader; leave older views alone
+            single._gen = toc.generation
+            return single
+        return MultiReader(readers, generation=toc.generation)
+
+    def snapshot(self) -> Snapshot:
+        """The array view of the current searcher (rebuilt after a commit; the arrays of
+        unchanged segments are reused)."""
+        with self._mutex:
+            searcher = self.searcher()
+            if self._snapshot is None or self._snapshot.searcher is not searcher:
+                self._snapshot = Snapshot(searcher, self._postings, self._text_fields)
+            return self._snapshot
+
+    def warm(self, max_postings: int | None = None, progress=None) -> int:
+        """Load the postings of the most frequent terms of the current segments into memory,
+        so that the first search for a common word does not read them from disk, then the words
+        that spelling suggestions choose from (a serving process calls this in a background
+        thread; searches go on meanwhile: the lock is taken per term). Returns the number of
+        postings loaded."""
+        budget = int(max_postings if max_postings is not None else MAX_CACHED_POSTINGS * 0.9)
+        with self._mutex:
+            snap = self.snapshot()
+            plans = [(segreader, data, self._postings.warm_plan(segreader, self._text_fields))
+                     for segreader, _, data in snap.parts]
+        loaded = 0
+        terms = ((segreader, data, name, btext) for segreader, data, plan in plans for _, name, btext in plan)
+        for segreader, data, name, btext in terms:
+            if loaded >= budget:
+                break
+            with self._mutex:
+                if self._snapshot is not snap:  # a commit replaced the view: stop here
+                    return loaded
+                ids = self._postings.postings_of(segreader, data, name, btext)[0]
+            loaded += ids.size
+            if progress:
+                progress(ids.size)
+        with self._mutex:  # the words for spelling suggestions (one scan of each term table)
+            if self._snapshot is snap:
+                snap.vocab()
+        return loaded
+
+    def stored(self) -> dict[str, int]:
+        """``{id: version}`` of every indexed document (for ``check``)."""
+        with self._mutex:
+            s = self.searcher()
+            return {f["id"]: f.get("version", 0) for f in s.all_stored_fields()}
+
+    def doc_count(self) -> int:
+        return self.searcher().doc_count()
+
+    def search(self, text: str, **kw) -> SearchResult:
+        """Search; see the module and the README for the query syntax.
+
+        One search at a time per process: a Whoosh searcher reads stored fields through shared
+        file handles, which threads must not interleave (the work is CPU-bound under the GIL
+        anyway)."""
+        with self._mutex:
+            return self._search(text, **kw)
+
+    def _search(self, text: str, *, filters: dict[str, list[str]] | None = None, year_from: int | None = None,
+               year_to: int | None = None, sort: str = "relevance", page: int = 1, limit: int = 10,
+               facets: Iterable[str] = DEFAULT_FACETS, retry: bool = True) -> SearchResult:
+        notes: list[dict] = []
+        text = normalize(text or "").strip()
+        if len(text) > MAX_QUERY_CHARS:
+            text = text[:MAX_QUERY_CHARS]
+            notes.append({"code": "query_chars", "values": {"limit": MAX_QUERY_CHARS}})
+        tokens = text.split()
+        if len(tokens) > MAX_QUERY_WORDS:
+            text = " ".join(tokens[:MAX_QUERY_WORDS])
+            notes.append({"code": "query_words", "values": {"limit": MAX_QUERY_WORDS}})
+        page, limit = max(1, int(page)), max(1, min(int(limit), 100))
+        snap = self.snapshot()
+        q = self.queries.parse(text) if text else query.Every()
+        if q is query.NullQuery or not any(True for _ in q.leaves()):  # only stop words or punctuation
+            q = query.Every()
+        scores, mask = snap.evaluate(q)
+        filt = filter_query(filters or {}, year_from, year_to)
+        notes += [{"code": "unknown_value", "values": {"facet": key, "value": value}}
+                  for key, value in unknown_filter_values(filters or {})]
+        if filt is not None:
+            mask &= snap.evaluate(filt)[1]
+        total = int(mask.sum())
+        keys = [-scores]
+        if sort == "year":
+            keys.append(np.where(snap.years > 0, -snap.years, 1))
+        elif sort == "title":
+            keys.append(snap.sort_key("title_sort"))
+        ranked = top(keys, np.flatnonzero(mask), page * limit)
+        terms: dict[str, set[str]] = {}
+        for name, term_text in positive_terms(q):
+            terms.setdefault(name, set()).add(term_text)
+        shown = ranked[(page - 1) * limit:]
+        # Which shown documents hold a matched term, per text field (one sorted lookup per
+        # term for the whole page): only those fields are highlighted.
+        holding = {name: set(shown[snap.holding(name, wanted, shown)].tolist())
+                   for name, wanted in terms.items() if name.startswith(HIGHLIGHT_FIELDS)}
+        hits = [self._hit(snap, int(d), float(scores[d]), terms, holding) for d in shown]
+        counted = facet_counts(snap, mask, [k for k in facets if k in FACETS])
+        suggestion = None
+        if text and total < 3:
+            suggestion = suggest(text, *snap.vocab())
+        result = SearchResult(text, total, page, limit, hits, counted, suggestion, None, notes)
+        if total == 0 and suggestion and retry:
+            again = self._search(suggestion, filters=filters, year_from=year_from, year_to=year_to, sort=sort,
+                                page=page, limit=limit, facets=facets, retry=False)
+            if again.total:
+                again.query, again.corrected_query, again.suggestion = text, suggestion, suggestion
+                again.notes = notes + [n for n in again.notes if n not in notes]
+                return again
+        return result
+
+    def _hit(self, snap: Snapshot, docnum: int, score: float, terms: dict[str, set[str]],
+             holding: dict[str, set[int]]) -> Hit:
+        g = gazetteer()
+        f = snap.stored(docnum)
+        lang = f.get("language", "id")
+        frag = ""
+        # Highlight the first field, in reading order, that holds a matched term; fields without
+        # a match are never analyzed.
+        for name in (prefix + lang for prefix in HIGHLIGHT_FIELDS):
+            wanted = terms.get(name)
+            if wanted and f.get(name) and docnum in holding.get(name, ()):
+                frag = highlight(f[name][:MAX_HIGHLIGHT_CHARS], wanted, lang)
+                if frag:
+                    break
+        if not frag:
+            summary = plain_text(f.get(f"summary_{lang}", ""))
+            frag = escape(summary[:240] + ("…" if len(summary) > 240 else ""))
+        regions = [g.get(c) for c in (f.get("region") or "").split(",") if c]
+        return Hit(id=f["id"], kind=f.get("kind", "case"), title=f.get(f"title_{lang}", ""), score=score,
+                   regions=[r.as_ref() for r in regions if r],
+                   sectors=[x for x in (f.get("sector") or "").split(",") if x], start_year=f.get("year"),
+                   status=f.get("status"), language=lang, highlight=frag)
+
+def _rebased(old: SegmentReader, segment) -> SegmentReader:
+    """``old``'s reader for the same segment with ``segment``'s deletions (the term and stored
+    field files are shared; a segment's files never change, only its set of deleted documents).
+    Touches whoosh3's reader internals: whoosh3 is pinned exactly (see ARCHITECTURE.md)."""
+    if set(old.segment().deleted_docs()) == set(segment.deleted_docs()):
+        return old
+    new = copy.copy(old)
+    new.__dict__.pop("deleted_docs_set", None)  # a cached property of the old deletions
+    new._segment = segment
+    new._perdoc = copy.copy(old._perdoc)
+    new._perdoc._segment = segment
+    return new
+
+
+def _add_documents(writer, docs: Iterable[dict], count: int | None, progress) -> int:
+    """Add ``docs`` through the fast segment writer (:mod:`kb.search.writer`), analysing their
+    text in other processes when there are many (``count``); ``progress(1)`` per document."""
+    adder = prepare_writer(writer, 256)
+    n = 0
+    for doc, analyzed in analyzed_documents(adder, docs, analysis_processes(count)):
+        adder.add_analyzed(doc, analyzed)
+        n += 1
+        if progress:
+            progress(1)
+    return n
