@@ -20,7 +20,7 @@ from typing import IO, Any
 from filelock import Timeout as LockTimeout
 
 from .access import Actor, as_actor, check_change, check_create, may_read
-from .errors import Conflict, Forbidden, ImportFailed, InstanceError, NotFound, RecordProblem
+from .errors import Conflict, Forbidden, ImportFailed, InstanceError, Invalid, NotFound, RecordProblem
 from .search import SearchIndex
 from .io import RawRecord, export_csv, export_jsonl, iter_file
 from .schema import validate_record
@@ -386,7 +386,7 @@ class KnowledgeBase:
     def _valid_one(self, raw: dict, source: str) -> dict:
         data, errs = validate_record(raw)
         if errs:
-            raise ImportFailed([RecordProblem(source, None, f, m) for f, m in errs])
+            raise Invalid([RecordProblem(source, None, f, m) for f, m in errs])
         return data
 
     # -- keeping the index in step with the store -------------------------------------------

@@ -14,12 +14,12 @@ from tqdm import tqdm
 
 from . import migrations
 from .base import KnowledgeBase, bundled_corpus_dir, instance_database_url, resolve_home
-from .errors import ImportFailed, InstanceError, SinergiError
+from .errors import ImportFailed, InstanceError, Invalid, SinergiError
 from .search import FACET_SPECS, highlight_to_text
 from .store import make_engine
 
 
-def _kb(ctx: click.Context, *, create: bool = False, upgrade: bool = False) -> KnowledgeBase:
+def open_kb(ctx: click.Context, *, create: bool = False, upgrade: bool = False) -> KnowledgeBase:
     home = ctx.obj["home"]
     return KnowledgeBase(home, create=create, upgrade=upgrade)
 
@@ -31,8 +31,8 @@ def _echo_upgrade(kb: KnowledgeBase) -> None:
                    f"{migrations.describe(new)}.")
 
 
-def _ready_kb(ctx: click.Context) -> KnowledgeBase:
-    kb = _kb(ctx, create=False)
+def ready_kb(ctx: click.Context) -> KnowledgeBase:
+    kb = open_kb(ctx, create=False)
     if not kb.is_initialized:
         raise InstanceError(f"the instance at {kb.home} is not initialised; run `sinergi init` first")
     return kb
@@ -45,11 +45,10 @@ def handle_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except ImportFailed as e:
+        except Invalid as e:
             for p in e.problems:
                 click.echo(f"error: {p}", err=True)
-            ctx = click.get_current_context(silent=True)
-            tail = "; nothing was imported." if ctx and ctx.command.name == "import" else "."
+            tail = "; nothing was imported." if isinstance(e, ImportFailed) else "."
             click.echo(f"{len(e.problems)} problem(s) found{tail}", err=True)
             sys.exit(1)
         except SinergiError as e:
@@ -72,28 +71,50 @@ def _bar_factory(enabled: bool | None):
     return bar
 
 
-def _echo_json(obj) -> None:
+def echo_json(obj) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
 
 
-@click.group()
-@click.option("--home", type=click.Path(file_okay=False), envvar="SINERGI_HOME",
-              help="Instance folder (default: $SINERGI_HOME, else ./instance).")
-@click.version_option(package_name="sinergi")
-@click.pass_context
-def main(ctx: click.Context, home: str | None) -> None:
-    """Sinergi: knowledge base and recommender for kerja sama antar daerah."""
-    ctx.ensure_object(dict)
-    ctx.obj["home"] = home
+# kb's commands; :func:`new_group` puts them in a ``sinergi`` group, to which the packages above
+# kb (the recommender, the web app) add theirs.
+COMMANDS: list[click.Command] = []
 
 
-@main.command()
+def _command(*args, group: bool = False, **kwargs):
+    def add(fn) -> click.Command:
+        cmd = (click.group if group else click.command)(*args, **kwargs)(fn)
+        COMMANDS.append(cmd)
+        return cmd
+    return add
+
+
+def new_group(*, after_change: tuple[Callable[[KnowledgeBase], None], ...] = ()) -> click.Group:
+    """A ``sinergi`` command group holding kb's commands; ``after_change(kb)`` runs after a
+    command changed the store (the recommender refits its models there)."""
+
+    @click.group()
+    @click.option("--home", type=click.Path(file_okay=False), envvar="SINERGI_HOME",
+                  help="Instance folder (default: $SINERGI_HOME, else ./instance).")
+    @click.version_option(package_name="sinergi")
+    @click.pass_context
+    def group(ctx: click.Context, home: str | None) -> None:
+        """Sinergi: knowledge base and recommender for kerja sama antar daerah."""
+        ctx.ensure_object(dict)
+        ctx.obj["home"] = home
+        ctx.obj["after_change"] = after_change
+
+    for cmd in COMMANDS:
+        group.add_command(cmd)
+    return group
+
+
+@_command()
 @click.option("--empty", is_flag=True, help="Create the instance without the bundled corpus.")
 @click.pass_context
 @handle_errors
 def init(ctx: click.Context, empty: bool) -> None:
     """Create the instance (or upgrade its database schema); load the bundled corpus unless --empty."""
-    kb = _kb(ctx, create=True, upgrade=True)
+    kb = open_kb(ctx, create=True, upgrade=True)
     _echo_upgrade(kb)
     if kb.is_initialized:
         click.echo(f"Instance at {kb.home} already exists ({kb.store.count()} records); nothing to do.")
@@ -111,17 +132,13 @@ def init(ctx: click.Context, empty: bool) -> None:
     click.echo(f"Instance ready at {kb.home} in {time.perf_counter() - t0:.1f} s.")
 
 
-# Packages above kb (the recommender) register here what must run after the store changed
-# (refitting their models); kb itself never imports them.
-AFTER_CHANGE: list[Callable[[KnowledgeBase], None]] = []
-
-
 def _fit_models(kb: KnowledgeBase) -> None:
-    for hook in AFTER_CHANGE:
+    ctx = click.get_current_context(silent=True)
+    for hook in (ctx.find_root().obj or {}).get("after_change", ()) if ctx else ():
         hook(kb)
 
 
-@main.command("import")
+@_command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
 @click.option("--upsert", is_flag=True, help="Update records whose id already exists.")
@@ -136,12 +153,12 @@ def import_(ctx: click.Context, files: tuple[str, ...], dry_run: bool, upsert: b
 
     Files of any size are read as streams: every record is checked first, then all are written
     in one transaction."""
-    kb = _ready_kb(ctx)
+    kb = ready_kb(ctx)
     report = kb.import_files(files, upsert=upsert, dry_run=dry_run, author="cli", progress=_bar_factory(progress))
     if not dry_run:
         _fit_models(kb)
     if as_json:
-        _echo_json(report.as_dict())
+        echo_json(report.as_dict())
     elif dry_run:
         click.echo(f"Dry run: {report.read} record(s) are valid; nothing was written.")
     else:
@@ -155,7 +172,7 @@ def _search_options(fn):
     return fn
 
 
-@main.command()
+@_command()
 @click.argument("query", nargs=-1)
 @_search_options
 @click.option("--year-from", type=int, help="Started in or after this year.")
@@ -168,12 +185,12 @@ def _search_options(fn):
 @handle_errors
 def search(ctx, query, year_from, year_to, sort, page, limit, as_json, **facets) -> None:
     """Search cases and practices (quotes, AND/OR/NOT and field: syntax work)."""
-    kb = _ready_kb(ctx)
+    kb = ready_kb(ctx)
     text = " ".join(query)
     filters = {k: list(v) for k, v in facets.items() if v}
     res = kb.search(text, filters=filters, year_from=year_from, year_to=year_to, sort=sort, page=page, limit=limit)
     if as_json:
-        _echo_json(res.as_dict())
+        echo_json(res.as_dict())
         return
     for note in res.notices:
         click.echo(f"note: {note}", err=True)
@@ -193,14 +210,14 @@ def search(ctx, query, year_from, year_to, sort, page, limit, as_json, **facets)
         click.echo("Try fewer or more general words, or remove a filter.")
 
 
-@main.command()
+@_command()
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @click.pass_context
 @handle_errors
 def export(ctx, fmt: str, output: str | None) -> None:
     """Export every published record (lossless: import it into an empty instance to copy)."""
-    kb = _ready_kb(ctx)
+    kb = ready_kb(ctx)
     text = kb.export(fmt)
     if output:
         Path(output).write_text(text, encoding="utf-8")
@@ -209,12 +226,12 @@ def export(ctx, fmt: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
-@main.command()
+@_command()
 @click.pass_context
 @handle_errors
 def reindex(ctx) -> None:
     """Rebuild the search index (and the recommender model) from the store."""
-    kb = _ready_kb(ctx)
+    kb = ready_kb(ctx)
     t0 = time.perf_counter()
     with _progress("indexing", kb.store.count()) as bar:
         n = kb.reindex(progress=bar.update)
@@ -222,16 +239,16 @@ def reindex(ctx) -> None:
     click.echo(f"Indexed {n} records in {time.perf_counter() - t0:.1f} s.")
 
 
-@main.command()
+@_command()
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
 def check(ctx, as_json: bool) -> None:
     """Report any difference between the store and the search index (exit 1 if any)."""
-    kb = _ready_kb(ctx)
+    kb = ready_kb(ctx)
     report = kb.check()
     if as_json:
-        _echo_json(report)
+        echo_json(report)
     else:
         click.echo(f"store: {report['store']} published records; index: {report['index']} documents")
         for key in ("missing_in_index", "not_in_store", "stale_in_index"):
@@ -243,7 +260,7 @@ def check(ctx, as_json: bool) -> None:
         sys.exit(1)
 
 
-@main.command()
+@_command()
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
@@ -254,7 +271,7 @@ def region(name: str, as_json: bool) -> None:
 
     p = profile(resolve_region(name))
     if as_json:
-        _echo_json(p)
+        echo_json(p)
         return
     where = "seat of government" if p["is_seat"] else "a point inside the region"
     click.echo(f"{p['name']} ({p['code']}, {p['level']}), {p['province']['name']}")
@@ -263,16 +280,16 @@ def region(name: str, as_json: bool) -> None:
         click.echo(f"  {n['kind']:<4}  {n['name']:<45} {n['distance_km']:>7.1f} km  {n['code']}")
 
 
-@main.command()
+@_command()
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
 def stats(ctx, as_json: bool) -> None:
     """Counts of records by sector, island, status, kind and year."""
-    kb = _ready_kb(ctx)
+    kb = ready_kb(ctx)
     st = kb.stats()
     if as_json:
-        _echo_json(st)
+        echo_json(st)
         return
     click.echo(f"{st['total']} published records")
     for key, rows in st["facets"].items():
@@ -281,7 +298,7 @@ def stats(ctx, as_json: bool) -> None:
             click.echo(f"  {r['label']:<45} {r['count']:>5}")
 
 
-@main.command()
+@_command()
 @click.option("--judgments", type=click.Path(exists=True, dir_okay=False),
               help="Search judgments (default: corpus/dev/search.jsonl).")
 @click.option("--json", "as_json", is_flag=True)
@@ -292,11 +309,11 @@ def evaluate(ctx, judgments: str | None, as_json: bool, details: bool) -> None:
     """Measure search quality (nDCG@10, MRR, Recall@10) against a plain BM25 baseline."""
     from .search.quality import evaluate_search, load_judgments
 
-    kb = _ready_kb(ctx)
+    kb = ready_kb(ctx)
     path = Path(judgments) if judgments else bundled_corpus_dir() / "dev" / "search.jsonl"
     report = evaluate_search(kb, load_judgments(path))
     if as_json:
-        _echo_json(report)
+        echo_json(report)
         return
     click.echo(f"{report['queries']} queries from {path.name}")
     click.echo(f"{'system':<12}{'nDCG@10':>10}{'MRR':>8}{'R@10':>8}")
@@ -309,7 +326,7 @@ def evaluate(ctx, judgments: str | None, as_json: bool, details: bool) -> None:
             click.echo(f"{row['sinergi']:.2f} {row['baseline']:.2f}  {row['query']}")
 
 
-@main.group()
+@_command(group=True)
 def db() -> None:
     """The database schema: its revision, and upgrading it after installing a new version."""
 
@@ -319,7 +336,7 @@ def db() -> None:
 @handle_errors
 def db_upgrade(ctx) -> None:
     """Migrate the instance's database to this version's schema (back it up first)."""
-    kb = _kb(ctx, create=False, upgrade=True)
+    kb = open_kb(ctx, create=False, upgrade=True)
     if kb.store.upgraded:
         _echo_upgrade(kb)
     else:
@@ -351,6 +368,8 @@ def db_current(ctx) -> None:
         note = f"unknown to this version, which needs {head}: a newer version upgraded the database"
     click.echo(f"{migrations.describe(current)} ({note})")
 
+
+main = new_group()  # ``python -m kb.cli``: kb's commands alone (the console script adds the others)
 
 if __name__ == "__main__":
     main()

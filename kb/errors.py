@@ -42,11 +42,19 @@ class RecordProblem:
 
 
 @dataclass
-class ImportFailed(SinergiError):
-    """Validation found problems; nothing was written."""
+class Invalid(SinergiError, ValueError):
+    """Input failed validation; ``problems`` says what and where. Nothing was written."""
 
     problems: list[RecordProblem] = field(default_factory=list)
     code = "invalid"
+
+    def __str__(self) -> str:
+        return f"{len(self.problems)} problem(s); nothing was written"
+
+
+@dataclass
+class ImportFailed(Invalid):
+    """An import's validation found problems; nothing was imported."""
 
     def __str__(self) -> str:
         return f"{len(self.problems)} problem(s); nothing was imported"

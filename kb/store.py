@@ -70,7 +70,6 @@ class Record(Base):
     created_by: Mapped[str] = mapped_column(String(80), default="system")
     updated_by: Mapped[str] = mapped_column(String(80), default="system")
     revisions: Mapped[list[Revision]] = relationship(back_populates="record", order_by="Revision.version")
-    regions: Mapped[list[RecordRegion]] = relationship(cascade="all, delete-orphan")
 
     def as_dict(self) -> dict:
         """The record's data plus its bookkeeping (``version``, ``state``, times, authors)."""
@@ -78,14 +77,6 @@ class Record(Base):
                 "created_at": self.created_at.isoformat() if self.created_at else None,
                 "updated_at": self.updated_at.isoformat() if self.updated_at else None,
                 "created_by": self.created_by, "updated_by": self.updated_by}
-
-
-class RecordRegion(Base):
-    """Which regions a record names (for region pages and peers)."""
-
-    __tablename__ = "record_regions"
-    record_pk: Mapped[int] = mapped_column(ForeignKey("records.pk", ondelete="CASCADE"), primary_key=True)
-    code: Mapped[str] = mapped_column(String(13), primary_key=True, index=True)
 
 
 class Revision(Base):
@@ -210,7 +201,7 @@ class Store:
         except BaseException:
             self.engine.dispose()
             raise
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_session = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
         # Pooled connections are closed when the store goes, not left to the garbage collector.
         self._finalizer = weakref.finalize(self, self.engine.dispose)
@@ -278,7 +269,7 @@ class Store:
     # -- reading -------------------------------------------------------------------------
     def get(self, record_id: str, *, include_deleted: bool = False) -> dict:
         """The record ``record_id`` with its bookkeeping, else :class:`NotFound`."""
-        with self._sessions() as s:
+        with self.read_session() as s:
             rec = s.scalar(select(Record).where(Record.id == record_id))
             if rec is None or (rec.state == "deleted" and not include_deleted):
                 raise NotFound(f"no record with id {record_id!r}")
@@ -287,7 +278,7 @@ class Store:
     def records(self, *, states: Iterable[str] = ("published",), kind: str | None = None,
                 ids: list[str] | None = None) -> list[dict]:
         """Every record in ``states`` (of ``ids``, if given), ordered by id."""
-        with self._sessions() as s:
+        with self.read_session() as s:
             q = select(Record).where(Record.state.in_(list(states))).order_by(Record.id)
             if kind:
                 q = q.where(Record.kind == kind)
@@ -337,18 +328,18 @@ class Store:
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
         ids = list(ids)
         out: set[str] = set()
-        with self._sessions() as s:
+        with self.read_session() as s:
             for i in range(0, len(ids), 500):
                 out |= set(s.scalars(select(Record.id).where(Record.id.in_(ids[i:i + 500]))))
         return out
 
     def count(self, state: str = "published") -> int:
-        with self._sessions() as s:
+        with self.read_session() as s:
             return s.scalar(select(func.count()).select_from(Record).where(Record.state == state)) or 0
 
     def revisions(self, record_id: str) -> list[dict]:
         """The revision history of a record, oldest first."""
-        with self._sessions() as s:
+        with self.read_session() as s:
             rec = s.scalar(select(Record).where(Record.id == record_id))
             if rec is None:
                 raise NotFound(f"no record with id {record_id!r}")
@@ -403,16 +394,6 @@ class Store:
             q = select(Record.data, Record.version, Record.state).where(Record.pk.in_(changed))
             return [{**data, "version": version, "state": state} for data, version, state in c.execute(q)]
 
-    def region_codes(self) -> dict[str, list[str]]:
-        """``{region code: [record ids]}`` over published records."""
-        with self._sessions() as s:
-            q = (select(RecordRegion.code, Record.id).join(Record, Record.pk == RecordRegion.record_pk)
-                 .where(Record.state == "published"))
-            out: dict[str, list[str]] = {}
-            for code, rid in s.execute(q):
-                out.setdefault(code, []).append(rid)
-            return out
-
     # -- writing -------------------------------------------------------------------------
     def write_many(self, records: list[dict], *, author: str, upsert: bool = False,
                    action: str = "import", state: str = "published",
@@ -439,7 +420,7 @@ class Store:
                 for rec in existing.values():
                     guard(rec.as_dict())
             now = _now()
-            # New records, their regions and every revision go in as Core executemany inserts
+            # New records and every revision go in as Core executemany inserts
             # (the ORM inserts rows one at a time on SQLite, to read back each key): the same
             # rows, keys in the same order. Updated records go through the ORM (_apply).
             new_rows, revisions = [], []
@@ -466,10 +447,6 @@ class Store:
                 pks: dict[str, int] = {}
                 for i in range(0, len(created), 500):
                     pks.update(s.execute(select(Record.id, Record.pk).where(Record.id.in_(created[i:i + 500]))).all())
-                regions = [{"record_pk": pks[row["id"]], "code": c}
-                           for row in new_rows for c in row["data"].get("regions", [])]
-                if regions:
-                    s.execute(RecordRegion.__table__.insert(), regions)
                 for rev in revisions:
                     if rev["record_pk"] is None:
                         rev["record_pk"] = pks[rev["data"]["id"]]
@@ -510,7 +487,6 @@ class Store:
         rec.updated_at, rec.updated_by = now, author
         if state:
             rec.state = state
-        rec.regions = [RecordRegion(code=c) for c in data.get("regions", [])]
 
     def update(self, record_id: str, data: dict, *, expected_version: int, author: str,
                state: str | None = None, note: str | None = None,

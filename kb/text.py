@@ -64,7 +64,8 @@ def _english_stop_words() -> frozenset[str]:
 
 
 @functools.cache
-def _stop_words(lang: str) -> frozenset[str]:
+def stop_words(lang: str) -> frozenset[str]:
+    """The stop words of ``lang`` (``id``: Sastrawi's list with Sinergi's changes; ``en``)."""
     if lang == "en":
         return _english_stop_words()
     from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
@@ -123,8 +124,28 @@ def _region_phrases() -> dict[str, list[str]]:
     for alias, codes in gazetteer().aliases().items():
         if " " not in alias and (alias in roots or len(alias) < 4):
             continue
-        out.setdefault(alias, []).extend("_r" + c.replace(".", "") for c in sorted(codes))
+        out.setdefault(alias, []).extend(region_token(c) for c in sorted(codes))
     return out
+
+
+def region_token(code: str) -> str:
+    """The token a region's name becomes in analysed text: ``_r`` and its code's digits
+    (``33.74`` → ``_r3374``)."""
+    return "_r" + code.replace(".", "")
+
+
+def token_region(term: str) -> str | None:
+    """The region code of a region token (``_r3374`` → ``33.74``), else ``None``."""
+    digits = term[2:]
+    if not (term.startswith("_r") and digits.isdigit() and len(digits) in (2, 4)):
+        return None
+    return digits[:2] + ("." + digits[2:] if len(digits) > 2 else "")
+
+
+def concept_words(term: str) -> str | None:
+    """The words a concept token stands for (``_airminum`` → ``air minum``), else ``None``."""
+    phrases = CONCEPTS.get(term)
+    return phrases[0] if phrases else None
 
 
 def _build_phrases() -> tuple[dict[tuple[str, ...], list[str]], int, frozenset[str]]:
@@ -252,8 +273,8 @@ def analyze_tuples(text: str, lang: str = "id", *, stem: bool = True) -> list[tu
     """:func:`analyze` as ``(text, pos, start, end)`` tuples (cheaper: the index writer's form)."""
     text = normalize(text)
     words = _join(list(_raw_words(text)))
-    phrases, longest, starts = _PHRASES
-    stops = _stop_words("en" if lang == "en" else "id")
+    phrases, longest, starts = _phrases()
+    stops = stop_words("en" if lang == "en" else "id")
     stemmer = stem_en if lang == "en" else stem_id
     out: list[tuple[str, int, int, int]] = []
     n = len(words)
@@ -317,7 +338,7 @@ def _quick_matches_by_word(text, wanted, lang, cores, acronyms, limit) -> list[T
 def _confirm(words, wanted, lang, acronyms: dict[str, str], limit: int | None) -> list[Term]:
     """The candidate words (``(start, match)``, in text order) that are an acronym of a wanted
     concept or stem to a wanted term."""
-    stops = _stop_words("en" if lang == "en" else "id")
+    stops = stop_words("en" if lang == "en" else "id")
     stemmer = stem_en if lang == "en" else stem_id
     out = []
     seen: set[str] = set()
@@ -357,7 +378,7 @@ def _candidates(wanted: frozenset[str]) -> tuple[tuple[str, ...], dict[str, str]
 def _one_word_phrases() -> dict[str, list[str]]:
     """``{concept: [words]}`` for the phrases of one word (acronyms such as TPA)."""
     out: dict[str, list[str]] = {}
-    for key, concepts in _PHRASES[0].items():
+    for key, concepts in _phrases()[0].items():
         if len(key) == 1:
             for concept in concepts:
                 out.setdefault(concept, []).append(key[0])
@@ -369,12 +390,11 @@ def terms(text: str, lang: str = "id") -> list[str]:
     return [t.text for t in analyze(text, lang)]
 
 
-def words(text: str) -> list[str]:
-    """Lower-cased surface words of ``text``, for spelling suggestions."""
-    return [w for w, _, _ in _raw_words(normalize(text))]
-
-
-_PHRASES = _build_phrases()
+@functools.cache
+def _phrases() -> tuple[dict[tuple[str, ...], list[str]], int, frozenset[str]]:
+    """The phrase table (concept phrases and region names), built on first use: it reads the
+    gazetteer and Sastrawi's dictionary."""
+    return _build_phrases()
 
 
 def joined_words(text: str) -> list[str]:
@@ -389,7 +409,7 @@ def phrase_parts() -> tuple[frozenset[str], frozenset[str]]:
     (``air`` in ``air minum``; ``minum``, ``bandung`` in ``kota bandung``)."""
     heads: set[str] = set()
     tails: set[str] = set()
-    for key in _PHRASES[0]:
+    for key in _phrases()[0]:
         if len(key) > 1:
             heads.update(key[:-1])
             tails.update(key[1:])
@@ -401,7 +421,7 @@ def glue_phrases(query: str) -> str:
     """Join the known multi-word phrases of a query with ``+`` so a query parser that splits on
     spaces hands them to :func:`analyze` whole (``air minum`` -> ``air+minum``)."""
     chunks = query.split()
-    phrases, longest, _ = _PHRASES
+    phrases, longest, _ = _phrases()
     out: list[str] = []
     i = 0
     while i < len(chunks):

@@ -13,7 +13,7 @@ from kb.base import bundled_corpus_dir
 from kb.errors import ImportFailed, RecordProblem
 
 from .reasons import N_, Gettext, Wording
-from .service import recommender_for, refresh_models
+from .service import recommender_for
 
 # The catalogue of a language (``lang -> gettext``): the message catalogue lives with the web
 # app, whose console script hands it over in :func:`register`. Without one, Indonesian.
@@ -55,7 +55,7 @@ def recommend(ctx, text, file_, region, learn_from_failure, limit, as_json, lang
     """Similar cases and practices, study-visit peers and partners for a proposal."""
     if bool(text) == bool(file_):
         raise click.UsageError("give either --text or --file")
-    kb = kbcli._ready_kb(ctx)
+    kb = kbcli.ready_kb(ctx)
     if file_:
         try:
             proposal = json.loads(Path(file_).read_text(encoding="utf-8"))
@@ -73,7 +73,7 @@ def recommend(ctx, text, file_, region, learn_from_failure, limit, as_json, lang
     w = wording(lang)
     _ = w.gettext
     if as_json:
-        kbcli._echo_json(res.as_dict(w))
+        kbcli.echo_json(res.as_dict(w))
         return
     if res.message:
         click.echo(w.message(res.message))
@@ -137,11 +137,11 @@ def _print_plan(w: Wording, visits: list[dict], route: list[dict]) -> None:
 @kbcli.handle_errors
 def peers(ctx, topic, region, learn_from_failure, limit, as_json, lang) -> None:
     """Study-visit destinations grouped by arrangement, with the route from --region."""
-    kb = kbcli._ready_kb(ctx)
+    kb = kbcli.ready_kb(ctx)
     res = recommender_for(kb).peers_for(topic, region, limit=limit, learn_from_failure=learn_from_failure)
     w = wording(lang)
     if as_json:
-        kbcli._echo_json({"peers": w.items(res["peers"]), "visits": w.items(res["visits"]), "route": res["route"],
+        kbcli.echo_json({"peers": w.items(res["peers"]), "visits": w.items(res["visits"]), "route": res["route"],
                           "proposer": res["proposer"]})
         return
     if not res["peers"]:
@@ -163,11 +163,11 @@ def evaluate_recommender_cmd(ctx, proposals, as_json, details) -> None:
     """nDCG@10 of similar cases and hit@5 / precision@5 of peers, against a plain TF-IDF baseline."""
     from .evaluate import evaluate_recommender, load_proposals
 
-    kb = kbcli._ready_kb(ctx)
+    kb = kbcli.ready_kb(ctx)
     path = Path(proposals) if proposals else bundled_corpus_dir() / "dev" / "proposals.jsonl"
     report = evaluate_recommender(kb, load_proposals(path))
     if as_json:
-        kbcli._echo_json(report)
+        kbcli.echo_json(report)
         return
     click.echo(f"{report['proposals']} proposals from {path.name}")
     click.echo(f"{'system':<12}{'cases nDCG@10':>15}{'peers hit@5':>13}{'peers P@5':>11}{'P@5 reachable':>15}")
@@ -185,13 +185,10 @@ def evaluate_recommender_cmd(ctx, proposals, as_json, details) -> None:
                        f"P@5 {s['precision@5']:.1f}/{b['precision@5']:.1f}  {row['id']} {row['title']}")
 
 
-def register(group: click.Group, *, catalogue: Callable[[str], Gettext] | None = None) -> None:
-    """Add the recommender's commands to the ``sinergi`` group and refit after changes;
-    ``catalogue(lang)`` gives the gettext of a language for ``--lang``."""
+COMMANDS = (recommend, peers, evaluate_recommender_cmd)
+
+
+def use_catalogue(catalogue: Callable[[str], Gettext]) -> None:
+    """``catalogue(lang)`` gives the gettext of a language for ``--lang`` (the web app's)."""
     global _catalogue
-    if catalogue is not None:
-        _catalogue = catalogue
-    for cmd in (recommend, peers, evaluate_recommender_cmd):
-        group.add_command(cmd)
-    if refresh_models not in kbcli.AFTER_CHANGE:
-        kbcli.AFTER_CHANGE.append(refresh_models)
+    _catalogue = catalogue

@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from kb.gazetteer import gazetteer
 from kb.documents import record_texts
-from kb.text import _stop_words, analyze, terms
+from kb.text import analyze, concept_words, stop_words, terms, token_region
 
 DEFAULT_FIELD_WEIGHTS = {"title": 3, "summary": 2, "lessons": 1, "meta": 1, "body": 1}
 
@@ -34,7 +34,7 @@ def guess_language(text: str) -> str:
     """``en`` when English function words outnumber Indonesian ones, else ``id``."""
     words = re.findall(r"[a-z]+", text.lower())
     en = sum(w in _EN_HINTS for w in words)
-    idn = sum(w in _stop_words("id") for w in words)
+    idn = sum(w in stop_words("id") for w in words)
     return "en" if en > idn else "id"
 
 
@@ -283,16 +283,13 @@ class CaseSimilarity(BaseEstimator):
 
 
 def _is_region_token(term: str) -> bool:
-    return term.startswith("_r") and term[2:].isdigit()
+    return token_region(term) is not None
 
 
 def readable_term(term: str) -> str:
     """A term as a person reads it: concept and region tokens become words."""
-    if term.startswith("_r") and term[2:].isdigit():
-        code = term[2:4] + ("." + term[4:] if len(term) > 4 else "")
+    code = token_region(term)
+    if code:
         r = gazetteer().get(code)
         return r.name if r else term
-    if term.startswith("_"):
-        return term[1:].replace("airminum", "air minum").replace("airlimbah", "air limbah") \
-            .replace("luarnegeri", "luar negeri")
-    return term
+    return concept_words(term) or term

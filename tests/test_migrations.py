@@ -13,7 +13,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import MetaData, Table, insert, inspect, select, text
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, insert, inspect, select, text
 from werkzeug.security import generate_password_hash
 
 import kb.base
@@ -22,7 +22,7 @@ from kb.base import KnowledgeBase
 from kb.errors import InstanceError
 from kb.io import read_file
 from kb.schema import validate_record
-from kb.store import Base, Record, RecordRegion, Revision, Store, User, make_engine
+from kb.store import Base, Record, Revision, Store, User, make_engine
 from test_accounts import PASSWORD, TEST_CONFIG, sign_in, signed_in
 from webapp import create_app
 from webapp.cli import main
@@ -55,7 +55,9 @@ def _first_release_instance(home, small_file) -> str:
                 "id": data["id"], "kind": data["kind"], "language": data["language"], "title": data["title"],
                 "data": data, "state": "published", "version": 1, "created_at": NOW, "updated_at": NOW,
                 "created_by": "cli", "updated_by": "cli"}).scalar_one()
-            conn.execute(insert(RecordRegion), [{"record_pk": pk, "code": c} for c in data.get("regions", [])])
+            for code in data.get("regions", []):
+                conn.execute(text("INSERT INTO record_regions (record_pk, code) VALUES (:pk, :code)"),
+                             {"pk": pk, "code": code})
             conn.execute(insert(Revision), {"record_pk": pk, "version": 1, "action": "import", "author": "cli",
                                             "at": NOW, "state": "published", "data": data, "note": None})
     engine.dispose()
@@ -86,7 +88,7 @@ def _differences(url: str, metadata: MetaData = Base.metadata) -> list:
 def test_a_first_release_database_is_refused_until_db_upgrade(tmp_path, small_file):
     home = tmp_path / "lama"
     url = _first_release_instance(home, small_file)
-    with pytest.raises(InstanceError, match=r"schema is at revision 0001 .*this version needs 0002 .*"
+    with pytest.raises(InstanceError, match=r"schema is at revision 0001 .*this version needs 0003 .*"
                                             r"run `sinergi db upgrade`"):
         KnowledgeBase(home)
     assert "session_generation" not in _columns(url, "users")  # refusing changed nothing
@@ -99,10 +101,10 @@ def test_a_first_release_database_is_refused_until_db_upgrade(tmp_path, small_fi
 
     upgraded = run(main, ["--home", str(home), "db", "upgrade"])
     assert upgraded.exit_code == 0, upgraded.output
-    assert "from revision 0001" in upgraded.output and "to 0002" in upgraded.output
-    assert run(main, ["--home", str(home), "db", "current"]).output.startswith("0002 ")
+    assert "from revision 0001" in upgraded.output and "to 0003" in upgraded.output
+    assert run(main, ["--home", str(home), "db", "current"]).output.startswith("0003 ")
     again = run(main, ["--home", str(home), "db", "upgrade"])
-    assert again.exit_code == 0 and "already at revision 0002" in again.output
+    assert again.exit_code == 0 and "already at revision 0003" in again.output
 
     users = _columns(url, "users")
     assert not users["session_generation"]["nullable"] and not users["disabled"]["nullable"]
@@ -146,7 +148,7 @@ def test_a_new_database_is_at_head_with_the_models_schema(tmp_path):
     home = tmp_path / "neu"
     with KnowledgeBase(home) as instance:
         url = instance.store.url
-        assert instance.store.schema_revision() == migrations.head() == "0002"
+        assert instance.store.schema_revision() == migrations.head() == "0003"
         assert instance.store.upgraded is None
     assert _differences(url) == []
 
@@ -170,6 +172,9 @@ def test_the_baseline_is_the_models_without_the_account_columns_added_since(tmp_
                                              if c.name not in ("session_generation", "disabled")))
         else:
             table.to_metadata(first_release)
+    Table("record_regions", first_release,  # dropped by 0003
+          Column("record_pk", Integer, ForeignKey("records.pk", ondelete="CASCADE"), primary_key=True),
+          Column("code", String(13), primary_key=True, index=True))
     (tmp_path / "b").mkdir()
     url = _new_url(tmp_path / "b")
     engine = make_engine(url)
@@ -177,8 +182,11 @@ def test_the_baseline_is_the_models_without_the_account_columns_added_since(tmp_
         migrations.upgrade(conn, migrations.BASELINE)
     engine.dispose()
     assert _differences(url, first_release) == []
-    added = sorted((d[0], d[2], d[3].name) for d in _differences(url))  # what 0002 adds
+    changes = _differences(url)  # what 0002 adds and 0003 drops
+    added = sorted((d[0], d[2], d[3].name) for d in changes if d[0] == "add_column")
     assert added == [("add_column", "users", "disabled"), ("add_column", "users", "session_generation")]
+    dropped = sorted(d[0] + " " + d[1].name for d in changes if d[0] != "add_column")
+    assert dropped == ["remove_index ix_record_regions_code", "remove_table record_regions"]
 
 
 def test_a_database_upgraded_by_a_newer_version_is_refused(tmp_path):

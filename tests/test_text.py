@@ -86,7 +86,7 @@ def test_quick_matches_finds_exactly_the_words_that_stem_to_wanted_terms():
 
     from kb.base import corpus_files
     from kb.io import read_file
-    from kb.text import _SIMPLE_WORD, _candidates, _stop_words, normalize, quick_matches, stem_en, stem_id
+    from kb.text import _SIMPLE_WORD, _candidates, normalize, stop_words, quick_matches, stem_en, stem_id
 
     texts = [(normalize(" ".join(str(r.data.get(k, "")) for k in ("title", "summary", "body"))),
               r.data.get("language", "id")) for path in corpus_files() for r in read_file(path)]
@@ -103,7 +103,7 @@ def test_quick_matches_finds_exactly_the_words_that_stem_to_wanted_terms():
             w = m.group().casefold()
             if w in acronyms:
                 expected.append((acronyms[w], m.start(), m.end()))
-            elif (any(c in w for c in cores) and w not in _stop_words("en" if lang == "en" else "id")
+            elif (any(c in w for c in cores) and w not in stop_words("en" if lang == "en" else "id")
                   and stem(w) in wanted):
                 expected.append((stem(w), m.start(), m.end()))
         got = [(t.text, t.start, t.end) for t in quick_matches(text, wanted, lang)]

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from kb.base import KnowledgeBase
-from kb.errors import Conflict, Forbidden, NotFound, SinergiError, Unavailable
+from kb.errors import Conflict, Forbidden, Invalid, NotFound, SinergiError, Unavailable
 
 from .auth import _dummy_hash, login_manager
 from .i18n import compile_catalogs
@@ -168,7 +168,7 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
 
 
 # Domain errors that reach the edge unhandled: their HTTP status by class.
-_DOMAIN_STATUS = ((NotFound, 404), (Forbidden, 403), (Conflict, 409), (Unavailable, 503))
+_DOMAIN_STATUS = ((Invalid, 400), (NotFound, 404), (Forbidden, 403), (Conflict, 409), (Unavailable, 503))
 
 
 def ensure_initialized(kb: KnowledgeBase) -> None:

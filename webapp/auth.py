@@ -63,7 +63,7 @@ def load_user(user_id: str) -> Account | None:
     pk, _, generation = user_id.partition(".")
     if not (pk.isdigit() and generation.isdigit()):
         return None
-    with _store()._sessions() as s:
+    with _store().read_session() as s:
         u = s.get(User, int(pk))
         if u is None or u.disabled or u.session_generation != int(generation):
             return None
@@ -128,7 +128,7 @@ def end_sessions(store, pk: int) -> None:
 
 
 def list_users(store) -> list[dict]:
-    with store._sessions() as s:
+    with store.read_session() as s:
         return [{"username": u.username, "role": u.role, "token": bool(u.token_hash), "disabled": u.disabled}
                 for u in s.scalars(select(User).order_by(User.username))]
 
@@ -143,7 +143,7 @@ def _dummy_hash() -> str:
 def verify(store, username: str, password: str) -> Account | None:
     """The account when the password is right and the account enabled, else ``None`` (one
     hash check either way, so the time does not tell whether the name exists)."""
-    with store._sessions() as s:
+    with store.read_session() as s:
         u = s.scalar(select(User).where(User.username == username))
         if u is None:
             check_password_hash(_dummy_hash(), password)
@@ -167,7 +167,7 @@ def new_token(store, username: str) -> str:
 def token_account(store, header: str | None) -> Account | None:
     if not header or header[:7].lower() != "bearer ":  # the scheme is case-insensitive
         return None
-    with store._sessions() as s:
+    with store.read_session() as s:
         u = s.scalar(select(User).where(User.token_hash == _token_hash(header[7:].strip())))
         return _account(u) if u and not u.disabled else None
 

@@ -9,12 +9,16 @@ import time
 import click
 
 from kb import cli as kbcli
-from kb.cli import main
-from recommender.cli import register as register_recommender
+from recommender import cli as recommender_cli
+from recommender.service import refresh_models
 
 from .i18n import gettext_for
 
-register_recommender(main, catalogue=gettext_for)
+recommender_cli.use_catalogue(gettext_for)
+# The whole command set: kb's, the recommender's (models refitted after a change), the web app's.
+main = kbcli.new_group(after_change=(refresh_models,))
+for _cmd in recommender_cli.COMMANDS:
+    main.add_command(_cmd)
 
 
 @main.command()
@@ -65,7 +69,7 @@ def user_add(ctx, username: str, role: str, password: str) -> None:
 
     if password == "-":
         password = sys.stdin.readline().rstrip("\n")
-    kb = kbcli._kb(ctx, create=True)
+    kb = kbcli.open_kb(ctx, create=True)
     add_user(kb.store, username, password, role)
     click.echo(f"User {username} ({role}) created.")
 
@@ -77,7 +81,7 @@ def user_list(ctx) -> None:
     """List accounts."""
     from .auth import list_users
 
-    for u in list_users(kbcli._kb(ctx, create=True).store):
+    for u in list_users(kbcli.open_kb(ctx, create=True).store):
         flags = " ".join(x for x in ("token" if u["token"] else "", "disabled" if u["disabled"] else "") if x)
         click.echo(f"{u['username']:<24} {u['role']:<12} {flags}".rstrip())
 
@@ -91,7 +95,7 @@ def user_role(ctx, username: str, role: str) -> None:
     """Change an account's role."""
     from .auth import set_role
 
-    set_role(kbcli._kb(ctx, create=True).store, username, role)
+    set_role(kbcli.open_kb(ctx, create=True).store, username, role)
     click.echo(f"{username} is now {role}.")
 
 
@@ -108,7 +112,7 @@ def user_passwd(ctx, username: str) -> None:
         password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    set_password(kbcli._kb(ctx, create=True).store, username, password)
+    set_password(kbcli.open_kb(ctx, create=True).store, username, password)
     click.echo(f"Password of {username} changed; their sessions have ended.")
 
 
@@ -120,7 +124,7 @@ def user_disable(ctx, username: str) -> None:
     """Disable an account: no sign-in, no API token; its sessions end at once."""
     from .auth import set_disabled
 
-    set_disabled(kbcli._kb(ctx, create=True).store, username, True)
+    set_disabled(kbcli.open_kb(ctx, create=True).store, username, True)
     click.echo(f"{username} is disabled.")
 
 
@@ -132,7 +136,7 @@ def user_enable(ctx, username: str) -> None:
     """Enable a disabled account again."""
     from .auth import set_disabled
 
-    set_disabled(kbcli._kb(ctx, create=True).store, username, False)
+    set_disabled(kbcli.open_kb(ctx, create=True).store, username, False)
     click.echo(f"{username} is enabled.")
 
 
@@ -144,7 +148,7 @@ def user_token(ctx, username: str) -> None:
     """Issue a new API token (shown once; the old one stops working)."""
     from .auth import new_token
 
-    click.echo(new_token(kbcli._kb(ctx, create=True).store, username))
+    click.echo(new_token(kbcli.open_kb(ctx, create=True).store, username))
 
 
 __all__ = ["main"]

@@ -7,7 +7,7 @@ import json
 from flask import Blueprint, abort, g, jsonify, request, url_for
 from pydantic import BaseModel, ValidationError
 
-from kb.errors import Conflict, Forbidden, ImportFailed, NotFound
+from kb.errors import Conflict, Forbidden, Invalid, NotFound
 from kb.gazetteer import gazetteer
 from kb.geography import profile
 from kb.io import loads_json
@@ -27,7 +27,7 @@ def _fail(code: int, message: str, details=None):
     abort(code, message)
 
 
-def _problems(e: ImportFailed) -> list[dict]:
+def _problems(e: Invalid) -> list[dict]:
     return [{"field": p.field, "message": p.message} for p in e.problems]
 
 
@@ -123,7 +123,7 @@ def recommend():
     proposal = _valid(RecommendRequest, _json_object(), "invalid proposal")
     try:
         res = recommender_for(get_kb()).recommend(proposal, limit=proposal.limit)
-    except ImportFailed as e:
+    except Invalid as e:
         _fail(400, "invalid proposal", _problems(e))
     return jsonify(res.as_dict(wording()))  # why: the reasons worded in the request's language
 
@@ -135,7 +135,7 @@ def peers():
     try:
         res = recommender_for(get_kb()).peers_for(query.topic, query.region or None,
                                                   learn_from_failure=query.learn_from_failure)
-    except ImportFailed as e:
+    except Invalid as e:
         # The topic is checked as a proposal's description: name the parameter that was sent.
         _fail(400, "invalid request", [{"field": "topic", "message": "the topic is too short: name it in a few "
                                                                     "words, e.g. 'SPAM regional'"}
@@ -163,7 +163,7 @@ def create_case():
         rec = get_kb().create(data, author=acc.actor, state=state)
     except Forbidden as e:
         _fail(403, str(e))
-    except ImportFailed as e:
+    except Invalid as e:
         _fail(400, "invalid case", _problems(e))
     except Conflict as e:
         _fail(409, f"a record with this id already exists: {e}")
@@ -196,7 +196,7 @@ def update_case(record_id: str):
         except NotFound:
             current = None
         _fail(409, str(e), {"current": current})
-    except ImportFailed as e:
+    except Invalid as e:
         _fail(400, "invalid case", _problems(e))
     return jsonify(rec)
 

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from kb.errors import Conflict, Forbidden, ImportFailed, NotFound
+from kb.errors import Conflict, Forbidden, Invalid, NotFound
 from kb.access import check_change
 from kb.io import FileProblem, RawRecord, decode, detect_format, parse_text
 
@@ -80,7 +80,7 @@ def new():
         try:
             rec = get_kb().create(form.to_record(), author=current_actor(),
                                   state="published" if publish else "draft")
-        except ImportFailed as e:
+        except Invalid as e:
             errors = _problems_by_field(e.problems)
         else:
             flash(_("Tersimpan.") + " " + (_("Sudah terbit.") if publish else _("Menunggu terbit oleh editor.")),
@@ -115,7 +115,7 @@ def edit(record_id: str):
         data = {**form.to_record(), "id": record_id}
         try:
             kb.update(record_id, data, expected_version=version, author=current_actor())
-        except ImportFailed as e:
+        except Invalid as e:
             errors = _problems_by_field(e.problems)
         except Forbidden as e:
             abort(403, str(e))
@@ -178,7 +178,7 @@ def upload():
         raws = [RawRecord(saved["name"], r["line"], r["data"]) for r in saved["records"]]
         try:
             report = kb.import_raw(raws, upsert=saved["upsert"], author=current_actor())
-        except ImportFailed as e:
+        except Invalid as e:
             return render_template("curation/upload.html", form=form, problems=e.problems, preview=None), 400
         f.unlink(missing_ok=True)
         flash(_("%(n)d catatan baru dan %(m)d diperbarui.", n=len(report.created), m=len(report.updated)), "ok")
@@ -195,7 +195,7 @@ def upload():
                 raws, file_problems = e.records, e.problems
             report = kb.import_raw(raws, upsert=bool(form.upsert.data), dry_run=True, author=current_actor(),
                                    file_problems=file_problems)
-        except ImportFailed as e:
+        except Invalid as e:
             problems = e.problems
         else:
             token = secrets.token_hex(16)

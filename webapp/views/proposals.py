@@ -9,7 +9,7 @@ from babel.dates import format_date
 from flask import Blueprint, Response, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from kb.errors import ImportFailed
+from kb.errors import Invalid
 from kb.gazetteer import gazetteer
 from recommender.service import Recommendation, recommender_for
 from recommender.visits import DIVERSE_TOP, route
@@ -37,7 +37,7 @@ def propose():
     if request.args and form.validate():
         try:
             result = recommender_for(get_kb()).recommend(_proposal(form), limit=10).as_dict(wording(html=True))
-        except ImportFailed as e:
+        except Invalid as e:
             problems = e.problems
     elif request.args:
         problems = [f"{form[k].label.text}: {', '.join(v)}" for k, v in form.errors.items()]
@@ -59,7 +59,7 @@ def _shortlist() -> tuple[ProposalForm, Recommendation, list[dict]] | Response:
                         content_type="text/plain; charset=utf-8")
     try:
         res = recommender_for(get_kb()).recommend(_proposal(form), limit=CHOSEN_LIMIT)
-    except ImportFailed as e:
+    except Invalid as e:
         return Response("\n".join(str(p) for p in e.problems) + "\n", status=400, content_type="text/plain; charset=utf-8")
     w = wording()
     visits = w.items(res.visits)
