@@ -320,7 +320,6 @@ class SearchIndex:
 
     def _hit(self, snap: Snapshot, docnum: int, score: float, terms: dict[str, set[str]],
              holding: dict[str, set[int]]) -> Hit:
-        g = gazetteer()
         f = snap.stored(docnum)
         lang = f.get("language", "id")
         frag = ""
@@ -335,9 +334,8 @@ class SearchIndex:
         if not frag:
             summary = plain_text(f.get(f"summary_{lang}", ""))
             frag = escape(summary[:240] + ("…" if len(summary) > 240 else ""))
-        regions = [g.get(c) for c in (f.get("region") or "").split(",") if c]
         return Hit(id=f["id"], kind=f.get("kind", "case"), title=f.get(f"title_{lang}", ""), score=score,
-                   regions=[r.as_ref() for r in regions if r],
+                   regions=gazetteer().refs((f.get("region") or "").split(",")),
                    sectors=[x for x in (f.get("sector") or "").split(",") if x], start_year=f.get("year"),
                    status=f.get("status"), language=lang, highlight=frag)
 

@@ -111,8 +111,7 @@ def _quote(value: str, safe: str = "", encoding: str | None = None, errors: str 
 
 
 def region_refs(codes: list[str]) -> list[dict]:
-    g = gazetteer()
-    return [g.get(c).as_ref() for c in codes if g.get(c)]
+    return gazetteer().refs(codes)
 
 
 class FilterLinks:
