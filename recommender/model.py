@@ -38,6 +38,28 @@ def guess_language(text: str) -> str:
     return "en" if en > idn else "id"
 
 
+def _idf_by_language(matrix: sparse.csr_matrix, languages: np.ndarray, vocabulary: np.ndarray,
+                     idf: np.ndarray) -> np.ndarray:
+    """Idf where a word's rarity is judged among the records of its own language.
+
+    A language's words (stems) occur almost only in its records: over the whole corpus, the
+    everyday words of the smaller language ("city", "regency", "resident") look as rare as
+    topic words and outweigh them. A word whose records are all of one language gets the
+    smoothed idf over that language's records; the concept and region tokens, shared by both
+    languages, and words found in both keep the idf over all records."""
+    present = (matrix > 0).astype(np.float32).tocsc()
+    out = idf.copy()
+    shared = np.array([t.startswith("_") for t in vocabulary])
+    langs = sorted(set(languages))
+    df = {lang: np.asarray(present[np.flatnonzero(languages == lang)].sum(axis=0)).ravel() for lang in langs}
+    for lang in langs:
+        others = sum((df[o] for o in langs if o != lang), np.zeros_like(df[lang]))
+        only = (df[lang] > 0) & (others == 0) & ~shared
+        n = int((languages == lang).sum())
+        out[only] = np.log((1 + n) / (1 + df[lang][only])) + 1
+    return out.astype(idf.dtype)
+
+
 def _pre_analyzed(doc: list[str]) -> list[str]:
     """Documents reach the vectorizer already analyzed (a named function: models are pickled)."""
     return doc
@@ -109,6 +131,11 @@ class CaseSimilarity(BaseEstimator):
         if records:
             self.matrix_ = self.vectorizer_.fit_transform(docs).tocsr()
             self.vocabulary_ = np.array(self.vectorizer_.get_feature_names_out())
+            languages = np.array([r.get("language", "id") for r in records])
+            if len(set(languages)) > 1:
+                self.vectorizer_.idf_ = _idf_by_language(self.matrix_, languages, self.vocabulary_,
+                                                         self.vectorizer_.idf_)
+                self.matrix_ = self.vectorizer_.transform(docs).tocsr()
         else:
             self.matrix_ = sparse.csr_matrix((0, 0), dtype=np.float32)
             self.vocabulary_ = np.array([])
