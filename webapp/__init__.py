@@ -18,6 +18,7 @@ from kb.errors import Conflict, Forbidden, Invalid, NotFound, SinergiError, Unav
 
 from .auth import _dummy_hash, login_manager
 from .i18n import compile_catalogs
+from .settings import DEFAULTS, checked
 
 LANGUAGES = ("id", "en")
 csrf = CSRFProtect()
@@ -47,31 +48,6 @@ class _SessionInterface(SecureCookieSessionInterface):
             cached = self._serializer = (keys, super().get_signing_serializer(app))
         return cached[1]
 
-DEFAULTS = {
-    "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,     # uploads: 10 MB
-    "SESSION_COOKIE_SECURE": True,
-    "SESSION_COOKIE_HTTPONLY": True,
-    "SESSION_COOKIE_SAMESITE": "Lax",
-    "REMEMBER_COOKIE_SECURE": True,
-    "WTF_CSRF_TIME_LIMIT": 8 * 3600,
-    "BABEL_DEFAULT_LOCALE": "id",
-    "SINERGI_TILE_URL": None,                   # e.g. a tile server's URL template, when online
-    "SINERGI_LOGIN_LIMIT": "10 per minute",
-    "SINERGI_DOWNLOAD_LIMIT": "6 per minute",   # CSV downloads per client, all kinds together
-    "RATELIMIT_HEADERS_ENABLED": True,          # Retry-After on a 429 (and X-RateLimit-*)
-    "SINERGI_UPLOAD_TTL": 3600,                 # seconds an unconfirmed upload preview is kept
-    "SINERGI_UPLOAD_MAX_RECORDS": 5000,         # records per uploaded file
-    "PAGE_SIZE": 10,
-    # Seconds a save waits for another writer (the store's write lock, the index lock): then the
-    # store answers 503 (nothing saved), and a stored record whose index is busy is indexed by
-    # the next catch-up instead of holding the worker.
-    "SINERGI_WRITE_WAIT": 5.0,
-    # Reverse proxies in front of the app that append to X-Forwarded-For / -Proto (0: none;
-    # clients then cannot choose their address for the rate limits by sending the header).
-    "PROXY_HOPS": 0,
-}
-
-
 def create_app(test_config: dict | None = None, *, home: str | os.PathLike | None = None) -> Flask:
     """The app for the instance at ``home`` (or ``$SINERGI_HOME``); created with the bundled
     corpus on first start."""
@@ -81,9 +57,8 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
     app.config.from_prefixed_env("SINERGI_FLASK")
     if test_config:
         app.config.from_mapping(test_config)
+    app.config.from_mapping(checked(app.config))
     hops = app.config["PROXY_HOPS"]
-    if not isinstance(hops, int) or isinstance(hops, bool) or not 0 <= hops <= 10:
-        raise SinergiError(f"PROXY_HOPS (SINERGI_FLASK_PROXY_HOPS) must be a whole number from 0 to 10, got {hops!r}")
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -28,10 +28,10 @@ MAX_ROWS_PER_GROUP = 100
 def today() -> dt.date:
     """The day agreements are judged against: ``SINERGI_TODAY`` (an ISO date, for tests and
     demonstrations) or the server's date."""
-    fixed = current_app.config.get("SINERGI_TODAY")
-    if fixed:
-        return fixed if isinstance(fixed, dt.date) else dt.date.fromisoformat(str(fixed))
-    return dt.date.today()
+    fixed = current_app.config.get("SINERGI_TODAY")  # a date once the settings were checked
+    if isinstance(fixed, str):
+        fixed = dt.date.fromisoformat(fixed)
+    return fixed or dt.date.today()
 
 
 def state_labels() -> dict[str, str]:

@@ -6,7 +6,7 @@ import functools
 import re
 from urllib.parse import quote_plus, urlencode, urlsplit
 
-from flask import abort, request, url_for
+from flask import abort, current_app, request, url_for
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
@@ -45,7 +45,7 @@ def search_params(args: MultiDict | None = None, *, max_limit: int = 100) -> dic
     filters = {k: [v for v in args.getlist(k) if v.strip()] for k in FILTER_KEYS}
     return {"text": args.get("q", "")[:MAX_QUERY], "filters": {k: v for k, v in filters.items() if v},
             "year_from": _int(args, "year_from", *YEARS, None), "year_to": _int(args, "year_to", *YEARS, None),
-            "sort": sort, "page": _int(args, "page", 1, MAX_PAGE, 1), "limit": _int(args, "limit", 1, max_limit, 10)}
+            "sort": sort, "page": _int(args, "page", 1, MAX_PAGE, 1), "limit": _int(args, "limit", 1, max_limit, current_app.config["PAGE_SIZE"])}
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
