@@ -67,12 +67,17 @@ class ProposalIn(BaseModel):
     learn_from_failure: bool = False   # stopped arrangements welcome in the study-visit plan
     # Intended partners (the legal path, recommender/legal.py): Indonesian regions (names or
     # codes, resolved when the proposal is answered), third parties, partners abroad.
-    partners: list[str] = Field(default_factory=list, max_length=MAX_NAMED_PARTNERS)
-    third_parties: list[ThirdParty] = Field(default_factory=list, max_length=MAX_NAMED_PARTNERS)
-    foreign_partners: list[ForeignPartner] = Field(default_factory=list, max_length=MAX_NAMED_PARTNERS)
+    partners: list[str] = Field(default_factory=list, max_length=MAX_NAMED_PARTNERS,
+                                description="partner regions (names or Kemendagri codes)")
+    third_parties: list[ThirdParty] = Field(default_factory=list, max_length=MAX_NAMED_PARTNERS,
+                                            description="companies, BUMN/BUMD, universities, NGOs: a name or "
+                                                        "{name, kind}")
+    foreign_partners: list[ForeignPartner] = Field(default_factory=list, max_length=MAX_NAMED_PARTNERS,
+                                                   description="partners abroad: a name (its kind inferred from "
+                                                               "generic words) or {name, kind}")
     # The proposer's answers for the DPRD condition (None: not answered yet).
-    burdens_community: bool | None = None   # the plan burdens the community and the region
-    in_current_budget: bool | None = None   # its funding is in the current year's APBD
+    burdens_community: bool | None = Field(None, description="the plan burdens the community and the region")
+    in_current_budget: bool | None = Field(None, description="its funding is in the current year's APBD")
 
     @field_validator("partners", mode="before")
     @classmethod
