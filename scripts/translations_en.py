@@ -352,6 +352,27 @@ EN = {
         "the third-party partner is chosen openly as the rules require, after a feasibility study",
     "kerja sama dengan pihak luar negeri memerlukan persetujuan Pemerintah Pusat melalui Menteri Dalam Negeri, berkoordinasi dengan Kementerian Luar Negeri; Permendagri 22/2020 tidak mengatur jenis ini":
         "a cooperation with a partner abroad needs the central government's approval through the Minister of Home Affairs, coordinated with the Ministry of Foreign Affairs; Permendagri 22/2020 does not cover this type",
+    "Jalur hukum:": "Legal path:", "belum dapat ditentukan": "cannot be told yet", "Pelaku:": "Actor:",
+    "Dokumen:": "Documents:", "Pelajaran:": "Lesson:", "Jalur hukum": "Legal path", "utama": "primary",
+    "Bergantung pada mitra yang dituju: isi daerah mitra, pihak ketiga atau mitra luar negeri.":
+        "Depends on the intended partner: fill in partner regions, third parties or partners abroad.",
+    "kemungkinan wajib": "likely mandatory", "diperlukan": "required", "tidak diperlukan": "not required",
+    "perlu dijawab": "to be answered", "Dasar": "Basis", "Pelaku": "Actor",
+    "Pelajaran dari kasus serupa": "Lessons from similar cases",
+    "Mitra yang dituju dan persetujuan DPRD (untuk jalur hukum)": "Intended partners and DPRD approval (for the legal path)",
+    "mis. Kabupaten Bantul": "e.g. Kabupaten Bantul", "mis. PT Air Bersih | swasta": "e.g. PT Air Bersih | swasta",
+    "mis. Aichi Prefecture | pemerintah": "e.g. Aichi Prefecture | pemerintah",
+    "Jalur hukum untuk dicetak": "Legal path to print", "Jalur hukum usulan kerja sama": "Legal path of the cooperation proposal",
+    "Daerah mitra": "Partner regions", "Mitra luar negeri": "Partners abroad", "pemerintah daerah": "regional government",
+    "lembaga": "institution", "Daftar pendek": "Shortlist",
+    "Daerah mitra (satu per baris: nama atau kode Kemendagri)": "Partner regions (one a line: name or Kemendagri code)",
+    "Pihak ketiga (satu per baris: nama | jenis, mis. swasta, BUMD, universitas)":
+        "Third parties (one a line: name | kind, e.g. swasta, BUMD, universitas)",
+    "Mitra luar negeri (satu per baris: nama | pemerintah atau lembaga)":
+        "Partners abroad (one a line: name | pemerintah (government) or lembaga (institution))",
+    "Apakah rencana ini membebani masyarakat dan daerah?": "Does the plan burden the community and the region?",
+    "Apakah pendanaannya sudah ada dalam APBD tahun berjalan?": "Is its funding in the current year's APBD?",
+    "belum tahu": "not known yet", "ya": "yes", "tidak": "no",
 }
 
 OUT = Path(__file__).resolve().parent.parent / "webapp" / "translations" / "en" / "LC_MESSAGES" / "messages.po"

@@ -173,3 +173,100 @@ def test_bare_foreign_names_and_plain_words():
     assert split_named("JICA=lembaga", ("pemerintah", "lembaga")) == {"name": "JICA", "kind": "lembaga"}
     assert split_named("PT A | BUMD") == {"name": "PT A", "kind": "BUMD"}
     assert types_in_text("kerja sama sister city dengan swasta") == ["KSDPK", "KSDPL"]
+
+
+# -- the API, the command line and the pages ---------------------------------------------------
+@pytest.fixture(scope="module")
+def client(corpus_home, tmp_path_factory):
+    import shutil
+
+    from webapp import create_app
+
+    home = tmp_path_factory.mktemp("legal") / "inst"
+    shutil.copytree(corpus_home, home)
+    return create_app({"TESTING": True}, home=home).test_client()
+
+
+def test_the_api_answers_the_legal_path_and_names_an_unknown_partner(client):
+    body = {"description": WASTE, "region": "Sleman", "partners": ["Bantul"], "sectors": ["persampahan"],
+            "third_parties": [{"name": "PT Operator", "kind": "swasta"}], "foreign_partners": ["Aichi Prefecture"],
+            "in_current_budget": False}
+    r = client.post("/api/v1/recommend", json=body)
+    assert r.status_code == 200, r.get_data(as_text=True)[:500]
+    legal = r.get_json()["legal"]
+    assert legal["cooperation_type"] == {"primary": "KSDD", "types": ["KSDD", "KSDPK", "KSDPL"], "source": "partners"}
+    assert step(legal, "dprd")["status"] == "required"
+    r = client.post("/api/v1/recommend", json={**body, "partners": ["Bantul", "Slemann"]})
+    assert r.status_code == 400
+    (problem,) = r.get_json()["error"]["details"]
+    assert problem["field"] == "partners.1" and "Slemann" in problem["message"] and "Kabupaten Sleman" in problem["message"]
+    r = client.post("/api/v1/recommend", json={**body, "foreign_partners": [{"name": "X", "kind": "negara"}]})
+    assert r.status_code == 400 and r.get_json()["error"]["details"][0]["field"].startswith("foreign_partners.0")
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "Legal" in spec["components"]["schemas"]
+    assert "partners" in spec["components"]["schemas"]["RecommendRequest"]["properties"]
+
+
+def test_the_command_line_prints_the_legal_path_and_refuses_an_unknown_partner(corpus_home):
+    import json
+
+    from click.testing import CliRunner
+
+    from webapp.cli import main
+
+    run = CliRunner().invoke
+    base = ["--home", str(corpus_home), "recommend", "--text", SISTER, "--region", "Provinsi Jawa Tengah"]
+    r = run(main, base + ["--foreign-partner", "Aichi Prefecture", "--foreign-partner", "JICA=lembaga",
+                          "--no-burdens-community", "--in-current-budget"])
+    assert r.exit_code == 0, r.output
+    assert "Jalur hukum:" in r.output and "Jenis kerja sama: KSDPL, KSDLL" in r.output
+    assert "Persetujuan Pemerintah Pusat" in r.output and "tidak diperlukan: " in r.output
+    r = run(main, base + ["--foreign-partner", "Aichi Prefecture", "--json", "--lang", "en"])
+    legal = json.loads(r.output)["legal"]
+    assert legal["partners"]["foreign"][0] == {"name": "Aichi Prefecture", "kind": "pemerintah", "kind_inferred": True}
+    r = run(main, ["--home", str(corpus_home), "recommend", "--text", WASTE, "--region", "Sleman",
+                   "--partner", "Slemann"])
+    assert r.exit_code == 1
+    assert "partners.0: unknown region 'Slemann'; did you mean: Kabupaten Sleman?" in r.output
+
+
+PAGE = {"description": WASTE, "region": "Kabupaten Sleman", "partners": "Kabupaten Bantul", "sectors": "persampahan",
+        "third_parties": "PT Operator Sampah | swasta"}
+
+
+def visible(html: str) -> str:
+    import re
+
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+@pytest.mark.parametrize("lang, expect", [
+    ("id", ["Jalur hukum", "kemungkinan wajib", "Persetujuan DPRD — perlu dijawab", "Pemilihan mitra pihak ketiga",
+            "Dasar: PP 28/2018 Pasal 6 ayat (4); Permendagri 22/2020", "Ini panduan, bukan pendapat hukum."]),
+    ("en", ["Legal path", "likely mandatory", "DPRD approval — to be answered", "Selecting the third-party partner",
+            "Basis: PP 28/2018 Pasal 6 ayat (4); Permendagri 22/2020", "This is guidance, not a legal opinion."]),
+])
+def test_the_proposal_page_shows_the_legal_path_in_both_languages(client, lang, expect):
+    r = client.get("/usulan", query_string={**PAGE, "lang": lang})
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    text = visible(html)
+    for phrase in expect:
+        assert phrase in text, phrase
+    assert 'href="/kasus/' in html.split('id="legal-heading"')[1]   # lessons link their cases
+    assert 'name="partners"' in html and 'name="burdens_community"' in html
+
+
+def test_the_printable_legal_path_is_dated_and_carries_the_shortlist(client):
+    from datetime import date
+
+    r = client.get("/usulan/jalur-hukum", query_string={**PAGE, "lang": "id", "burdens_community": "tidak",
+                                                        "in_current_budget": "tidak"})
+    assert r.status_code == 200
+    text = visible(r.get_data(as_text=True))
+    assert "Jalur hukum usulan kerja sama" in text and "plan.css" in r.get_data(as_text=True)
+    assert f"Disusun dengan Sinergi pada {date.today().day} " in text and str(date.today().year) in text
+    assert "Daerah mitra: Kabupaten Bantul" in text and "PT Operator Sampah (swasta)" in text
+    assert "Persetujuan DPRD — diperlukan" in text and "belum dianggarkan dalam APBD" in text
+    assert "Daftar pendek" in text and "Calon mitra kerja sama" in text
+    assert client.get("/usulan/jalur-hukum", query_string={"description": WASTE, "partners": "Slemann"}).status_code == 400
