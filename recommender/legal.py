@@ -284,17 +284,17 @@ def _steps(types: list[str], dprd: tuple[str, list[dict]]) -> list[dict]:
         _step("pks", N_("Penyusunan perjanjian kerja sama (PKS)"), basis_steps,
               N_("TKKSD; perangkat daerah teknis para pihak"),
               [N_("Rancangan PKS: hak dan kewajiban, pembiayaan, jangka waktu, penyelesaian perselisihan")], every),
-        _step("dprd", N_("Persetujuan DPRD"), [PP], N_("Kepala daerah mengajukan; DPRD memutuskan"),
+        _step("dprd", N_("Tahap persetujuan DPRD"), [PP], N_("Kepala daerah mengajukan; DPRD memutuskan"),
               [N_("Surat permohonan persetujuan DPRD"), N_("Rancangan KSB/PKS dan kajiannya")], every,
               dprd[1], dprd[0]),
-        _step("penandatanganan", N_("Penandatanganan"),
+        _step("penandatanganan", N_("Penandatanganan PKS"),
               ([PP + " Pasal 2 ayat (2)"] if not types or "KSDD" in types else [PP]) + ([PM] if domestic else []),
               N_("Kepala daerah, atau pejabat yang diberi kuasa"), [N_("PKS yang ditandatangani"),
                                                                   N_("Surat kuasa (bila dikuasakan)")], every),
-        _step("pelaksanaan", N_("Pelaksanaan"), basis_steps, N_("Perangkat daerah teknis; badan atau sekretariat "
+        _step("pelaksanaan", N_("Pelaksanaan kerja sama"), basis_steps, N_("Perangkat daerah teknis; badan atau sekretariat "
                                                               "kerja sama bila dibentuk"),
               [N_("Rencana kerja tahunan"), N_("Anggaran dalam APBD masing-masing pihak")], every),
-        _step("pelaporan", N_("Pelaporan"), basis_steps,
+        _step("pelaporan", N_("Pelaporan berkala"), basis_steps,
               N_("Perangkat daerah teknis kepada kepala daerah; kepala daerah kepada gubernur (kabupaten/kota) "
                  "atau Menteri Dalam Negeri (provinsi)"), [N_("Laporan pelaksanaan berkala")], every),
         _step("monev", N_("Pemantauan dan evaluasi"), basis_steps, N_("TKKSD; para pihak"),

@@ -296,15 +296,15 @@ EN = {
     "TKKSD; perangkat daerah teknis para pihak": "TKKSD; the parties' technical agencies",
     "Rancangan PKS: hak dan kewajiban, pembiayaan, jangka waktu, penyelesaian perselisihan":
         "Draft PKS: rights and obligations, financing, duration, dispute settlement",
-    "Persetujuan DPRD": "DPRD approval", "Kepala daerah mengajukan; DPRD memutuskan": "Head of region submits; the DPRD decides",
+    "Tahap persetujuan DPRD": "DPRD approval", "Kepala daerah mengajukan; DPRD memutuskan": "Head of region submits; the DPRD decides",
     "Surat permohonan persetujuan DPRD": "Letter requesting the DPRD's approval",
     "Rancangan KSB/PKS dan kajiannya": "Draft KSB/PKS and its study",
-    "Penandatanganan": "Signing", "Kepala daerah, atau pejabat yang diberi kuasa": "Head of region, or an official given power of attorney",
+    "Penandatanganan PKS": "Signing the PKS", "Kepala daerah, atau pejabat yang diberi kuasa": "Head of region, or an official given power of attorney",
     "PKS yang ditandatangani": "Signed PKS", "Surat kuasa (bila dikuasakan)": "Power of attorney (when delegated)",
-    "Pelaksanaan": "Implementation",
+    "Pelaksanaan kerja sama": "Implementing the cooperation",
     "Perangkat daerah teknis; badan atau sekretariat kerja sama bila dibentuk": "Technical agencies; a cooperation body or secretariat when one is set up",
     "Rencana kerja tahunan": "Annual work plan", "Anggaran dalam APBD masing-masing pihak": "Budget in each party's APBD",
-    "Pelaporan": "Reporting",
+    "Pelaporan berkala": "Periodic reporting",
     "Perangkat daerah teknis kepada kepala daerah; kepala daerah kepada gubernur (kabupaten/kota) atau Menteri Dalam Negeri (provinsi)":
         "Technical agencies to the head of region; the head of region to the governor (regencies and cities) or the Minister of Home Affairs (provinces)",
     "Laporan pelaksanaan berkala": "Periodic implementation reports",
@@ -353,18 +353,19 @@ EN = {
     "kerja sama dengan pihak luar negeri memerlukan persetujuan Pemerintah Pusat melalui Menteri Dalam Negeri, berkoordinasi dengan Kementerian Luar Negeri; Permendagri 22/2020 tidak mengatur jenis ini":
         "a cooperation with a partner abroad needs the central government's approval through the Minister of Home Affairs, coordinated with the Ministry of Foreign Affairs; Permendagri 22/2020 does not cover this type",
     "Jalur hukum:": "Legal path:", "belum dapat ditentukan": "cannot be told yet", "Pelaku:": "Actor:",
-    "Dokumen:": "Documents:", "Pelajaran:": "Lesson:", "Jalur hukum": "Legal path", "utama": "primary",
+    "Dokumen:": "Documents:", "Pelajaran:": "Lesson:", "Jalur hukum": "Legal path", "jenis utama": "primary type",
     "Bergantung pada mitra yang dituju: isi daerah mitra, pihak ketiga atau mitra luar negeri.":
         "Depends on the intended partner: fill in partner regions, third parties or partners abroad.",
-    "kemungkinan wajib": "likely mandatory", "diperlukan": "required", "tidak diperlukan": "not required",
-    "perlu dijawab": "to be answered", "Dasar": "Basis", "Pelaku": "Actor",
+    "kemungkinan wajib": "likely mandatory", "persetujuan diperlukan": "approval required",
+    "persetujuan tidak diperlukan": "approval not required", "perlu dijawab": "to be answered",
+    "Dasar peraturan": "Basis", "Pelaksana langkah": "Actor",
     "Pelajaran dari kasus serupa": "Lessons from similar cases",
     "Mitra yang dituju dan persetujuan DPRD (untuk jalur hukum)": "Intended partners and DPRD approval (for the legal path)",
     "mis. Kabupaten Bantul": "e.g. Kabupaten Bantul", "mis. PT Air Bersih | swasta": "e.g. PT Air Bersih | swasta",
     "mis. Aichi Prefecture | pemerintah": "e.g. Aichi Prefecture | pemerintah",
     "Jalur hukum untuk dicetak": "Legal path to print", "Jalur hukum usulan kerja sama": "Legal path of the cooperation proposal",
-    "Daerah mitra": "Partner regions", "Mitra luar negeri": "Partners abroad", "pemerintah daerah": "regional government",
-    "lembaga": "institution", "Daftar pendek": "Shortlist",
+    "Daerah mitra": "Partner regions", "Mitra luar negeri": "Partners abroad", "pemerintah daerah luar negeri": "regional government abroad",
+    "lembaga luar negeri": "institution abroad", "Daftar pendek": "Shortlist",
     "Daerah mitra (satu per baris: nama atau kode Kemendagri)": "Partner regions (one a line: name or Kemendagri code)",
     "Pihak ketiga (satu per baris: nama | jenis, mis. swasta, BUMD, universitas)":
         "Third parties (one a line: name | kind, e.g. swasta, BUMD, universitas)",
@@ -372,7 +373,8 @@ EN = {
         "Partners abroad (one a line: name | pemerintah (government) or lembaga (institution))",
     "Apakah rencana ini membebani masyarakat dan daerah?": "Does the plan burden the community and the region?",
     "Apakah pendanaannya sudah ada dalam APBD tahun berjalan?": "Is its funding in the current year's APBD?",
-    "belum tahu": "not known yet", "ya": "yes", "tidak": "no",
+    "Belum tahu": "Not known yet", "Ya, membebani": "Yes, it burdens them", "Tidak membebani": "No burden",
+    "Sudah dianggarkan": "Already budgeted", "Belum dianggarkan": "Not budgeted yet",
 }
 
 OUT = Path(__file__).resolve().parent.parent / "webapp" / "translations" / "en" / "LC_MESSAGES" / "messages.po"

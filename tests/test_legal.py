@@ -241,8 +241,8 @@ def visible(html: str) -> str:
 
 
 @pytest.mark.parametrize("lang, expect", [
-    ("id", ["Jalur hukum", "kemungkinan wajib", "Persetujuan DPRD — perlu dijawab", "Pemilihan mitra pihak ketiga",
-            "Dasar: PP 28/2018 Pasal 6 ayat (4); Permendagri 22/2020", "Ini panduan, bukan pendapat hukum."]),
+    ("id", ["Jalur hukum", "kemungkinan wajib", "Tahap persetujuan DPRD — perlu dijawab", "Pemilihan mitra pihak ketiga",
+            "Dasar peraturan: PP 28/2018 Pasal 6 ayat (4); Permendagri 22/2020", "Ini panduan, bukan pendapat hukum."]),
     ("en", ["Legal path", "likely mandatory", "DPRD approval — to be answered", "Selecting the third-party partner",
             "Basis: PP 28/2018 Pasal 6 ayat (4); Permendagri 22/2020", "This is guidance, not a legal opinion."]),
 ])
@@ -267,6 +267,6 @@ def test_the_printable_legal_path_is_dated_and_carries_the_shortlist(client):
     assert "Jalur hukum usulan kerja sama" in text and "plan.css" in r.get_data(as_text=True)
     assert f"Disusun dengan Sinergi pada {date.today().day} " in text and str(date.today().year) in text
     assert "Daerah mitra: Kabupaten Bantul" in text and "PT Operator Sampah (swasta)" in text
-    assert "Persetujuan DPRD — diperlukan" in text and "belum dianggarkan dalam APBD" in text
+    assert "Tahap persetujuan DPRD — persetujuan diperlukan" in text and "belum dianggarkan dalam APBD" in text
     assert "Daftar pendek" in text and "Calon mitra kerja sama" in text
     assert client.get("/usulan/jalur-hukum", query_string={"description": WASTE, "partners": "Slemann"}).status_code == 400

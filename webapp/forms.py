@@ -120,7 +120,8 @@ class CaseForm(FlaskForm):
         self.version.data = rec.get("version")
 
 
-ANSWER_CHOICES = [("", _l("belum tahu")), ("ya", _l("ya")), ("tidak", _l("tidak"))]
+BURDEN_CHOICES = [("", _l("Belum tahu")), ("ya", _l("Ya, membebani")), ("tidak", _l("Tidak membebani"))]
+BUDGET_CHOICES = [("", _l("Belum tahu")), ("ya", _l("Sudah dianggarkan")), ("tidak", _l("Belum dianggarkan"))]
 
 
 class ProposalForm(FlaskForm):
@@ -140,9 +141,9 @@ class ProposalForm(FlaskForm):
     foreign_partners = TextAreaField(_l("Mitra luar negeri (satu per baris: nama | pemerintah atau lembaga)"),
                                      validators=[Length(max=4000)])
     burdens_community = SelectField(_l("Apakah rencana ini membebani masyarakat dan daerah?"), validate_choice=False,
-                                    choices=ANSWER_CHOICES)
+                                    choices=BURDEN_CHOICES)
     in_current_budget = SelectField(_l("Apakah pendanaannya sudah ada dalam APBD tahun berjalan?"),
-                                    validate_choice=False, choices=ANSWER_CHOICES)
+                                    validate_choice=False, choices=BUDGET_CHOICES)
 
     def answer(self, name: str) -> bool | None:
         """A yes/no question of the form as True, False or None (not answered)."""
