@@ -303,6 +303,12 @@ def _steps(types: list[str], dprd: tuple[str, list[dict]]) -> list[dict]:
     return steps
 
 
+@functools.lru_cache(maxsize=4096)
+def _sentence_stems(text: str, lang: str) -> frozenset[str]:
+    """The stems of a lesson or challenge (the same sentences recur across requests)."""
+    return frozenset(terms(text, lang))
+
+
 def _attach_lessons(steps: list[dict], cases: list[dict]) -> None:
     """Give each step the lessons and challenges of ``cases`` that concern it: a sentence goes to
     the step whose generic words it shares most (the earlier step on a tie), at most
@@ -317,7 +323,7 @@ def _attach_lessons(steps: list[dict], cases: list[dict]) -> None:
             for text in rec.get(kind, []):
                 if text in seen:
                     continue
-                words = set(terms(text, lang))
+                words = _sentence_stems(text, lang)
                 scores = [(len(words & stems[k]), -i, k) for i, k in enumerate(keys) if k in stems]
                 best = max(scores, default=(0, 0, None))
                 if best[0] == 0:
