@@ -12,6 +12,7 @@ from kb import cli as kbcli
 from kb.base import bundled_corpus_dir
 from kb.errors import ImportFailed, RecordProblem
 
+from .legal import FOREIGN_KINDS, split_named
 from .reasons import N_, Gettext, Wording
 from .service import recommender_for
 
@@ -46,13 +47,25 @@ def _print_regions(w: Wording, title: str, rows: list[dict]) -> None:
 @click.option("--region", help="The proposing region (name or Kemendagri code).")
 @click.option("--learn-from-failure", is_flag=True,
               help="Welcome stopped arrangements in the study-visit plan (their challenges first).")
+@click.option("--partner", "partners", multiple=True, help="An intended partner region (name or code); repeatable.")
+@click.option("--third-party", "third_parties", multiple=True,
+              help="An intended third party, 'name' or 'name=kind' (e.g. 'PT Air=swasta'); repeatable.")
+@click.option("--foreign-partner", "foreign_partners", multiple=True,
+              help="An intended partner abroad, 'name' (kind inferred) or 'name=pemerintah' / 'name=lembaga'; "
+                   "repeatable.")
+@click.option("--burdens-community/--no-burdens-community", default=None,
+              help="Whether the plan burdens the community and the region (the DPRD condition).")
+@click.option("--in-current-budget/--not-in-current-budget", default=None,
+              help="Whether its funding is in the current year's APBD (the DPRD condition).")
 @click.option("--limit", type=click.IntRange(1, 50), default=10)
 @click.option("--json", "as_json", is_flag=True)
 @LANG_OPTION
 @click.pass_context
 @kbcli.handle_errors
-def recommend(ctx, text, file_, region, learn_from_failure, limit, as_json, lang) -> None:
-    """Similar cases and practices, study-visit peers and partners for a proposal."""
+def recommend(ctx, text, file_, region, learn_from_failure, partners, third_parties, foreign_partners,
+              burdens_community, in_current_budget, limit, as_json, lang) -> None:
+    """Similar cases and practices, study-visit peers and partners for a proposal, and its legal
+    path (cooperation type, obligation, steps)."""
     if bool(text) == bool(file_):
         raise click.UsageError("give either --text or --file")
     kb = kbcli.ready_kb(ctx)
@@ -69,6 +82,15 @@ def recommend(ctx, text, file_, region, learn_from_failure, limit, as_json, lang
         proposal["region"] = region
     if learn_from_failure:
         proposal["learn_from_failure"] = True
+    if partners:
+        proposal["partners"] = list(partners)
+    if third_parties:
+        proposal["third_parties"] = [split_named(t) for t in third_parties]
+    if foreign_partners:
+        proposal["foreign_partners"] = [split_named(f, FOREIGN_KINDS) for f in foreign_partners]
+    for key, value in (("burdens_community", burdens_community), ("in_current_budget", in_current_budget)):
+        if value is not None:
+            proposal[key] = value
     res = recommender_for(kb).recommend(proposal, limit=limit)
     w = wording(lang)
     _ = w.gettext
@@ -94,6 +116,30 @@ def recommend(ctx, text, file_, region, learn_from_failure, limit, as_json, lang
     _print_plan(w, res.visits, res.route)
     _print_regions(w, _(N_("Daerah tujuan studi banding (peers):")), res.peers)
     _print_regions(w, _(N_("Calon mitra kerja sama (partners):")), res.partners)
+    if res.legal:
+        _print_legal(w, res.as_dict(w)["legal"])
+
+
+def _print_legal(w: Wording, legal: dict) -> None:
+    """The legal path: type, obligation with its reasons, the numbered steps, the disclaimer."""
+    _ = w.gettext
+    kind = legal["cooperation_type"]
+    click.echo("\n" + _(N_("Jalur hukum:")))
+    types = ", ".join(kind["types"]) or _(N_("belum dapat ditentukan"))
+    click.echo(f"  {_(N_('Jenis kerja sama'))}: {types}")
+    if legal["obligation"] and legal["obligation"]["value"]:
+        click.echo(f"  {_(N_('Sifat'))}: {_(legal['obligation']['value'])}")
+    for line in legal["why"]:
+        click.echo(f"    - {line}")
+    for i, s in enumerate(legal["steps"], 1):
+        click.echo(f"{i:>3}. {s['title']}  [{'; '.join(s['basis'])}]")
+        click.echo(f"       {_(N_('Pelaku:'))} {s['actor']}")
+        click.echo(f"       {_(N_('Dokumen:'))} {'; '.join(s['documents'])}")
+        for line in s["why"]:
+            click.echo(f"       - {line}")
+        for lesson in s["lessons"]:
+            click.echo(f"       {_(N_('Pelajaran:'))} {lesson['text']} ({lesson['case']})")
+    click.echo("  " + legal["disclaimer"])
 
 
 def _print_plan(w: Wording, visits: list[dict], route: list[dict]) -> None:

@@ -40,6 +40,46 @@ TEMPLATES: dict[str, str] = {
     "already_cooperating": N_("sudah bekerja sama dengan %(region)s: %(titles)s"),
     "learn_from_failure": N_("dipilih untuk belajar dari kerja sama yang terhenti"),
     "nearest_member": N_("anggota terdekat: %(member)s, ±%(km)s km dari %(region)s"),
+    # the legal path (recommender/legal.py)
+    "legal_type_partners": N_("jenis kerja sama menurut mitra yang disebut: %(types)s"),
+    "legal_type_text": N_("belum ada mitra yang disebut; uraian usulan menyebut jenis kerja sama: %(types)s"),
+    "legal_type_unknown": N_("jenis kerja sama bergantung pada mitranya: sebutkan daerah, pihak ketiga atau mitra "
+                             "luar negeri yang dituju"),
+    "legal_several_types": N_("mitra dari beberapa jenis: tiap jenis diatur dalam perjanjiannya sendiri; jenis "
+                              "utama %(primary)s (urutan PP 28/2018) dari %(types)s"),
+    "legal_foreign_government_inferred": N_("“%(name)s” dianggap pemerintah daerah di luar negeri (disimpulkan "
+                                            "dari namanya)"),
+    "legal_foreign_institution_inferred": N_("“%(name)s” dianggap lembaga di luar negeri (disimpulkan dari namanya)"),
+    "legal_foreign_assumed": N_("jenis “%(name)s” tidak tersirat dari namanya: dianggap lembaga di luar negeri; "
+                                "sebutkan jenisnya bila itu pemerintah daerah"),
+    "legal_obligation_unknown": N_("wajib atau sukarela belum dapat ditentukan: sebutkan daerah pengusul dan "
+                                   "daerah mitra"),
+    "legal_bordering": N_("daerah yang berbatasan: %(pairs)s"),
+    "legal_not_bordering": N_("tidak ada pasangan daerah yang berbatasan"),
+    "legal_externality": N_("urusan yang berdampak lintas batas daerah: %(sectors)s"),
+    "legal_no_externality": N_("urusan usulan (%(sectors)s) tidak termasuk urusan yang berdampak lintas batas"),
+    "legal_affairs_unknown": N_("bidang urusan belum diketahui: pilih bidangnya"),
+    "legal_wajib": N_("kemungkinan kerja sama wajib: daerah yang berbatasan dan urusan yang berdampak lintas "
+                      "batas atau lebih efisien dikelola bersama (PP 28/2018)"),
+    "legal_sukarela": N_("kerja sama sukarela: daerah boleh bekerja sama bila lebih efektif dan efisien, "
+                         "berbatasan atau tidak (PP 28/2018)"),
+    "legal_takeover_gubernur": N_("bila kerja sama wajib tidak dilaksanakan, gubernur sebagai wakil Pemerintah "
+                                  "Pusat mengambil alih urusan itu (kabupaten/kota dalam satu provinsi)"),
+    "legal_takeover_menteri": N_("bila kerja sama wajib tidak dilaksanakan, Menteri mengambil alih urusan itu "
+                                 "(antarprovinsi, atau kabupaten/kota dari provinsi yang berbeda)"),
+    "legal_dprd_burdens": N_("diperlukan: rencana kerja sama membebani masyarakat dan daerah"),
+    "legal_dprd_not_budgeted": N_("diperlukan: pendanaannya belum dianggarkan dalam APBD tahun berjalan"),
+    "legal_dprd_not_required": N_("tidak diperlukan: tidak membebani masyarakat dan daerah, dan pendanaannya "
+                                  "sudah ada dalam APBD tahun berjalan"),
+    "legal_dprd_ask_burdens": N_("pertanyaan: apakah rencana ini membebani masyarakat dan daerah? Bila ya, "
+                                 "persetujuan DPRD diperlukan"),
+    "legal_dprd_ask_budget": N_("pertanyaan: apakah pendanaannya sudah ada dalam APBD tahun berjalan? Bila "
+                                "belum, persetujuan DPRD diperlukan"),
+    "legal_third_party_selection": N_("mitra pihak ketiga dipilih secara terbuka sesuai ketentuan, setelah studi "
+                                      "kelayakan"),
+    "legal_central_route": N_("kerja sama dengan pihak luar negeri memerlukan persetujuan Pemerintah Pusat "
+                              "melalui Menteri Dalam Negeri, berkoordinasi dengan Kementerian Luar Negeri; "
+                              "Permendagri 22/2020 tidak mengatur jenis ini"),
 }
 MESSAGES: dict[str, str] = {
     "no_match": N_("Tidak ditemukan kasus atau praktik yang relevan dengan usulan ini."),
@@ -108,6 +148,10 @@ class Wording:
         out = {k: str(x) for k, x in v.items() if isinstance(x, (str, int, float))}
         if "region" in v:
             out["region"] = self.content(str(v["region"]))
+        if "pairs" in v:
+            out["pairs"] = self.content(str(v["pairs"]))
+        if "name" in v:
+            out["name"] = self.content(str(v["name"]))
         if "member" in v:
             out["member"] = self.content(str(v["member"]))
         if "terms" in v:

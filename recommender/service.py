@@ -30,6 +30,7 @@ from kb.gazetteer import Region, gazetteer
 from kb.text import analyze
 from kb.vocab import SECTORS, normalize_sector
 
+from .legal import EXTERNALITY_SECTORS, ForeignPartner, ThirdParty, legal_path, mandatory_neighbours, worded
 from .model import CaseSimilarity, guess_language
 from .reasons import Wording, reason
 from .visits import (ASK_ABOUT, DIVERSE_TOP, FAILURE_STATUS_WEIGHT, STATUS_WEIGHT, WATCH_OUT, Arrangement,
@@ -46,11 +47,7 @@ PEER_CASES = 25               # how many of the most similar cases vote for peer
 PEER_EXTRA_CASES = 0.2        # weight of a peer's further cases beside its best one
 MAX_VISITS = 8                # arrangements in a study-visit plan at most
 PARTNER_RADIUS_KM = 400
-# Affairs whose effects cross borders (water basins and water, waste, sanitation, transport,
-# spatial planning and borders, disasters, the environment): between bordering regions a
-# cooperation on them may be mandatory under PP 28/2018.
-EXTERNALITY_SECTORS = frozenset({"air-minum", "persampahan", "sanitasi", "transportasi", "tata-ruang-perbatasan",
-                                 "kebencanaan", "lingkungan-sda"})
+MAX_NAMED_PARTNERS = 16       # partners of each kind a proposal may name
 PATCH_LIMIT = 500             # more changed records than this at once: refit instead of patching
 REFIT_MIN_ROWS = 50           # refit in the background once this many rows were patched,
 REFIT_SHARE = 0.05            # and this share of the fitted rows,
@@ -68,6 +65,41 @@ class ProposalIn(BaseModel):
     sectors: list[str] = Field(default_factory=list, max_length=16)
     language: str | None = None
     learn_from_failure: bool = False   # stopped arrangements welcome in the study-visit plan
+    # Intended partners (the legal path, recommender/legal.py): Indonesian regions (names or
+    # codes, resolved when the proposal is answered), third parties, partners abroad.
+    partners: list[str] = Field(default_factory=list, max_length=MAX_NAMED_PARTNERS,
+                                description="partner regions (names or Kemendagri codes)")
+    third_parties: list[ThirdParty] = Field(default_factory=list, max_length=MAX_NAMED_PARTNERS,
+                                            description="companies, BUMN/BUMD, universities, NGOs: a name or "
+                                                        "{name, kind}")
+    foreign_partners: list[ForeignPartner] = Field(default_factory=list, max_length=MAX_NAMED_PARTNERS,
+                                                   description="partners abroad: a name (its kind inferred from "
+                                                               "generic words) or {name, kind}")
+    # The proposer's answers for the DPRD condition (None: not answered yet).
+    burdens_community: bool | None = Field(None, description="the plan burdens the community and the region")
+    in_current_budget: bool | None = Field(None, description="its funding is in the current year's APBD")
+
+    @field_validator("partners", mode="before")
+    @classmethod
+    def _partners(cls, v):
+        if isinstance(v, str):
+            v = [x for x in v.replace(";", "\n").splitlines() if x.strip()]
+        if v is None:
+            return []
+        if not isinstance(v, list):
+            raise ValueError("partners must be a list of region names or codes")
+        return [x.strip() if isinstance(x, str) else x for x in v if not isinstance(x, str) or x.strip()]
+
+    @field_validator("third_parties", "foreign_partners", mode="before")
+    @classmethod
+    def _named(cls, v):
+        if isinstance(v, str):
+            v = [x for x in v.replace(";", "\n").splitlines() if x.strip()]
+        if v is None:
+            return []
+        if not isinstance(v, list):
+            raise ValueError("give a list of names or {name, kind} objects")
+        return [{"name": x} if isinstance(x, str) else x for x in v if not isinstance(x, str) or x.strip()]
 
     @field_validator("sectors", mode="before")
     @classmethod
@@ -119,6 +151,7 @@ class Recommendation:
     # {sectors, regions, basis}: the bordering regions a cooperation on these affairs may be
     # mandatory with (PP 28/2018: kerja sama wajib between bordering regions)
     mandatory: dict | None = None
+    legal: dict | None = None     # the legal path (recommender/legal.py), reasons as data
 
     def as_dict(self, wording: Wording | None = None) -> dict:
         """The JSON shape: every case, peer and partner with its ``reasons`` (data) and ``why``
@@ -129,7 +162,8 @@ class Recommendation:
                 "route": self.route, "partners": w.items(self.partners),
                 "what_worked": self.what_worked, "watch_out": self.watch_out,
                 "message": w.message(self.message), "message_code": self.message,
-                "proposer": self.proposer, "mandatory": self.mandatory}
+                "proposer": self.proposer, "mandatory": self.mandatory,
+                "legal": worded(self.legal, w) if self.legal is not None else None}
 
 
 class Recommender:
@@ -358,6 +392,7 @@ class Recommender:
         """Similar cases and practices, peers and (with a region) partners for a proposal."""
         p = proposal if isinstance(proposal, ProposalIn) else parse_proposal(proposal)
         proposer = self._resolve(p.region)
+        partners = self._resolve_partners(p.partners)
         text = f"{p.title}\n{p.description}".strip()
         lang = p.language or guess_language(text)
         analyzed = analyze(text, lang)
@@ -378,6 +413,7 @@ class Recommender:
             out.message = "no_match"
             if proposer:
                 out.partners = self._partners(proposer, [], p.sectors, limit)
+            out.legal = self._legal(p, proposer, partners, text, [])
             return out
         for rid, score in ranked[:limit]:
             rec = self._records[rid]
@@ -397,10 +433,11 @@ class Recommender:
                                           PEER_CASES))
         self._plan_visits(out, top_cases, proposer, limit, p.learn_from_failure,
                           lambda rid: model.shared_terms(qvec, rid, dense=dense))
+        affairs = p.sectors or (self._records[top_cases[0][0]].get("sectors", []) if top_cases else [])
         if proposer:
             out.partners = self._partners(proposer, top_cases, p.sectors, limit)
-            out.mandatory = self._mandatory(proposer, p.sectors or self._records[top_cases[0][0]].get("sectors", [])
-                                            if top_cases else p.sectors)
+            out.mandatory = mandatory_neighbours(proposer, affairs)
+        out.legal = self._legal(p, proposer, partners, text, [records[rid] for rid, _ in top_cases], affairs)
         for rid, _ in top_cases[:5]:
             rec = self._records[rid]
             for lesson in rec.get("lessons", [])[:2]:
@@ -445,6 +482,23 @@ class Recommender:
         except RegionError as e:
             raise ImportFailed([RecordProblem("proposal", None, "region", str(e), code="region",
                                               values={"text": e.text, "candidates": e.candidates})]) from e
+
+    def _resolve_partners(self, names: list[str]) -> list[Region]:
+        """The partner regions a proposal names; every unknown or ambiguous name is a problem of
+        ``partners`` naming the item, with the close official names."""
+        out, problems = [], []
+        for i, name in enumerate(names):
+            try:
+                region = gazetteer().resolve(name)
+            except RegionError as e:
+                problems.append(RecordProblem("proposal", None, f"partners.{i}", str(e), code="region",
+                                              values={"text": e.text, "candidates": e.candidates}))
+                continue
+            if region.code not in {r.code for r in out}:
+                out.append(region)
+        if problems:
+            raise ImportFailed(problems)
+        return out
 
     def _sector_bonus(self, model: CaseSimilarity, sectors: list[str]) -> np.ndarray:
         bonus = np.zeros(len(model.ids_), dtype=np.float32)
@@ -564,16 +618,15 @@ class Recommender:
                 "score": round(float(score), 4), "reasons": why}
 
     @staticmethod
-    def _mandatory(proposer: Region, sectors: list[str]) -> dict | None:
-        """When the proposal's affairs (its sectors, else those of its most similar case) have
-        cross-border externalities and the proposer has land neighbours of its level: those
-        neighbours, with whom PP 28/2018 may make the cooperation mandatory (kerja sama wajib)."""
-        affairs = [s for s in sectors if s in EXTERNALITY_SECTORS]
-        land = [r for r, kind in gazetteer().neighbours(proposer)
-                if kind == "land" and r.is_province == proposer.is_province]
-        if not affairs or not land:
-            return None
-        return {"sectors": affairs, "regions": [r.as_ref() for r in land], "basis": "PP 28/2018"}
+    def _legal(p: ProposalIn, proposer: Region | None, partners: list[Region], text: str, cases: list[dict],
+               affairs: list[str] | None = None) -> dict:
+        """The legal path of the proposal; its affairs are its sectors, else those of its most
+        similar case."""
+        return legal_path(proposer=proposer, partners=partners,
+                          third_parties=[t.model_dump() for t in p.third_parties],
+                          foreign_partners=[f.model_dump() for f in p.foreign_partners],
+                          sectors=affairs if affairs is not None else p.sectors, text=text, cases=cases,
+                          burdens_community=p.burdens_community, in_current_budget=p.in_current_budget)
 
     def _partners(self, proposer: Region, top_cases: list[tuple[str, float]], sectors: list[str],
                   limit: int) -> list[dict]:
@@ -670,4 +723,4 @@ def refresh_models(kb: KnowledgeBase) -> None:
     recommender_for(kb).refresh()
 
 
-__all__ = ["Recommender", "ProposalIn", "parse_proposal", "recommender_for", "refresh_models"]
+__all__ = ["EXTERNALITY_SECTORS", "Recommender", "ProposalIn", "parse_proposal", "recommender_for", "refresh_models"]

@@ -270,6 +270,111 @@ EN = {
     "Sinergi: perjanjian yang segera berakhir": "Sinergi: agreements expiring soon",
     "Perjanjian kerja sama yang berakhir dalam 12 bulan atau baru berakhir dalam 30 hari terakhir.":
         "Cooperation agreements that expire within 12 months or expired in the last 30 days.",
+    # the legal path of a proposal (recommender/legal.py)
+    "Ini panduan, bukan pendapat hukum. Periksa setiap langkah dengan Bagian Kerja Sama dan Bagian Hukum Sekretariat Daerah serta peraturan yang berlaku.":
+        "This is guidance, not a legal opinion. Check every step with the regional secretariat's cooperation and legal divisions and the regulations in force.",
+    "Persiapan dan tim koordinasi kerja sama daerah (TKKSD)": "Preparation and the regional cooperation coordination team (TKKSD)",
+    "Kepala daerah; TKKSD; perangkat daerah teknis": "Head of region; TKKSD; technical agencies",
+    "Keputusan kepala daerah tentang TKKSD": "Head of region's decree on the TKKSD",
+    "Identifikasi urusan dan rencana kerja sama": "Affairs identified and the cooperation plan",
+    "Kajian manfaat dan pembiayaan": "Study of benefits and financing",
+    "Pemilihan mitra pihak ketiga": "Selecting the third-party partner",
+    "TKKSD; perangkat daerah teknis; panitia pemilihan": "TKKSD; technical agencies; selection committee",
+    "Studi kelayakan": "Feasibility study",
+    "Dokumen pemilihan mitra (terbuka dan bersaing)": "Partner selection documents (open and competitive)",
+    "Penetapan mitra": "Decision on the partner",
+    "Penawaran kerja sama": "Offer of cooperation", "Kepala daerah pengusul": "Head of the proposing region",
+    "Surat penawaran": "Letter of offer", "Rencana kerja sama": "Cooperation plan",
+    "Persetujuan Pemerintah Pusat": "Central government approval",
+    "Kepala daerah; Menteri Dalam Negeri; Kementerian Luar Negeri": "Head of region; Minister of Home Affairs; Ministry of Foreign Affairs",
+    "Rencana kerja sama luar negeri": "Plan of the cooperation abroad",
+    "Surat permohonan persetujuan": "Letter requesting approval",
+    "Pertimbangan Kementerian Luar Negeri": "Opinion of the Ministry of Foreign Affairs",
+    "Kesepakatan bersama (KSB)": "Joint agreement (KSB)", "Kepala daerah para pihak": "Heads of the parties' regions",
+    "Naskah kesepakatan bersama": "Text of the joint agreement",
+    "Penyusunan perjanjian kerja sama (PKS)": "Drafting the cooperation agreement (PKS)",
+    "TKKSD; perangkat daerah teknis para pihak": "TKKSD; the parties' technical agencies",
+    "Rancangan PKS: hak dan kewajiban, pembiayaan, jangka waktu, penyelesaian perselisihan":
+        "Draft PKS: rights and obligations, financing, duration, dispute settlement",
+    "Tahap persetujuan DPRD": "DPRD approval", "Kepala daerah mengajukan; DPRD memutuskan": "Head of region submits; the DPRD decides",
+    "Surat permohonan persetujuan DPRD": "Letter requesting the DPRD's approval",
+    "Rancangan KSB/PKS dan kajiannya": "Draft KSB/PKS and its study",
+    "Penandatanganan PKS": "Signing the PKS", "Kepala daerah, atau pejabat yang diberi kuasa": "Head of region, or an official given power of attorney",
+    "PKS yang ditandatangani": "Signed PKS", "Surat kuasa (bila dikuasakan)": "Power of attorney (when delegated)",
+    "Pelaksanaan kerja sama": "Implementing the cooperation",
+    "Perangkat daerah teknis; badan atau sekretariat kerja sama bila dibentuk": "Technical agencies; a cooperation body or secretariat when one is set up",
+    "Rencana kerja tahunan": "Annual work plan", "Anggaran dalam APBD masing-masing pihak": "Budget in each party's APBD",
+    "Pelaporan berkala": "Periodic reporting",
+    "Perangkat daerah teknis kepada kepala daerah; kepala daerah kepada gubernur (kabupaten/kota) atau Menteri Dalam Negeri (provinsi)":
+        "Technical agencies to the head of region; the head of region to the governor (regencies and cities) or the Minister of Home Affairs (provinces)",
+    "Laporan pelaksanaan berkala": "Periodic implementation reports",
+    "Pemantauan dan evaluasi": "Monitoring and evaluation", "TKKSD; para pihak": "TKKSD; the parties",
+    "Indikator keberhasilan": "Success indicators",
+    "Laporan evaluasi: dilanjutkan, diubah atau diakhiri": "Evaluation report: continue, amend or end",
+    "jenis kerja sama menurut mitra yang disebut: %(types)s": "cooperation type by the partners named: %(types)s",
+    "belum ada mitra yang disebut; uraian usulan menyebut jenis kerja sama: %(types)s":
+        "no partner named yet; the proposal's text names the cooperation type: %(types)s",
+    "jenis kerja sama bergantung pada mitranya: sebutkan daerah, pihak ketiga atau mitra luar negeri yang dituju":
+        "the cooperation type depends on the partner: name the regions, third parties or partners abroad you have in mind",
+    "mitra dari beberapa jenis: tiap jenis diatur dalam perjanjiannya sendiri; jenis utama %(primary)s (urutan PP 28/2018) dari %(types)s":
+        "partners of several kinds: each kind has its own agreement; primary type %(primary)s (PP 28/2018's order), of %(types)s",
+    "“%(name)s” dianggap pemerintah daerah di luar negeri (disimpulkan dari namanya)":
+        "“%(name)s” taken as a regional government abroad (inferred from its name)",
+    "“%(name)s” dianggap lembaga di luar negeri (disimpulkan dari namanya)":
+        "“%(name)s” taken as an institution abroad (inferred from its name)",
+    "jenis “%(name)s” tidak tersirat dari namanya: dianggap lembaga di luar negeri; sebutkan jenisnya bila itu pemerintah daerah":
+        "the kind of “%(name)s” does not follow from its name: taken as an institution abroad; give its kind if it is a regional government",
+    "wajib atau sukarela belum dapat ditentukan: sebutkan daerah pengusul dan daerah mitra":
+        "mandatory or voluntary cannot be told yet: name the proposing region and the partner regions",
+    "daerah yang berbatasan: %(pairs)s": "bordering regions: %(pairs)s",
+    "tidak ada pasangan daerah yang berbatasan": "no two of the regions border each other",
+    "urusan yang berdampak lintas batas daerah: %(sectors)s": "affairs whose effects cross regional borders: %(sectors)s",
+    "urusan usulan (%(sectors)s) tidak termasuk urusan yang berdampak lintas batas":
+        "the proposal's affairs (%(sectors)s) are not among those whose effects cross borders",
+    "bidang urusan belum diketahui: pilih bidangnya": "the affairs are not known yet: choose the sectors",
+    "kemungkinan kerja sama wajib: daerah yang berbatasan dan urusan yang berdampak lintas batas atau lebih efisien dikelola bersama (PP 28/2018)":
+        "likely a mandatory cooperation: bordering regions and affairs whose effects cross borders or that are served more efficiently together (PP 28/2018)",
+    "kerja sama sukarela: daerah boleh bekerja sama bila lebih efektif dan efisien, berbatasan atau tidak (PP 28/2018)":
+        "a voluntary cooperation: regions may cooperate when it is more effective and efficient, bordering or not (PP 28/2018)",
+    "bila kerja sama wajib tidak dilaksanakan, gubernur sebagai wakil Pemerintah Pusat mengambil alih urusan itu (kabupaten/kota dalam satu provinsi)":
+        "if the mandatory cooperation is not carried out, the governor as the central government's representative takes the affair over (regencies and cities of one province)",
+    "bila kerja sama wajib tidak dilaksanakan, Menteri mengambil alih urusan itu (antarprovinsi, atau kabupaten/kota dari provinsi yang berbeda)":
+        "if the mandatory cooperation is not carried out, the minister takes the affair over (between provinces, or regencies and cities of different provinces)",
+    "diperlukan: rencana kerja sama membebani masyarakat dan daerah": "required: the plan burdens the community and the region",
+    "diperlukan: pendanaannya belum dianggarkan dalam APBD tahun berjalan": "required: its funding is not in the current year's APBD",
+    "tidak diperlukan: tidak membebani masyarakat dan daerah, dan pendanaannya sudah ada dalam APBD tahun berjalan":
+        "not required: it does not burden the community and the region, and its funding is in the current year's APBD",
+    "pertanyaan: apakah rencana ini membebani masyarakat dan daerah? Bila ya, persetujuan DPRD diperlukan":
+        "question: does the plan burden the community and the region? If so, the DPRD's approval is required",
+    "pertanyaan: apakah pendanaannya sudah ada dalam APBD tahun berjalan? Bila belum, persetujuan DPRD diperlukan":
+        "question: is its funding in the current year's APBD? If not, the DPRD's approval is required",
+    "mitra pihak ketiga dipilih secara terbuka sesuai ketentuan, setelah studi kelayakan":
+        "the third-party partner is chosen openly as the rules require, after a feasibility study",
+    "kerja sama dengan pihak luar negeri memerlukan persetujuan Pemerintah Pusat melalui Menteri Dalam Negeri, berkoordinasi dengan Kementerian Luar Negeri; Permendagri 22/2020 tidak mengatur jenis ini":
+        "a cooperation with a partner abroad needs the central government's approval through the Minister of Home Affairs, coordinated with the Ministry of Foreign Affairs; Permendagri 22/2020 does not cover this type",
+    "Jalur hukum:": "Legal path:", "belum dapat ditentukan": "cannot be told yet", "Pelaku:": "Actor:",
+    "Dokumen:": "Documents:", "Pelajaran:": "Lesson:", "Jalur hukum": "Legal path", "jenis utama": "primary type",
+    "Bergantung pada mitra yang dituju: isi daerah mitra, pihak ketiga atau mitra luar negeri.":
+        "Depends on the intended partner: fill in partner regions, third parties or partners abroad.",
+    "kemungkinan wajib": "likely mandatory", "persetujuan diperlukan": "approval required",
+    "persetujuan tidak diperlukan": "approval not required", "perlu dijawab": "to be answered",
+    "Dasar peraturan": "Basis", "Pelaksana langkah": "Actor",
+    "Pelajaran dari kasus serupa": "Lessons from similar cases",
+    "Mitra yang dituju dan persetujuan DPRD (untuk jalur hukum)": "Intended partners and DPRD approval (for the legal path)",
+    "mis. Kabupaten Bantul": "e.g. Kabupaten Bantul", "mis. PT Air Bersih | swasta": "e.g. PT Air Bersih | swasta",
+    "mis. Aichi Prefecture | pemerintah": "e.g. Aichi Prefecture | pemerintah",
+    "Jalur hukum untuk dicetak": "Legal path to print", "Jalur hukum usulan kerja sama": "Legal path of the cooperation proposal",
+    "Daerah mitra": "Partner regions", "Mitra luar negeri": "Partners abroad", "pemerintah daerah luar negeri": "regional government abroad",
+    "lembaga luar negeri": "institution abroad", "Daftar pendek": "Shortlist",
+    "Daerah mitra (satu per baris: nama atau kode Kemendagri)": "Partner regions (one a line: name or Kemendagri code)",
+    "Pihak ketiga (satu per baris: nama | jenis, mis. swasta, BUMD, universitas)":
+        "Third parties (one a line: name | kind, e.g. swasta, BUMD, universitas)",
+    "Mitra luar negeri (satu per baris: nama | pemerintah atau lembaga)":
+        "Partners abroad (one a line: name | pemerintah (government) or lembaga (institution))",
+    "Apakah rencana ini membebani masyarakat dan daerah?": "Does the plan burden the community and the region?",
+    "Apakah pendanaannya sudah ada dalam APBD tahun berjalan?": "Is its funding in the current year's APBD?",
+    "Belum tahu": "Not known yet", "Ya, membebani": "Yes, it burdens them", "Tidak membebani": "No burden",
+    "Sudah dianggarkan": "Already budgeted", "Belum dianggarkan": "Not budgeted yet",
 }
 
 OUT = Path(__file__).resolve().parent.parent / "webapp" / "translations" / "en" / "LC_MESSAGES" / "messages.po"

@@ -17,6 +17,7 @@ from pydantic import (AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, S
 from kb.schema import RecordIn, SectorKey, Slug
 from kb.store import STATES
 from kb.vocab import COOPERATION_TYPES, KINDS, LANGUAGES, STATUSES
+from recommender.legal import FOREIGN_KINDS, TYPES
 from recommender.service import ProposalIn
 
 from .views.common import MAX_PAGE, MAX_QUERY, SORTS, YEARS
@@ -230,6 +231,87 @@ class Lesson(_Answer):
     title: str
 
 
+class LegalType(_Answer):
+    """The kind of regional cooperation (PP 28/2018): one agreement per kind of partner named."""
+
+    primary: Literal[TYPES] | None = Field(description="the first type named, in PP 28/2018's order (KSDD, KSDPK, "
+                                                       "KSDPL, KSDLL); null when it depends on partners not named")
+    types: list[Literal[TYPES]] = Field(description="every type the proposal involves")
+    source: Literal["partners", "text", "unknown"] = Field(description="from the partners named, from plain words "
+                                                                       "of the text, or not known (asked)")
+
+
+class NamedThirdParty(_Answer):
+    name: str
+    kind: str | None
+
+
+class NamedForeignPartner(_Answer):
+    name: str
+    kind: Literal[FOREIGN_KINDS] = Field(description="pemerintah: a regional government abroad (KSDPL); lembaga: "
+                                                     "an institution abroad (KSDLL)")
+    kind_inferred: bool = Field(description="true when the kind was not given and follows from the name")
+
+
+class LegalPartners(_Answer):
+    regions: list[RegionRef]
+    third_parties: list[NamedThirdParty]
+    foreign: list[NamedForeignPartner]
+
+
+class BorderPair(_Answer):
+    a: RegionRef
+    b: RegionRef
+    border: Literal["land", "sea"]
+
+
+class Obligation(_Answer):
+    """For a KSDD: likely mandatory (bordering regions on affairs with cross-border effects) or
+    voluntary; null value when the regions are not known."""
+
+    value: Literal["wajib", "sukarela"] | None
+    pairs: list[BorderPair] = Field(description="the regions of the proposal that border each other")
+    sectors: list[str] = Field(description="its affairs with cross-border externalities")
+    takeover: Literal["gubernur", "menteri"] | None = Field(description="who takes the affair over if a mandatory "
+                                                                        "cooperation is not carried out")
+
+
+class StepLesson(_Answer):
+    text: str
+    case: str
+    title: str
+    kind: Literal["lesson", "challenge"]
+
+
+class LegalStep(_Answer):
+    key: str = Field(description="persiapan, seleksi_pihak_ketiga, penawaran, persetujuan_pusat, ksb, pks, dprd, "
+                                 "penandatanganan, pelaksanaan, pelaporan, monev")
+    title: str
+    basis: list[str] = Field(description="the regulations (and articles, where checked) the step rests on")
+    actor: str
+    documents: list[str]
+    types: list[Literal[TYPES]] = Field(description="the cooperation types the step belongs to")
+    status: Literal["required", "not_required", "ask"] | None = Field(
+        description="the DPRD step: required (and why), not required, or a question to answer")
+    reasons: list[Reason]
+    why: list[str]
+    lessons: list[StepLesson] = Field(description="lessons and challenges of similar cases about this step")
+
+
+class Legal(_Answer):
+    """The legal path of the proposal. Guidance, not a legal opinion."""
+
+    cooperation_type: LegalType
+    partners: LegalPartners
+    obligation: Obligation | None = Field(description="for a KSDD only")
+    questions: list[Literal["partners", "region", "burdens_community", "in_current_budget"]] = Field(
+        description="what the proposer may still answer to make the path precise")
+    reasons: list[Reason]
+    why: list[str]
+    steps: list[LegalStep]
+    disclaimer: str
+
+
 class Recommendation(_Answer):
     cases: list[CaseMatch]
     peers: list[Peer]
@@ -243,6 +325,8 @@ class Recommendation(_Answer):
     route: list[RouteStop] = Field(description="the plan's stops in travel order (with a home region)")
     mandatory: Mandatory | None = Field(description="with a home region whose affairs cross borders: the "
                                                     "bordering regions the cooperation may be mandatory with")
+    legal: Legal | None = Field(description="the legal path: cooperation type, obligation, steps with their "
+                                            "basis and lessons")
 
 
 class Peers(_Answer):

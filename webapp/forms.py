@@ -120,6 +120,10 @@ class CaseForm(FlaskForm):
         self.version.data = rec.get("version")
 
 
+BURDEN_CHOICES = [("", _l("Belum tahu")), ("ya", _l("Ya, membebani")), ("tidak", _l("Tidak membebani"))]
+BUDGET_CHOICES = [("", _l("Belum tahu")), ("ya", _l("Sudah dianggarkan")), ("tidak", _l("Belum dianggarkan"))]
+
+
 class ProposalForm(FlaskForm):
     class Meta:
         csrf = False  # a read-only query: safe to share as a link
@@ -129,6 +133,21 @@ class ProposalForm(FlaskForm):
     region = StringField(_l("Daerah pengusul"), validators=[Optional(), Length(max=200)])
     sectors = MultiCheckboxField(_l("Bidang"), choices=SECTOR_CHOICES)
     learn_from_failure = BooleanField(_l("Sertakan kerja sama yang terhenti untuk belajar dari kegagalan"))
+    # The intended partners and the answers to the DPRD condition (the legal path).
+    partners = TextAreaField(_l("Daerah mitra (satu per baris: nama atau kode Kemendagri)"),
+                             validators=[Length(max=4000)])
+    third_parties = TextAreaField(_l("Pihak ketiga (satu per baris: nama | jenis, mis. swasta, BUMD, universitas)"),
+                                  validators=[Length(max=4000)])
+    foreign_partners = TextAreaField(_l("Mitra luar negeri (satu per baris: nama | pemerintah atau lembaga)"),
+                                     validators=[Length(max=4000)])
+    burdens_community = SelectField(_l("Apakah rencana ini membebani masyarakat dan daerah?"), validate_choice=False,
+                                    choices=BURDEN_CHOICES)
+    in_current_budget = SelectField(_l("Apakah pendanaannya sudah ada dalam APBD tahun berjalan?"),
+                                    validate_choice=False, choices=BUDGET_CHOICES)
+
+    def answer(self, name: str) -> bool | None:
+        """A yes/no question of the form as True, False or None (not answered)."""
+        return {"ya": True, "tidak": False}.get(getattr(self, name).data or "")
 
 
 class UploadForm(FlaskForm):

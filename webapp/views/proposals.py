@@ -11,23 +11,34 @@ from werkzeug.datastructures import MultiDict
 
 from kb.errors import Invalid
 from kb.gazetteer import gazetteer
+from recommender.legal import FOREIGN_KINDS, split_named
 from recommender.service import Recommendation, recommender_for
 from recommender.visits import DIVERSE_TOP, route
 
 from .. import get_kb
 from ..csvsafe import stream_csv
-from ..forms import ProposalForm
+from ..forms import ProposalForm, _lines
 from .search import download_limit
 from ..labels import lang, wording
 
 bp = Blueprint("proposals", __name__)
 CHOSEN_LIMIT = 50   # peers considered when a shortlist is rebuilt from its chosen codes
+PRINT_SHORTLIST = 5  # similar cases and candidate partners on the printable legal path
 
 
 def _proposal(form: ProposalForm) -> dict:
     return {"title": form.title.data or "", "description": form.description.data or "",
             "region": form.region.data or None, "sectors": form.sectors.data or [],
-            "learn_from_failure": bool(form.learn_from_failure.data)}
+            "learn_from_failure": bool(form.learn_from_failure.data),
+            "partners": _lines(form.partners.data),
+            "third_parties": [split_named(x) for x in _lines(form.third_parties.data)],
+            "foreign_partners": [split_named(x, FOREIGN_KINDS) for x in _lines(form.foreign_partners.data)],
+            "burdens_community": form.answer("burdens_community"), "in_current_budget": form.answer("in_current_budget")}
+
+
+# The proposal's fields a follow-up form (the shortlist) carries on as hidden inputs.
+CARRIED = ("title", "description", "region", "partners", "third_parties", "foreign_partners", "burdens_community",
+           "in_current_budget")
 
 
 @bp.get("/usulan")
@@ -44,8 +55,11 @@ def propose():
     regions = gazetteer().regions
     # Ticked at first: the first peers (the route's stops), at most two of one arrangement.
     chosen = {p["code"] for p in (result or {}).get("peers", [])[:DIVERSE_TOP]}
+    legal_url = url_for("proposals.legal_print", **{k: request.args.getlist(k) for k in request.args}) \
+        if result else None
     return render_template("proposals/form.html", form=form, result=result, problems=problems, regions=regions,
-                           chosen=chosen, status=400 if problems else 200), (400 if problems else 200)
+                           chosen=chosen, carried=CARRIED, legal_url=legal_url,
+                           status=400 if problems else 200), (400 if problems else 200)
 
 
 def _shortlist() -> tuple[ProposalForm, Recommendation, list[dict]] | Response:
@@ -128,3 +142,24 @@ def printable():
     back = url_for("proposals.propose", **{k: request.args.getlist(k) for k in request.args if k != "peer"})
     return render_template("proposals/plan.html", form=form, proposer=res.proposer, stops=stops, visits=visits,
                            codes=codes, today=today, back=back)
+
+
+@bp.get("/usulan/jalur-hukum")
+@download_limit
+def legal_print():
+    """The legal path on A4, for a planner's memo: the proposal, its cooperation type and
+    obligation, the steps with their basis and lessons, the shortlist of similar cases and
+    candidate partners, dated."""
+    form = ProposalForm(formdata=request.args)
+    if not form.validate():
+        return Response("Sertakan uraian usulan.\n", status=400, content_type="text/plain; charset=utf-8")
+    try:
+        res = recommender_for(get_kb()).recommend(_proposal(form), limit=PRINT_SHORTLIST).as_dict(wording(html=True))
+    except ImportFailed as e:
+        return Response("\n".join(str(p) for p in e.problems) + "\n", status=400,
+                        content_type="text/plain; charset=utf-8")
+    today = format_date(date.today(), format="long", locale=lang())
+    back = url_for("proposals.propose", **{k: request.args.getlist(k) for k in request.args})
+    cases = [c for c in res["cases"] if c["kind"] == "case"][:PRINT_SHORTLIST]
+    return render_template("proposals/legal.html", form=form, result=res, cases=cases,
+                           partners=res["partners"][:PRINT_SHORTLIST], today=today, back=back)
