@@ -13,7 +13,7 @@ from slugify import slugify
 from .errors import RegionError
 from .gazetteer import gazetteer
 from .text import normalize
-from .vocab import COOPERATION_TYPES, DOCUMENT_TYPES, SECTORS, normalize_cooperation_type, normalize_sector
+from .vocab import COOPERATION_TYPES, DOCUMENT_TYPES, SECTORS, normalize_cooperation_type, sector_keys
 
 MAX_TITLE = 300
 MAX_SUMMARY = 3_000
@@ -276,14 +276,7 @@ class RecordIn(_Strict):
         if not isinstance(v, list):
             return v
         _at_most(v, len(SECTORS))
-        out = []
-        for item in v:
-            key = normalize_sector(str(item))
-            if key is None:
-                raise ValueError(f"unknown sector {item!r}; known sectors: {', '.join(SECTORS)}")
-            if key not in out:
-                out.append(key)
-        return out
+        return sector_keys(v)
 
     @field_validator("cooperation_type", mode="before")
     @classmethod

@@ -163,3 +163,16 @@ def normalize_status(value: str) -> str | None:
 def normalize_kind(value: str) -> str | None:
     v = str(value).strip().lower()
     return v if v in KINDS else None
+
+
+def sector_keys(items) -> list[str]:
+    """The sector keys of ``items`` (keys, labels or synonyms), in order and once each; an
+    unknown one raises :class:`ValueError` listing the known keys."""
+    out: list[str] = []
+    for item in items:
+        key = normalize_sector(str(item))
+        if key is None:
+            raise ValueError(f"unknown sector {item!r}; known sectors: {', '.join(SECTORS)}")
+        if key not in out:
+            out.append(key)
+    return out

@@ -15,9 +15,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
-from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
 from kb.gazetteer import gazetteer
@@ -84,20 +82,14 @@ class CaseSimilarity(BaseEstimator):
         Ignore terms in fewer documents than this.
     max_df : float
         Ignore terms in more than this share of documents (the corpus's own stop words).
-    svd_components : int
-        When above 0, blend in a latent (TruncatedSVD) similarity with weight ``svd_weight``.
-    svd_weight : float
-        Weight of the latent similarity in the blend.
     """
 
     def __init__(self, field_weights: dict | None = None, sublinear_tf: bool = True, min_df: int = 1,
-                 max_df: float = 0.9, svd_components: int = 0, svd_weight: float = 0.0):
+                 max_df: float = 0.9):
         self.field_weights = field_weights
         self.sublinear_tf = sublinear_tf
         self.min_df = min_df
         self.max_df = max_df
-        self.svd_components = svd_components
-        self.svd_weight = svd_weight
 
     def _doc_terms(self, rec: dict) -> list[str]:
         weights = self.field_weights or DEFAULT_FIELD_WEIGHTS
@@ -142,10 +134,6 @@ class CaseSimilarity(BaseEstimator):
         self.base_rows_ = len(records)
         self.extra_ = None            # rows added by with_changes, after the fitted ones
         self.alive_ = np.ones(len(records), dtype=np.float32)  # 0 for superseded/removed rows
-        self.svd_ = None
-        if self.svd_components and len(records) > self.svd_components:
-            self.svd_ = TruncatedSVD(n_components=self.svd_components, random_state=0)
-            self.latent_ = normalize(self.svd_.fit_transform(self.matrix_)).astype(np.float32)
         return self
 
     def with_changes(self, records: Sequence[dict], removed: Iterable[str] = ()) -> CaseSimilarity:
@@ -157,8 +145,6 @@ class CaseSimilarity(BaseEstimator):
         fitted one, so the cost is that of the changed records, not of the corpus.
         """
         check_is_fitted(self, "matrix_")
-        if self.svd_ is not None:
-            raise ValueError("a model with a latent (SVD) blend must be refitted, not patched")
         records = list(records)
         new = copy.copy(self)  # copies what __getstate__ gives: the column matrix is not in it
         columns = self.__dict__.get("_columns_")
@@ -255,9 +241,6 @@ class CaseSimilarity(BaseEstimator):
             if dense is None:
                 dense = self.dense(qvec)
             sims = np.asarray(self.matrix_ @ dense).ravel()
-        if self.svd_ is not None and self.svd_weight:
-            lq = normalize(self.svd_.transform(qvec)).astype(np.float32).ravel()
-            sims = (1 - self.svd_weight) * sims + self.svd_weight * (self.latent_ @ lq)
         if self.extra_ is not None:
             if dense is None:
                 dense = self.dense(qvec)

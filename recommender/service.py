@@ -22,119 +22,35 @@ from pathlib import Path
 import joblib
 from filelock import FileLock, Timeout
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kb.base import KnowledgeBase
-from kb.errors import ImportFailed, RecordProblem, RegionError
+from kb.errors import Invalid, RecordProblem
 from kb.gazetteer import Region, gazetteer
-from kb.text import analyze
-from kb.vocab import SECTORS, normalize_sector
+from kb.text import analyze, token_region
 
-from .legal import EXTERNALITY_SECTORS, ForeignPartner, ThirdParty, legal_path, mandatory_neighbours, worded
+from .legal import EXTERNALITY_SECTORS, legal_path, mandatory_neighbours, worded
 from .model import CaseSimilarity, guess_language
+from .proposal import ProposalIn, parse_proposal, resolve_partners, resolve_region
 from .reasons import Wording, reason
+from .regions import partners
 from .visits import (ASK_ABOUT, DIVERSE_TOP, FAILURE_STATUS_WEIGHT, STATUS_WEIGHT, WATCH_OUT, Arrangement,
                      island_of, peers_from_plan, plan, relevant, route)
 
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "recommender.joblib"
-MODEL_FORMAT = 4              # bump when the saved model's shape changes (older files are refitted)
+MODEL_FORMAT = 5              # bump when the saved model's shape changes (older files are refitted)
 MIN_TERMS = 3                 # fewer content terms than this is "too short"
 MIN_SCORE = 0.04              # below this a record is not relevant at all
 SECTOR_BONUS = 0.05           # per sector shared with a proposal that names its sectors
 PEER_CASES = 25               # how many of the most similar cases vote for peers
 PEER_EXTRA_CASES = 0.2        # weight of a peer's further cases beside its best one
 MAX_VISITS = 8                # arrangements in a study-visit plan at most
-PARTNER_RADIUS_KM = 400
-MAX_NAMED_PARTNERS = 16       # partners of each kind a proposal may name
 PATCH_LIMIT = 500             # more changed records than this at once: refit instead of patching
 REFIT_MIN_ROWS = 50           # refit in the background once this many rows were patched,
 REFIT_SHARE = 0.05            # and this share of the fitted rows,
 REFIT_AFTER_S = 600.0         # or once the oldest patch is this old (new words then count)
 RANK_DEPTH = 300              # records ranked per request (answers use far fewer)
-
-
-class ProposalIn(BaseModel):
-    """A proposal as the API, the form and ``sinergi recommend --file`` give it."""
-
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-    title: str = Field("", max_length=300)
-    description: str = Field(min_length=1, max_length=20_000)
-    region: str | None = Field(None, max_length=200)
-    sectors: list[str] = Field(default_factory=list, max_length=16)
-    language: str | None = None
-    learn_from_failure: bool = False   # stopped arrangements welcome in the study-visit plan
-    # Intended partners (the legal path, recommender/legal.py): Indonesian regions (names or
-    # codes, resolved when the proposal is answered), third parties, partners abroad.
-    partners: list[str] = Field(default_factory=list, max_length=MAX_NAMED_PARTNERS,
-                                description="partner regions (names or Kemendagri codes)")
-    third_parties: list[ThirdParty] = Field(default_factory=list, max_length=MAX_NAMED_PARTNERS,
-                                            description="companies, BUMN/BUMD, universities, NGOs: a name or "
-                                                        "{name, kind}")
-    foreign_partners: list[ForeignPartner] = Field(default_factory=list, max_length=MAX_NAMED_PARTNERS,
-                                                   description="partners abroad: a name (its kind inferred from "
-                                                               "generic words) or {name, kind}")
-    # The proposer's answers for the DPRD condition (None: not answered yet).
-    burdens_community: bool | None = Field(None, description="the plan burdens the community and the region")
-    in_current_budget: bool | None = Field(None, description="its funding is in the current year's APBD")
-
-    @field_validator("partners", mode="before")
-    @classmethod
-    def _partners(cls, v):
-        if isinstance(v, str):
-            v = [x for x in v.replace(";", "\n").splitlines() if x.strip()]
-        if v is None:
-            return []
-        if not isinstance(v, list):
-            raise ValueError("partners must be a list of region names or codes")
-        return [x.strip() if isinstance(x, str) else x for x in v if not isinstance(x, str) or x.strip()]
-
-    @field_validator("third_parties", "foreign_partners", mode="before")
-    @classmethod
-    def _named(cls, v):
-        if isinstance(v, str):
-            v = [x for x in v.replace(";", "\n").splitlines() if x.strip()]
-        if v is None:
-            return []
-        if not isinstance(v, list):
-            raise ValueError("give a list of names or {name, kind} objects")
-        return [{"name": x} if isinstance(x, str) else x for x in v if not isinstance(x, str) or x.strip()]
-
-    @field_validator("sectors", mode="before")
-    @classmethod
-    def _sectors(cls, v):
-        if isinstance(v, str):
-            v = [x for x in v.replace(";", ",").split(",") if x.strip()]
-        if v is None:
-            return []
-        if not isinstance(v, list):
-            raise ValueError("sectors must be a list of sector keys")
-        out = []
-        for item in v:
-            key = normalize_sector(str(item))
-            if key is None:
-                raise ValueError(f"unknown sector {item!r}; known sectors: {', '.join(SECTORS)}")
-            out.append(key)
-        return out
-
-    @field_validator("language")
-    @classmethod
-    def _lang(cls, v):
-        if v not in (None, "", "id", "en"):
-            raise ValueError("language must be id or en")
-        return v or None
-
-
-def parse_proposal(data: dict) -> ProposalIn:
-    """Validate a proposal; problems raise :class:`ImportFailed` naming the field."""
-    if not isinstance(data, dict):
-        raise ImportFailed([RecordProblem("proposal", None, None, "a proposal must be a JSON object")])
-    try:
-        return ProposalIn.model_validate(data)
-    except ValidationError as e:
-        raise ImportFailed([RecordProblem("proposal", None, ".".join(map(str, err["loc"])) or None,
-                                          err["msg"].removeprefix("Value error, ")) for err in e.errors()]) from e
 
 
 @dataclass
@@ -287,7 +203,7 @@ class Recommender:
                 self._local.stale = True
                 return
             changes = None
-            if model.base_rows_ and model.svd_ is None and head >= known:
+            if model.base_rows_ and head >= known:
                 changes = self.kb.store.changes_since(known, limit=PATCH_LIMIT)
             if changes is None:
                 if not self.background_refit:
@@ -384,21 +300,18 @@ class Recommender:
         tmp.replace(self.path)
         self._saved_mtime = self._mtime()
 
-    def _live_versions(self) -> dict[str, int]:
-        return self.kb.store.versions()
-
     # -- answers -----------------------------------------------------------------------------
     def recommend(self, proposal: dict | ProposalIn, *, limit: int = 10) -> Recommendation:
         """Similar cases and practices, peers and (with a region) partners for a proposal."""
         p = proposal if isinstance(proposal, ProposalIn) else parse_proposal(proposal)
-        proposer = self._resolve(p.region)
-        partners = self._resolve_partners(p.partners)
+        proposer = resolve_region(p.region)
+        named = resolve_partners(p.partners)
         text = f"{p.title}\n{p.description}".strip()
         lang = p.language or guess_language(text)
         analyzed = analyze(text, lang)
-        content = [t.text for t in analyzed if not t.text.startswith("_r")]
+        content = [t.text for t in analyzed if token_region(t.text) is None]
         if len(content) < MIN_TERMS:
-            raise ImportFailed([RecordProblem("proposal", None, "description",
+            raise Invalid([RecordProblem("proposal", None, "description",
                                               "the proposal is too short: describe what the regions want to do, "
                                               "in at least a sentence", code="too_short")])
         model = self.model()
@@ -412,8 +325,8 @@ class Recommender:
         if not ranked or ranked[0][1] < MIN_SCORE:
             out.message = "no_match"
             if proposer:
-                out.partners = self._partners(proposer, [], p.sectors, limit)
-            out.legal = self._legal(p, proposer, partners, text, [])
+                out.partners = partners(proposer, self._records, self._cases_by_region, [], p.sectors, limit)
+            out.legal = self._legal(p, proposer, named, text, [])
             return out
         for rid, score in ranked[:limit]:
             rec = self._records[rid]
@@ -424,7 +337,7 @@ class Recommender:
             if rec.get("status"):
                 why.append(reason("status", status=rec["status"]))
             out.cases.append({"id": rid, "kind": rec["kind"], "title": rec["title"], "score": round(float(score), 4),
-                              "status": rec.get("status"), "regions": _refs(rec.get("regions", [])),
+                              "status": rec.get("status"), "regions": gazetteer().refs(rec.get("regions", [])),
                               "reasons": why})
         # The best cases (practices left out), looked up only as far as needed: each record is
         # a dict somewhere in memory, and 300 cold look-ups cost ~0.5 ms.
@@ -435,9 +348,9 @@ class Recommender:
                           lambda rid: model.shared_terms(qvec, rid, dense=dense))
         affairs = p.sectors or (self._records[top_cases[0][0]].get("sectors", []) if top_cases else [])
         if proposer:
-            out.partners = self._partners(proposer, top_cases, p.sectors, limit)
+            out.partners = partners(proposer, self._records, self._cases_by_region, top_cases, p.sectors, limit)
             out.mandatory = mandatory_neighbours(proposer, affairs)
-        out.legal = self._legal(p, proposer, partners, text, [records[rid] for rid, _ in top_cases], affairs)
+        out.legal = self._legal(p, proposer, named, text, [records[rid] for rid, _ in top_cases], affairs)
         for rid, _ in top_cases[:5]:
             rec = self._records[rid]
             for lesson in rec.get("lessons", [])[:2]:
@@ -474,32 +387,6 @@ class Recommender:
         return out
 
     # -- pieces -------------------------------------------------------------------------------
-    def _resolve(self, region: str | None) -> Region | None:
-        if not region:
-            return None
-        try:
-            return gazetteer().resolve(region)
-        except RegionError as e:
-            raise ImportFailed([RecordProblem("proposal", None, "region", str(e), code="region",
-                                              values={"text": e.text, "candidates": e.candidates})]) from e
-
-    def _resolve_partners(self, names: list[str]) -> list[Region]:
-        """The partner regions a proposal names; every unknown or ambiguous name is a problem of
-        ``partners`` naming the item, with the close official names."""
-        out, problems = [], []
-        for i, name in enumerate(names):
-            try:
-                region = gazetteer().resolve(name)
-            except RegionError as e:
-                problems.append(RecordProblem("proposal", None, f"partners.{i}", str(e), code="region",
-                                              values={"text": e.text, "candidates": e.candidates}))
-                continue
-            if region.code not in {r.code for r in out}:
-                out.append(region)
-        if problems:
-            raise ImportFailed(problems)
-        return out
-
     def _sector_bonus(self, model: CaseSimilarity, sectors: list[str]) -> np.ndarray:
         bonus = np.zeros(len(model.ids_), dtype=np.float32)
         wanted = set(sectors)
@@ -627,64 +514,6 @@ class Recommender:
                           foreign_partners=[f.model_dump() for f in p.foreign_partners],
                           sectors=affairs if affairs is not None else p.sectors, text=text, cases=cases,
                           burdens_community=p.burdens_community, in_current_budget=p.in_current_budget)
-
-    def _partners(self, proposer: Region, top_cases: list[tuple[str, float]], sectors: list[str],
-                  limit: int) -> list[dict]:
-        """Candidate partners: the regions bordering the proposer first (land, then sea
-        neighbours: the regions PP 28/2018 ties mandatory cooperation to), then nearby regions on
-        the same island group; each group ranked by closeness, shared province and experience
-        with the topic. Those already cooperating with the proposer are marked."""
-        g = gazetteer()
-        bordering = {r.code: kind for r, kind in g.neighbours(proposer) if r.is_province == proposer.is_province}
-        experience: dict[str, float] = defaultdict(float)
-        for rid, sim in top_cases:
-            for code in self._records[rid].get("regions", []):
-                experience[code] += sim
-        top_exp = max(experience.values(), default=0) or 1.0
-        related = set(sectors) | {s for rid, _ in top_cases[:5] for s in self._records[rid].get("sectors", [])}
-        already: dict[str, list[str]] = defaultdict(list)
-        for rid in self._cases_by_region.get(proposer.code, []):
-            rec = self._records[rid]
-            if related and not related & set(rec.get("sectors", [])):
-                continue
-            for code in rec.get("regions", []):
-                if code != proposer.code:
-                    already[code].append(rid)
-        pool = [r for r in g.regions if r.code != proposer.code and r.is_province == proposer.is_province
-                and (r.island == proposer.island or r.code in bordering)]
-        ranked = []
-        for r in pool:
-            d = g.distance_km(proposer, r)
-            if d > PARTNER_RADIUS_KM and r.code not in already and r.code not in bordering:
-                continue
-            proximity = 1.0 / (1.0 + d / 60.0)
-            same_prov = r.province_code == proposer.province_code
-            exp = experience.get(r.code, 0.0) / top_exp
-            s = 0.6 * proximity + 0.2 * same_prov + 0.2 * exp + (0.2 if r.code in already else 0.0)
-            ranked.append((s, d, r, same_prov, exp))
-        ranked.sort(key=lambda x: (x[2].code not in bordering, -x[0]))
-        out = []
-        for s, d, r, same_prov, exp in ranked[:limit]:
-            border = bordering.get(r.code)
-            why = [reason("bordering_" + border, region=proposer.name)] if border else []
-            why.append(reason("nearest", km=round(d), region=proposer.name))
-            if same_prov:
-                why.append(reason("same_province"))
-            if exp > 0:
-                why.append(reason("topic_experience"))
-            if r.code in already:
-                why.append(reason("already_cooperating", region=proposer.name, count=len(already[r.code]),
-                                  titles=[self._records[c]["title"] for c in already[r.code][:2]]))
-            out.append({"code": r.code, "name": r.name, "score": round(s, 4), "distance_km": max(1, round(d)),
-                        "bordering": border, "same_province": bool(same_prov),
-                        "reasons": why, "cases": already.get(r.code, []), "already_cooperating": r.code in already})
-        return out
-
-
-def _refs(codes: list[str]) -> list[dict]:
-    g = gazetteer()
-    return [g.get(c).as_ref() for c in codes if g.get(c)]
-
 
 def _slim(rec: dict) -> dict:
     keys = ("id", "kind", "title", "status", "regions", "sectors", "lessons", "challenges", "start_year",

@@ -132,7 +132,7 @@ def main() -> int:
     if args.skip_recommender:
         return 0
     try:
-        from recommender.benchmark import run as run_recommender
+        from scripts.benchmark_recommender import run as run_recommender
     except ImportError:
         return 0
     gc.collect()

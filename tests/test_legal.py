@@ -3,7 +3,7 @@ through the real recommender over the bundled corpus, the API, the command line 
 
 import pytest
 
-from kb.errors import ImportFailed
+from kb.errors import Invalid
 from recommender.legal import foreign_kind, split_named, types_in_text
 from recommender.reasons import Wording
 from recommender.service import recommender_for
@@ -146,7 +146,7 @@ def test_the_dprd_step_follows_the_proposers_answers(rec, answers, status, why):
 
 
 def test_an_unknown_partner_names_the_item_and_close_names(rec):
-    with pytest.raises(ImportFailed) as e:
+    with pytest.raises(Invalid) as e:
         rec.recommend({"description": WASTE, "region": "Kabupaten Sleman", "partners": ["Kabupaten Bantul", "Slemann"]})
     (problem,) = e.value.problems
     assert problem.field == "partners.1" and "Slemann" in problem.message and "Kabupaten Sleman" in problem.message

@@ -6,7 +6,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from kb.errors import ImportFailed
+from kb.errors import Invalid
 from recommender.model import CaseSimilarity
 from recommender.service import Recommender, recommender_for
 
@@ -107,13 +107,13 @@ def test_english_proposal_finds_cases(rec):
 
 
 def test_too_short_and_bad_region_are_clear_errors(rec):
-    with pytest.raises(ImportFailed) as e:
+    with pytest.raises(Invalid) as e:
         rec.recommend({"description": "sampah"})
     assert "too short" in str(e.value.problems[0])
-    with pytest.raises(ImportFailed) as e:
+    with pytest.raises(Invalid) as e:
         rec.recommend({"description": WASTE, "region": "Bandung"})
     assert "Kota Bandung" in str(e.value.problems[0])
-    with pytest.raises(ImportFailed):
+    with pytest.raises(Invalid):
         rec.recommend({"description": WASTE, "sectors": ["kuliner"]})
 
 

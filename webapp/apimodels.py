@@ -18,7 +18,7 @@ from kb.schema import RecordIn, SectorKey, Slug
 from kb.store import STATES
 from kb.vocab import COOPERATION_TYPES, KINDS, LANGUAGES, STATUSES
 from recommender.legal import FOREIGN_KINDS, TYPES
-from recommender.service import ProposalIn
+from recommender.proposal import ProposalIn
 
 from .views.common import MAX_PAGE, MAX_QUERY, SORTS, YEARS
 

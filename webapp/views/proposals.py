@@ -155,7 +155,7 @@ def legal_print():
         return Response("Sertakan uraian usulan.\n", status=400, content_type="text/plain; charset=utf-8")
     try:
         res = recommender_for(get_kb()).recommend(_proposal(form), limit=PRINT_SHORTLIST).as_dict(wording(html=True))
-    except ImportFailed as e:
+    except Invalid as e:
         return Response("\n".join(str(p) for p in e.problems) + "\n", status=400,
                         content_type="text/plain; charset=utf-8")
     today = format_date(date.today(), format="long", locale=lang())

@@ -9,11 +9,11 @@ import time
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from .model import CaseSimilarity
-from .service import recommender_for
+from recommender.model import CaseSimilarity
+from recommender.service import recommender_for
 
 
-def _proposals(records: list[dict], n: int) -> list[str]:
+def proposals(records: list[dict], n: int) -> list[str]:
     rng = random.Random(5)
     out = []
     for _ in range(n):
@@ -25,7 +25,7 @@ def _proposals(records: list[dict], n: int) -> list[str]:
 
 
 def run(kb, records, queries, *, row, pct) -> None:
-    texts = _proposals(records, len(queries))
+    texts = proposals(records, len(queries))
     stored = list(kb.store.iter_data())
     t = time.perf_counter()
     model = CaseSimilarity().fit(stored)
