@@ -88,7 +88,7 @@ def _stemmer():
 # after the first letter); any other word comes back unchanged, so it need not be run (it costs
 # ~1 ms a word).
 _SASTRAWI_PREFIXES = ("di", "ke", "se", "be", "me", "pe", "te", "ku", "kau")
-_SASTRAWI_SUFFIXES = ("i", "kan", "an", "lah", "kah", "tah", "pun", "nya", "ku", "mu")
+_SASTRAWI_SUFFIXES = ("i", "is", "kan", "an", "lah", "kah", "tah", "pun", "nya", "ku", "mu")
 _SASTRAWI_INFIXES = frozenset({"el", "em", "er", "in"})
 
 
