@@ -9,44 +9,23 @@ import io
 import json
 import os
 import re
-import shutil
 import time
 from urllib.parse import urlsplit
 
 import pytest
 
-from webapp import create_app
-from webapp.auth import add_user
+from conftest import Auth, csrf_token
 
-TEST_CONFIG = {"TESTING": True, "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False,
-               "SINERGI_DOWNLOAD_LIMIT": "1000 per minute"}
-PASSWORD = "kata-sandi-uji-123"
-
-
-@pytest.fixture
-def app(corpus_home, tmp_path):
-    home = tmp_path / "inst"
-    shutil.copytree(corpus_home, home)
-    app = create_app(dict(TEST_CONFIG), home=home)
-    add_user(app.extensions["sinergi_kb"].store, "editor", PASSWORD, "editor")
-    return app
-
-
-def token_of(html: str) -> str:
-    m = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
-        re.search(r'name="csrf_token" value="([^"]+)"', html)
-    return m.group(1)
+pytestmark = pytest.mark.app_config(SINERGI_DOWNLOAD_LIMIT="1000 per minute")
 
 
 def login(c, next_url: str | None = None):
-    page = c.get("/kurasi/masuk").get_data(as_text=True)
-    url = "/kurasi/masuk" + (f"?next={next_url}" if next_url else "")
-    return c.post(url, data={"username": "editor", "password": PASSWORD, "csrf_token": token_of(page)})
+    return Auth().login(c, "editor", next_url=next_url)
 
 
 def upload(c, content: bytes, name: str, **extra):
     page = c.get("/kurasi/unggah").get_data(as_text=True)
-    return c.post("/kurasi/unggah", data={"csrf_token": token_of(page), "file": (io.BytesIO(content), name), **extra},
+    return c.post("/kurasi/unggah", data={"csrf_token": csrf_token(page), "file": (io.BytesIO(content), name), **extra},
                   content_type="multipart/form-data")
 
 
@@ -56,14 +35,14 @@ def message(r) -> str:
 
 # -- item 5: 500s on bad input ------------------------------------------------------------------
 @pytest.mark.parametrize("body", ["[" * 100_000, '{"description": ' * 40 + '"x"' + "}" * 40])
-def test_deeply_nested_recommend_body_is_a_400_that_says_so(app, body):
-    r = app.test_client().post("/api/v1/recommend", data=body, content_type="application/json")
+def test_deeply_nested_recommend_body_is_a_400_that_says_so(client, body):
+    r = client.post("/api/v1/recommend", data=body, content_type="application/json")
     assert r.status_code == 400
     assert "not valid JSON: nested too deeply" in message(r)
 
 
-def test_malformed_recommend_body_names_the_place(app):
-    r = app.test_client().post("/api/v1/recommend", data='{"description": "x",}', content_type="application/json")
+def test_malformed_recommend_body_names_the_place(client):
+    r = client.post("/api/v1/recommend", data='{"description": "x",}', content_type="application/json")
     assert r.status_code == 400 and "line 1, column" in message(r)
 
 
@@ -83,7 +62,7 @@ def test_status_form_with_a_version_that_is_not_a_number_is_400(app):
     c = app.test_client()
     login(c)
     page = c.get("/kasus/tpa-sarimukti").get_data(as_text=True)
-    r = c.post("/kurasi/tpa-sarimukti/status", data={"csrf_token": token_of(page), "state": "draft",
+    r = c.post("/kurasi/tpa-sarimukti/status", data={"csrf_token": csrf_token(page), "state": "draft",
                                                      "version": "abc"})
     assert r.status_code == 400
     assert "version must be a whole number" in r.get_data(as_text=True)
@@ -102,8 +81,8 @@ def _stays_here(location: str) -> bool:
 
 
 @pytest.mark.parametrize("target", EVIL_TARGETS)
-def test_language_switch_never_redirects_to_another_site(app, target):
-    r = app.test_client().get(f"/lang/en?next={target}")
+def test_language_switch_never_redirects_to_another_site(client, target):
+    r = client.get(f"/lang/en?next={target}")
     assert r.status_code == 302
     assert _stays_here(r.headers["Location"]), r.headers["Location"]
 
@@ -269,7 +248,7 @@ def test_unconfirmed_upload_previews_expire(app):
     os.utime(preview, (old, old))
     c.get("/kurasi/unggah")
     assert not preview.exists()
-    r = c.post("/kurasi/unggah", data={"csrf_token": token_of(html), "token": token, "confirm": "1"})
+    r = c.post("/kurasi/unggah", data={"csrf_token": csrf_token(html), "token": token, "confirm": "1"})
     assert r.status_code == 400 and "kedaluwarsa" in r.get_data(as_text=True)
     with pytest.raises(Exception):
         kb.get("unggah-lama")
@@ -284,7 +263,7 @@ def test_titles_with_control_or_only_invisible_characters_are_refused(app, title
     c = app.test_client()
     login(c)
     page = c.get("/kurasi/baru").get_data(as_text=True)
-    r = c.post("/kurasi/baru", data={"csrf_token": token_of(page), "kind": "case", "language": "id",
+    r = c.post("/kurasi/baru", data={"csrf_token": csrf_token(page), "kind": "case", "language": "id",
                                      "title": title, "summary": "Ringkasan uji yang cukup panjang."})
     html = r.get_data(as_text=True)
     assert r.status_code == 400 and words in html
@@ -292,11 +271,8 @@ def test_titles_with_control_or_only_invisible_characters_are_refused(app, title
     assert "record" not in versions and not any(i.startswith("kerja-sama") and "sampah" in i for i in versions)
 
 
-def test_api_names_the_field_with_a_control_character(app):
-    from webapp.auth import new_token
-
-    token = new_token(app.extensions["sinergi_kb"].store, "editor")
-    r = app.test_client().post("/api/v1/cases", headers={"Authorization": f"Bearer {token}"},
+def test_api_names_the_field_with_a_control_character(app, auth):
+    r = app.test_client().post("/api/v1/cases", headers=auth.headers(app, "editor"),
                                json={"title": "Judul yang baik", "summary": "Ringkasan\x07 uji cukup panjang.",
                                      "sources": [{"title": "Laporan\x00 tahunan"}]})
     assert r.status_code == 400
