@@ -127,7 +127,7 @@ def small_file() -> Path:
 
 TEST_CONFIG = {"TESTING": True, "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
 PASSWORD = "kata-sandi-uji-123"
-READ_ONLY = "SINERGI_TEST_READ_ONLY"  # set on the session's shared app: its client checks for writes
+READ_ONLY = "SINERGI_TEST_READ_ONLY"  # an app's setting: its ``client`` checks that a test wrote nothing
 
 
 def pytest_configure(config):
@@ -148,11 +148,12 @@ class SinergiRunner(FlaskCliRunner):
         return super().invoke(cli, args, **kwargs)
 
 
-def make_app(home: Path, config: dict | None = None):
-    """The web app over the instance folder ``home`` with the test settings (and ``config``)."""
+def make_app(home: Path, config: dict | None = None, *, read_only: bool = False):
+    """The web app over the instance folder ``home`` with the test settings (and ``config``).
+    ``read_only``: the ``client`` fixture fails a test that changes its records."""
     from webapp import create_app
 
-    app = create_app({**TEST_CONFIG, **(config or {})}, home=home)
+    app = create_app({**TEST_CONFIG, **(config or {}), READ_ONLY: read_only}, home=home)
     app.test_cli_runner_class = SinergiRunner
     return app
 
@@ -221,9 +222,7 @@ def app(request, corpus_home, tmp_path):
 
 @pytest.fixture(scope="session")
 def shared_app(corpus_home, tmp_path_factory):
-    app = make_app(copy_instance(corpus_home, tmp_path_factory.mktemp("shared") / "inst"))
-    app.config[READ_ONLY] = True
-    return app
+    return make_app(copy_instance(corpus_home, tmp_path_factory.mktemp("shared") / "inst"), read_only=True)
 
 
 @pytest.fixture

@@ -14,13 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import Auth, csrf_token
+from conftest import csrf_token
 
 pytestmark = pytest.mark.app_config(SINERGI_DOWNLOAD_LIMIT="1000 per minute")
-
-
-def login(c, next_url: str | None = None):
-    return Auth().login(c, "editor", next_url=next_url)
 
 
 def upload(c, content: bytes, name: str, **extra):
@@ -49,18 +45,18 @@ def test_malformed_recommend_body_names_the_place(client):
 @pytest.mark.parametrize("name,content", [("dalam.json", b"[" * 100_000), ("dalam.jsonl", b"[" * 100_000),
                                           ("dalam.csv", b"title,summary,sources\nJudul uji,Ringkasan uji yang "
                                            b"cukup,\"" + b"[" * 100_000 + b"\"\n")])
-def test_deeply_nested_upload_is_reported_not_a_crash(app, name, content):
+def test_deeply_nested_upload_is_reported_not_a_crash(app, name, content, auth):
     c = app.test_client()
-    login(c)
+    auth.login(c)
     r = upload(c, content, name)
     assert r.status_code == 400
     html = r.get_data(as_text=True)
     assert name in html and ("nested too deeply" in html or "must be a JSON list" in html)
 
 
-def test_status_form_with_a_version_that_is_not_a_number_is_400(app):
+def test_status_form_with_a_version_that_is_not_a_number_is_400(app, auth):
     c = app.test_client()
-    login(c)
+    auth.login(c)
     page = c.get("/kasus/tpa-sarimukti").get_data(as_text=True)
     r = c.post("/kurasi/tpa-sarimukti/status", data={"csrf_token": csrf_token(page), "state": "draft",
                                                      "version": "abc"})
@@ -88,26 +84,27 @@ def test_language_switch_never_redirects_to_another_site(client, target):
 
 
 @pytest.mark.parametrize("target", EVIL_TARGETS)
-def test_sign_in_never_redirects_to_another_site(app, target):
-    r = login(app.test_client(), target)
+def test_sign_in_never_redirects_to_another_site(app, target, auth):
+    r = auth.login(app.test_client(), next_url=target)
     assert r.status_code == 302
     assert _stays_here(r.headers["Location"]), r.headers["Location"]
 
 
 @pytest.mark.parametrize("via", ["lang", "login"])
-def test_line_breaks_in_next_cannot_add_headers(app, via):
+def test_line_breaks_in_next_cannot_add_headers(app, via, auth):
     c = app.test_client()
     target = "/cari%0d%0aSet-Cookie:x=1"
-    r = c.get(f"/lang/en?next={target}") if via == "lang" else login(c, target)
+    r = c.get(f"/lang/en?next={target}") if via == "lang" else auth.login(c, next_url=target)
     assert r.status_code == 302
     assert "\r" not in r.headers["Location"] and "\n" not in r.headers["Location"]
     assert not any(v.startswith("x=1") for v in r.headers.getlist("Set-Cookie"))
 
 
 @pytest.mark.parametrize("target", ["/cari?q=sampah&sector=persampahan", "/kasus/tpa-sarimukti"])
-def test_local_next_is_still_followed(app, target):
+def test_local_next_is_still_followed(app, target, auth):
     assert app.test_client().get("/lang/en", query_string={"next": target}).headers["Location"] == target
-    assert login(app.test_client(), target.replace("&", "%26").replace("?", "%3F")).headers["Location"] == target
+    escaped = target.replace("&", "%26").replace("?", "%3F")
+    assert auth.login(app.test_client(), next_url=escaped).headers["Location"] == target
 
 
 # -- item 7: formulas in CSV downloads -----------------------------------------------------------
@@ -213,9 +210,9 @@ def test_statistics_are_computed_once_per_store_change(app, monkeypatch):
 
 
 # -- item 11: uploads ----------------------------------------------------------------------------
-def test_csv_header_with_very_many_columns_is_refused_quickly(app):
+def test_csv_header_with_very_many_columns_is_refused_quickly(app, auth):
     c = app.test_client()
-    login(c)
+    auth.login(c)
     header = ",".join(["title", "summary"] + ["k"] * 150_000)  # under 500 kB: no spooled temporary file
     t0 = time.perf_counter()
     r = upload(c, (header + "\nJudul uji,Ringkasan uji yang cukup\n").encode(), "lebar.csv")
@@ -223,10 +220,10 @@ def test_csv_header_with_very_many_columns_is_refused_quickly(app):
     assert r.status_code == 400 and "150002 columns" in r.get_data(as_text=True)
 
 
-def test_upload_with_too_many_records_is_refused(app):
+def test_upload_with_too_many_records_is_refused(app, auth):
     app.config["SINERGI_UPLOAD_MAX_RECORDS"] = 3
     c = app.test_client()
-    login(c)
+    auth.login(c)
     lines = b"".join(json.dumps({"title": f"Judul uji {i}", "summary": "Ringkasan uji yang cukup."}).encode() + b"\n"
                      for i in range(5))
     for name, content in (("banyak.jsonl", lines), ("banyak.csv", b"title,summary\n" + b"".join(
@@ -235,10 +232,10 @@ def test_upload_with_too_many_records_is_refused(app):
         assert r.status_code == 400 and "more than 3 records" in r.get_data(as_text=True)
 
 
-def test_unconfirmed_upload_previews_expire(app):
+def test_unconfirmed_upload_previews_expire(app, auth):
     kb = app.extensions["sinergi_kb"]
     c = app.test_client()
-    login(c)
+    auth.login(c)
     good = b'{"id": "unggah-lama", "title": "Kerja sama unggahan", "summary": "Catatan dari unggahan uji."}\n'
     html = upload(c, good, "g.jsonl").get_data(as_text=True)
     token = re.search(r'name="token" value="([0-9a-f]+)"', html).group(1)
@@ -259,9 +256,9 @@ def test_unconfirmed_upload_previews_expire(app):
                                          ("Kerja sama\x1b[31m merah", "control character U+001B"),
                                          ("\u200b\u200b\u200b\u2060", "visible letters or digits"),
                                          ("\u200b\u200c\u200d\u2060\u00a0\u3000", "visible letters or digits")])
-def test_titles_with_control_or_only_invisible_characters_are_refused(app, title, words):
+def test_titles_with_control_or_only_invisible_characters_are_refused(app, title, words, auth):
     c = app.test_client()
-    login(c)
+    auth.login(c)
     page = c.get("/kurasi/baru").get_data(as_text=True)
     r = c.post("/kurasi/baru", data={"csrf_token": csrf_token(page), "kind": "case", "language": "id",
                                      "title": title, "summary": "Ringkasan uji yang cukup panjang."})
