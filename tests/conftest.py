@@ -214,6 +214,8 @@ def auth() -> Auth:
 
 @pytest.fixture
 def app(request, corpus_home, tmp_path):
+    """A private app over a copy of the corpus instance, for a test that writes; settings from
+    the ``app_config`` markers of its module and of the test."""
     config = {}
     for marker in reversed(list(request.node.iter_markers("app_config"))):  # the test's own last
         config.update(marker.kwargs)
@@ -222,11 +224,13 @@ def app(request, corpus_home, tmp_path):
 
 @pytest.fixture(scope="session")
 def shared_app(corpus_home, tmp_path_factory):
+    """One app over a copy of the corpus instance for the session's tests that only read."""
     return make_app(copy_instance(corpus_home, tmp_path_factory.mktemp("shared") / "inst"), read_only=True)
 
 
 @pytest.fixture
 def client(shared_app):
+    """A test client of ``shared_app``; on a read-only app, a test that changed its records fails."""
     store = shared_app.extensions["sinergi_kb"].store
     head = store.head() if shared_app.config.get(READ_ONLY) else None
     yield shared_app.test_client()
@@ -236,4 +240,5 @@ def client(shared_app):
 
 @pytest.fixture
 def runner(app) -> SinergiRunner:
+    """The ``sinergi`` command on ``app``'s instance folder."""
     return app.test_cli_runner()
