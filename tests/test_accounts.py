@@ -15,37 +15,21 @@ from kb import migrations
 from kb.base import KnowledgeBase, instance_database_url
 from kb.errors import InstanceError
 from kb.store import make_engine
-from webapp import create_app
 from webapp.auth import add_user, new_token, set_disabled, set_password, verify
 from webapp.cli import main
 
-from conftest import copy_instance
-
-TEST_CONFIG = {"TESTING": True, "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
-PASSWORD = "kata-sandi-uji-123"
+from conftest import PASSWORD, Auth, copy_instance, make_app
 
 
 @pytest.fixture
-def app(corpus_home, tmp_path):
-    home = tmp_path / "inst"
-    copy_instance(corpus_home, home)
-    app = create_app(dict(TEST_CONFIG), home=home)
-    add_user(app.extensions["sinergi_kb"].store, "rina", PASSWORD, "editor")
+def app(app, auth):
+    """The private app with the editor ``rina``."""
+    auth.user(app, "rina", "editor")
     return app
 
 
-def _token_of(html: str) -> str:
-    import re
-
-    m = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
-        re.search(r'name="csrf_token" value="([^"]+)"', html)
-    return m.group(1)
-
-
 def sign_in(c, password: str = PASSWORD, **kw):
-    page = c.get("/kurasi/masuk", **kw).get_data(as_text=True)
-    return c.post("/kurasi/masuk", data={"username": "rina", "password": password, "csrf_token": _token_of(page)},
-                  **kw)
+    return Auth().login(c, "rina", password, **kw)
 
 
 def signed_in(c) -> bool:
@@ -68,13 +52,12 @@ def test_sign_in_time_does_not_tell_whether_the_name_exists(app):
     assert 0.6 < unknown / known < 1.6, (known, unknown)
 
 
-def test_sign_out_ends_the_session_on_the_server(app):
+def test_sign_out_ends_the_session_on_the_server(app, auth):
     c = app.test_client()
     assert sign_in(c).status_code == 302 and signed_in(c)
     with c.session_transaction() as sess:
         stolen = dict(sess)  # a copy of the session cookie's content, taken before sign-out
-    page = c.get("/kurasi/").get_data(as_text=True)
-    assert c.post("/kurasi/keluar", data={"csrf_token": _token_of(page)}).status_code == 302
+    assert auth.logout(c).status_code == 302
     thief = app.test_client()
     with thief.session_transaction() as sess:
         sess.update(stolen)
@@ -103,20 +86,19 @@ def test_new_password_and_disabling_end_sessions_and_tokens(app):
     assert sign_in(c, "kata-sandi-baru-456").status_code == 302
 
 
-def test_user_passwd_disable_and_enable_commands(app):
-    home = str(app.extensions["sinergi_kb"].home)
-    run = CliRunner().invoke
-    r = run(main, ["--home", home, "user", "passwd", "rina"], input="kata-sandi-dari-cli\n")
+def test_user_passwd_disable_and_enable_commands(app, runner):
+    run = runner.invoke
+    r = run(args=["user", "passwd", "rina"], input="kata-sandi-dari-cli\n")
     assert r.exit_code == 0, r.output
-    store = KnowledgeBase(home, create=False).store
+    store = KnowledgeBase(app.extensions["sinergi_kb"].home, create=False).store
     assert verify(store, "rina", "kata-sandi-dari-cli") and not verify(store, "rina", PASSWORD)
-    r = run(main, ["--home", home, "user", "passwd", "rina"], input="pendek\n")
+    r = run(args=["user", "passwd", "rina"], input="pendek\n")
     assert r.exit_code == 1 and "at least 10 characters" in r.output
-    assert run(main, ["--home", home, "user", "passwd", "siapa"], input="kata-sandi-dari-cli\n").exit_code == 1
-    assert run(main, ["--home", home, "user", "disable", "rina"]).exit_code == 0
+    assert run(args=["user", "passwd", "siapa"], input="kata-sandi-dari-cli\n").exit_code == 1
+    assert run(args=["user", "disable", "rina"]).exit_code == 0
     assert verify(store, "rina", "kata-sandi-dari-cli") is None
-    assert "disabled" in run(main, ["--home", home, "user", "list"]).output
-    assert run(main, ["--home", home, "user", "enable", "rina"]).exit_code == 0
+    assert "disabled" in run(args=["user", "list"]).output
+    assert run(args=["user", "enable", "rina"]).exit_code == 0
     assert verify(store, "rina", "kata-sandi-dari-cli")
 
 
@@ -138,10 +120,10 @@ def test_a_database_without_the_new_account_columns_is_brought_up_to_date(corpus
         command.downgrade(migrations.config(conn), "0001")
     engine.dispose()
     with pytest.raises(InstanceError, match="run `sinergi db upgrade`"):
-        create_app(dict(TEST_CONFIG), home=home)
+        make_app(home)
     result = CliRunner().invoke(main, ["--home", str(home), "db", "upgrade"])
     assert result.exit_code == 0 and "to 0003" in result.output
-    app = create_app(dict(TEST_CONFIG), home=home)
+    app = make_app(home)
     add_user(app.extensions["sinergi_kb"].store, "rina", PASSWORD, "editor")
     c = app.test_client()
     assert sign_in(c).status_code == 302 and signed_in(c)
@@ -157,11 +139,8 @@ def _sign_in_codes(app, addresses: list[str], hops_header: bool = True) -> list[
     return codes
 
 
-def test_sign_in_limit_counts_each_client_behind_a_trusted_proxy(corpus_home, tmp_path):
-    home = tmp_path / "proxy"
-    copy_instance(corpus_home, home)
-    app = create_app({**TEST_CONFIG, "PROXY_HOPS": 1, "SINERGI_LOGIN_LIMIT": "2 per minute"}, home=home)
-    add_user(app.extensions["sinergi_kb"].store, "rina", PASSWORD, "editor")
+@pytest.mark.app_config(PROXY_HOPS=1, SINERGI_LOGIN_LIMIT="2 per minute")
+def test_sign_in_limit_counts_each_client_behind_a_trusted_proxy(app):
     codes = _sign_in_codes(app, ["203.0.113.1", "203.0.113.2", "203.0.113.3"])
     assert codes == [200, 200, 200]  # three clients behind the proxy, each within its own limit
     codes = _sign_in_codes(app, ["203.0.113.1", "203.0.113.1"])

@@ -16,14 +16,11 @@ import pytest
 
 from kb import agreements as agr
 from kb.base import KnowledgeBase
-from webapp import create_app
-from webapp.auth import add_user
+from conftest import make_app
 
 DATA = Path(__file__).parent / "data"
 TODAY = dt.date(2026, 6, 1)
-PASSWORD = "kata-sandi-uji-123"
-CONFIG = {"TESTING": True, "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False,
-          "SINERGI_TODAY": TODAY.isoformat()}
+CONFIG = {"SINERGI_TODAY": TODAY.isoformat()}  # the web app's settings besides the test settings
 DRAFT = {"id": "uji-draf-berakhir", "title": "Draf perjanjian Sleman yang segera berakhir",
          "summary": "Draf kasus persampahan Sleman dengan perjanjian yang berakhir bulan depan.",
          "regions": ["34.04"], "sectors": ["persampahan"], "status": "berjalan",
@@ -44,31 +41,11 @@ def akb(tmp_path) -> KnowledgeBase:
 
 
 @pytest.fixture(scope="module")
-def agreements_home(tmp_path_factory) -> Path:
+def shared_app(tmp_path_factory):
+    """The module's instance: the records of tests/data/agreements.jsonl and one draft."""
     home = tmp_path_factory.mktemp("agreements") / "inst"
-    kb = make_instance(home)
-    add_user(kb.store, "editor", PASSWORD, "editor")
-    add_user(kb.store, "kontributor", PASSWORD, "contributor")
-    kb.close()
-    return home
-
-
-@pytest.fixture(scope="module")
-def app(agreements_home):
-    return create_app(CONFIG, home=agreements_home)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-def login(c, user: str) -> None:
-    page = c.get("/kurasi/masuk").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or \
-        re.search(r'name="csrf_token" value="([^"]+)"', page)
-    r = c.post("/kurasi/masuk", data={"username": user, "password": PASSWORD, "csrf_token": token.group(1)})
-    assert r.status_code == 302
+    make_instance(home).close()
+    return make_app(home, CONFIG, read_only=True)
 
 
 def rows(agreements, day=TODAY):
@@ -267,15 +244,15 @@ def test_region_page_lists_its_agreements_and_their_state(client):
     assert "Belum ada perjanjian tercatat untuk daerah ini." in empty
 
 
-def test_dashboard_flags_stale_cases_to_editors_only(app):
-    anonymous = app.test_client()
+def test_dashboard_flags_stale_cases_to_editors_only(shared_app, auth):
+    anonymous = shared_app.test_client()
     assert anonymous.get("/kurasi/").status_code == 302
     assert "Perjanjian berakhir" not in anonymous.get("/daerah/34.04").get_data(as_text=True)
-    contributor = app.test_client()
-    login(contributor, "kontributor")
+    contributor = shared_app.test_client()
+    assert auth.login(contributor, "kontributor").status_code == 302
     assert "perjanjian-berakhir" not in contributor.get("/kurasi/").get_data(as_text=True)
-    editor = app.test_client()
-    login(editor, "editor")
+    editor = shared_app.test_client()
+    assert auth.login(editor, "editor").status_code == 302
     html = editor.get("/kurasi/").get_data(as_text=True)
     section = html[html.index('id="perjanjian-berakhir"'):]
     section = section[:section.index("</section>")]

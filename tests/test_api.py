@@ -1,12 +1,11 @@
-"""The JSON API's errors and its OpenAPI document: what a client sees for bad input, and that
-the document states the rules the server enforces (Flask's test client on a real instance;
-gunicorn itself for what it answers before the app)."""
+"""The JSON API (the api blueprint): its answers' shapes, its errors and its OpenAPI document:
+what a client sees for bad input, and that the document states the rules the server enforces
+(Flask's test client on a real instance; gunicorn itself for what it answers before the app)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,39 +16,29 @@ import jsonschema_rs
 import pytest
 
 from kb.vocab import COOPERATION_TYPES, SECTORS
-from webapp import create_app
-from webapp.auth import add_user, new_token
 from webapp.views.common import MAX_PAGE, SORTS
 
-TEST_CONFIG = {"TESTING": True, "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
-PASSWORD = "kata-sandi-uji-123"
+from conftest import copy_instance, make_app
+
 CASE = {"title": "Kerja sama persampahan dua kabupaten", "summary": "Dua kabupaten berbagi TPA regional.",
         "regions": ["Kabupaten Sleman", "34.02"], "sectors": ["sampah"]}
 PROPOSAL = {"description": "Tiga daerah ingin berbagi air curah dari SPAM regional untuk PDAM masing-masing."}
 
 
 @pytest.fixture(scope="module")
-def app(corpus_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("api") / "inst"
-    shutil.copytree(corpus_home, home)
-    app = create_app(TEST_CONFIG, home=home)
-    add_user(app.extensions["sinergi_kb"].store, "redaktur", PASSWORD, "editor")
-    return app
+def shared_app(corpus_home, tmp_path_factory):
+    """The module's own instance: its tests create records through the API."""
+    return make_app(copy_instance(corpus_home, tmp_path_factory.mktemp("api") / "inst"))
 
 
 @pytest.fixture(scope="module")
-def token(app):
-    return new_token(app.extensions["sinergi_kb"].store, "redaktur")
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+def token(shared_app, auth):
+    return auth.token(shared_app, "redaktur", "editor")
 
 
 @pytest.fixture(scope="module")
-def spec(app):
-    return app.test_client().get("/api/v1/openapi.json").get_json()
+def spec(shared_app):
+    return shared_app.test_client().get("/api/v1/openapi.json").get_json()
 
 
 def error_of(r, status: int) -> dict:
@@ -74,6 +63,58 @@ def created(client, token, **changes) -> dict:
     return r.get_json()
 
 
+# -- answers ----------------------------------------------------------------------------------
+def test_api_search_shape(client):
+    out = client.get("/api/v1/search?q=sampah&sector=persampahan&limit=3").get_json()
+    assert {"query", "total", "results", "facets", "suggestion"} <= set(out)
+    assert {"id", "kind", "title", "score", "regions", "sectors", "start_year", "highlight"} <= set(out["results"][0])
+
+
+def test_api_recommend_and_peers(client):
+    body = {"title": "SPAM regional", "description": "Tiga daerah ingin berbagi air curah dari SPAM regional "
+                                                     "untuk PDAM masing-masing.", "region": "Kota Ambon"}
+    out = client.post("/api/v1/recommend", json=body).get_json()
+    assert out["cases"] and out["peers"] and out["partners"]
+    assert client.get("/api/v1/peers?topic=SPAM+regional&region=81.71").get_json()["peers"]
+    r = client.post("/api/v1/recommend", json={"description": "x"})
+    assert r.status_code == 400 and r.get_json()["error"]["details"][0]["field"] == "description"
+    assert client.post("/api/v1/recommend", data="not json").status_code == 400
+    assert client.get("/api/v1/peers").status_code == 400
+
+
+def test_api_regions_and_cases(client):
+    assert client.get("/api/v1/regions/34.04").get_json()["name"] == "Kabupaten Sleman"
+    assert client.get("/api/v1/regions/99").status_code == 404
+    assert client.get("/api/v1/cases/tpa-sarimukti").get_json()["id"] == "tpa-sarimukti"
+    err = client.get("/api/v1/cases/nope").get_json()["error"]
+    assert err["code"] == 404 and err["message"]
+
+
+def test_api_writes_need_a_token_and_refuse_stale_versions(client, auth):
+    c = client
+    assert c.post("/api/v1/cases", json={"title": "x", "summary": "y" * 20}).status_code == 401
+    h = auth.headers(client, "editor")
+    assert c.post("/api/v1/cases", json={"title": "x"}, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    r = c.post("/api/v1/cases", headers=h, json={"id": "api-uji", "title": "Kerja sama dari API",
+                                                 "summary": "Dibuat lewat API untuk uji."})
+    assert r.status_code == 201
+    bad = c.post("/api/v1/cases", headers=h, json={"title": "Judul uji", "summary": "pendek sekali", "regions": ["Slemann"]})
+    assert bad.status_code == 400 and bad.get_json()["error"]["details"][0]["field"] == "regions"
+    rec = c.get("/api/v1/cases/api-uji").get_json()
+    upd = {k: rec[k] for k in ("title", "summary")} | {"version": rec["version"], "status": "berjalan"}
+    assert c.put("/api/v1/cases/api-uji", headers=h, json=upd).status_code == 200
+    stale = c.put("/api/v1/cases/api-uji", headers=h, json={**upd, "title": "Basi"})
+    assert stale.status_code == 409 and stale.get_json()["error"]["details"]["current"]["version"] == rec["version"] + 1
+    assert c.delete("/api/v1/cases/api-uji", headers=h).status_code == 200
+    assert c.get("/api/v1/cases/api-uji").status_code == 404
+
+
+def test_openapi_document(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.") and "/api/v1/recommend" in spec["paths"]
+    assert "Record" in spec["components"]["schemas"]
+
+
 # -- request bodies --------------------------------------------------------------------------
 @pytest.mark.parametrize("body,says", [
     (b'{"description": "air minum"', "not valid JSON: Expecting ',' delimiter (line 1, column 28)"),
@@ -90,12 +131,11 @@ def test_a_bad_body_says_what_is_wrong_with_it(client, body, says):
     assert says in err["message"]
 
 
-def test_a_body_sent_in_chunks_over_the_limit_is_413(corpus_home, tmp_path):
+@pytest.mark.app_config(MAX_CONTENT_LENGTH=2_000)
+def test_a_body_sent_in_chunks_over_the_limit_is_413(app):
     """Without a Content-Length the body is read up to the limit; one byte more is a 413 (it
     was cut at the limit and read as broken JSON, a 400)."""
-    home = tmp_path / "inst"
-    shutil.copytree(corpus_home, home)
-    small = create_app({**TEST_CONFIG, "MAX_CONTENT_LENGTH": 2_000}, home=home).test_client()
+    small = app.test_client()
     chunked = {"input_stream": None, "content_type": "application/json",
                "environ_overrides": {"wsgi.input_terminated": True}, "headers": {"Transfer-Encoding": "chunked"}}
 
@@ -281,8 +321,7 @@ def _free_port() -> int:
 
 
 def test_a_request_line_too_long_for_gunicorn_is_a_json_414(corpus_home, tmp_path):
-    home = tmp_path / "inst"
-    shutil.copytree(corpus_home, home)
+    home = copy_instance(corpus_home, tmp_path / "inst")
     port = _free_port()
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "webapp.cli", "serve", "--port", str(port), "--workers", "1"],

@@ -6,23 +6,14 @@ operation and mode, fixed seed); ``scripts/fuzz_api.py`` runs the long one."""
 
 from __future__ import annotations
 
-import shutil
-
-from scripts.fuzz_api import USER, PASSWORD, fuzz, known_ids
-from webapp import create_app
-from webapp.auth import add_user, new_token
+from scripts.fuzz_api import USER, fuzz, known_ids
 
 MAX_EXAMPLES = 25
 SEED = 20261204
 
 
-def test_api_answers_as_its_document_says(corpus_home, tmp_path):
-    home = tmp_path / "inst"
-    shutil.copytree(corpus_home, home)
-    app = create_app({"TESTING": True}, home=home)
-    store = app.extensions["sinergi_kb"].store
-    add_user(store, USER, PASSWORD, "editor")
-    report = fuzz(app, new_token(store, USER), max_examples=MAX_EXAMPLES, seed_value=SEED,
+def test_api_answers_as_its_document_says(app, auth):
+    report = fuzz(app, auth.token(app, USER, "editor"), max_examples=MAX_EXAMPLES, seed_value=SEED,
                   known_ids=known_ids(app))
     print(report.summary())
     assert report.server_errors == 0, report.summary()

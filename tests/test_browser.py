@@ -15,11 +15,10 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
-from conftest import copy_instance
+from conftest import PASSWORD, copy_instance
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).parent / "screenshots"
-PASSWORD = "kata-sandi-uji-123"
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("SINERGI_REQUIRE_BROWSER") == "1":

@@ -10,21 +10,25 @@ import xml.etree.ElementTree as ET
 import feedparser
 import pytest
 
+from conftest import make_app
 from test_agreements import CONFIG, DRAFT, make_instance
-from webapp import create_app
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory):
+    """The instance the feeds are read from (``client``)."""
+    home = tmp_path_factory.mktemp("feeds") / "inst"
+    make_instance(home).close()
+    return make_app(home, CONFIG, read_only=True)
+
+
 @pytest.fixture
 def app(tmp_path):
+    """A private instance, for the tests that change records."""
     make_instance(tmp_path / "inst").close()
-    return create_app(CONFIG, home=tmp_path / "inst")
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+    return make_app(tmp_path / "inst", CONFIG)
 
 
 def atom(client, url: str) -> ET.Element:
@@ -83,7 +87,8 @@ def test_search_feed_applies_the_search_filters(client):
     assert "sampah" in title and "Daerah Istimewa Yogyakarta" in title
 
 
-def test_search_feed_newest_change_first(app, client):
+def test_search_feed_newest_change_first(app):
+    client = app.test_client()
     kb = app.extensions["sinergi_kb"]
     time.sleep(1.1)  # the store keeps times to the second
     rec = kb.get("uji-pasar-selesai")
@@ -142,9 +147,10 @@ def test_pages_link_their_feeds(client):
     assert 'type="application/atom+xml"' in page and 'href="/perjanjian.atom?region=51"' in page
 
 
-def test_agreement_entry_is_new_when_its_state_changes(app, client):
+def test_agreement_entry_is_new_when_its_state_changes(app):
     """A feed reader sees an agreement again when it moves on: the entry's id names the state,
     and its updated time is the first day of that state when that is after the case's change."""
+    client = app.test_client()
     import datetime as dt
 
     expires = dt.date(2100, 1, 1)
@@ -168,7 +174,8 @@ def test_agreement_entry_is_new_when_its_state_changes(app, client):
     }
 
 
-def test_feed_answers_not_modified_to_a_reader_that_has_it(app, client):
+def test_feed_answers_not_modified_to_a_reader_that_has_it(app):
+    client = app.test_client()
     first = client.get("/cari.atom?sector=persampahan")
     etag = first.headers["ETag"]
     again = client.get("/cari.atom?sector=persampahan", headers={"If-None-Match": etag})

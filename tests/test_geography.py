@@ -6,13 +6,11 @@ import itertools
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from kb.gazetteer import gazetteer
 from kb.geography import outlines
@@ -186,15 +184,6 @@ def test_build_script_names_a_missing_folder(tmp_path):
 
 # ------------------------------------------------------------------------------ API, CLI, pages
 
-@pytest.fixture(scope="module")
-def client(corpus_home, tmp_path_factory):
-    from webapp import create_app
-
-    home = tmp_path_factory.mktemp("geo") / "inst"
-    shutil.copytree(corpus_home, home)
-    return create_app({"TESTING": True}, home=home).test_client()
-
-
 def test_api_region_gives_point_seat_and_neighbours_with_distances(client):
     body = client.get("/api/v1/regions/53.71").get_json()
     assert body["name"] == "Kota Kupang" and body["is_seat"] is True and body["point"] == "seat"
@@ -208,19 +197,17 @@ def test_api_region_gives_point_seat_and_neighbours_with_distances(client):
     assert batam["neighbours"] and {n["kind"] for n in batam["neighbours"]} == {"sea"}
 
 
-def test_cli_region_json_and_text(corpus_home):
-    from webapp.cli import main
-
-    runner = CliRunner()
-    r = runner.invoke(main, ["--home", str(corpus_home), "region", "Kota Yogyakarta", "--json"])
+def test_cli_region_json_and_text(shared_app):
+    runner = shared_app.test_cli_runner()
+    r = runner.invoke(args=["region", "Kota Yogyakarta", "--json"])
     assert r.exit_code == 0, r.output
     body = json.loads(r.output)
     assert body["code"] == "34.71" and body["is_seat"] is True
     assert {(n["name"], n["kind"]) for n in body["neighbours"]} == {("Kabupaten Sleman", "land"),
                                                                     ("Kabupaten Bantul", "land")}
-    r = runner.invoke(main, ["--home", str(corpus_home), "region", "34.71"])
+    r = runner.invoke(args=["region", "34.71"])
     assert r.exit_code == 0 and "Kabupaten Sleman" in r.output and "land" in r.output
-    r = runner.invoke(main, ["--home", str(corpus_home), "region", "Kupang"])
+    r = runner.invoke(args=["region", "Kupang"])
     assert r.exit_code == 1
     assert "ambiguous" in r.output and "Kota Kupang" in r.output and "Kabupaten Kupang" in r.output
 

@@ -18,19 +18,16 @@ import io
 import json
 import re
 import unicodedata
-import shutil
 from html.parser import HTMLParser
 
 import pytest
 
 from kb.gazetteer import gazetteer
 from kb.text import plain_text
-from webapp import create_app
-from webapp.auth import add_user
 from webapp.i18n import SOURCE, messages
 
-TEST_CONFIG = {"TESTING": True, "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
-PASSWORD = "kata-sandi-uji-123"
+from conftest import copy_instance, csrf_token, make_app
+
 WASTE = ("Kota kami dan dua kabupaten tetangga ingin membangun TPA regional bersama karena lahan TPA kota hampir "
          "penuh dan warga sekitar menolak perluasan.")
 UPLOAD = {"id": "uji-bahasa-unggah", "title": "Unggahan uji bahasa", "summary": "Unggahan untuk uji dua bahasa.",
@@ -219,10 +216,8 @@ class RecordContent:
 @pytest.fixture(scope="module")
 def site(corpus_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("languages") / "inst"
-    shutil.copytree(corpus_home, home)
-    app = create_app(TEST_CONFIG, home=home)
+    app = make_app(copy_instance(corpus_home, home))
     kb = app.extensions["sinergi_kb"]
-    add_user(kb.store, "editor", PASSWORD, "editor")
     draft = kb.create({"title": "Kerja sama draf uji bahasa", "summary": "Draf untuk uji dua bahasa.",
                        "regions": ["Kabupaten Sleman", "Kabupaten Bantul"], "sectors": ["persampahan"],
                        "status": "direncanakan", "obligation": "sukarela", "cooperation_type": "KSDD"},
@@ -245,24 +240,17 @@ def _client(site, lang: str):
     return c
 
 
-def _sign_in(c) -> None:
-    page = c.get("/kurasi/masuk").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    r = c.post("/kurasi/masuk", data={"username": "editor", "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 302
-
-
-def _pages(site, lang: str) -> dict[str, tuple[int, str]]:
+def _pages(site, auth, lang: str) -> dict[str, tuple[int, str]]:
     out = {}
     public, editor = _client(site, lang), _client(site, lang)
-    _sign_in(editor)
+    assert auth.login(editor, "editor").status_code == 302
     for name, url in PAGES:
         c = editor if name in SIGNED_IN else public
         r = c.get(url.format(**site["ids"]))
         out[name] = (r.status_code, r.get_data(as_text=True))
     # An upload's preview (kinds and sectors of the records read from the file).
     page = out["upload"][1]
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     body = json.dumps(UPLOAD).encode() + b"\n"
     r = editor.post("/kurasi/unggah", data={"csrf_token": token, "file": (io.BytesIO(body), "uji.jsonl")},
                     content_type="multipart/form-data")
@@ -271,8 +259,8 @@ def _pages(site, lang: str) -> dict[str, tuple[int, str]]:
 
 
 @pytest.fixture(scope="module")
-def rendered(site):
-    return {lang: _pages(site, lang) for lang in ("id", "en")}
+def rendered(site, auth):
+    return {lang: _pages(site, auth, lang) for lang in ("id", "en")}
 
 
 @pytest.mark.parametrize("lang", ["id", "en"])

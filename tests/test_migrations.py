@@ -23,8 +23,8 @@ from kb.errors import InstanceError
 from kb.io import read_file
 from kb.schema import validate_record
 from kb.store import Base, Record, Revision, Store, User, make_engine
-from test_accounts import PASSWORD, TEST_CONFIG, sign_in, signed_in
-from webapp import create_app
+from conftest import PASSWORD, make_app
+from test_accounts import sign_in, signed_in
 from webapp.cli import main
 
 NOW = dt.datetime(2025, 3, 1, tzinfo=dt.timezone.utc)
@@ -110,7 +110,7 @@ def test_a_first_release_database_is_refused_until_db_upgrade(tmp_path, small_fi
     assert not users["session_generation"]["nullable"] and not users["disabled"]["nullable"]
     assert _differences(url) == []
 
-    app = create_app(dict(TEST_CONFIG), home=home)  # indexes the kept records on first start
+    app = make_app(home)  # indexes the kept records on first start
     store = app.extensions["sinergi_kb"].store
     with store.session() as s:
         rina = s.scalar(select(User).where(User.username == "rina"))

@@ -9,44 +9,19 @@ import io
 import json
 import os
 import re
-import shutil
 import time
 from urllib.parse import urlsplit
 
 import pytest
 
-from webapp import create_app
-from webapp.auth import add_user
+from conftest import csrf_token
 
-TEST_CONFIG = {"TESTING": True, "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False,
-               "SINERGI_DOWNLOAD_LIMIT": "1000 per minute"}
-PASSWORD = "kata-sandi-uji-123"
-
-
-@pytest.fixture
-def app(corpus_home, tmp_path):
-    home = tmp_path / "inst"
-    shutil.copytree(corpus_home, home)
-    app = create_app(dict(TEST_CONFIG), home=home)
-    add_user(app.extensions["sinergi_kb"].store, "editor", PASSWORD, "editor")
-    return app
-
-
-def token_of(html: str) -> str:
-    m = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
-        re.search(r'name="csrf_token" value="([^"]+)"', html)
-    return m.group(1)
-
-
-def login(c, next_url: str | None = None):
-    page = c.get("/kurasi/masuk").get_data(as_text=True)
-    url = "/kurasi/masuk" + (f"?next={next_url}" if next_url else "")
-    return c.post(url, data={"username": "editor", "password": PASSWORD, "csrf_token": token_of(page)})
+pytestmark = pytest.mark.app_config(SINERGI_DOWNLOAD_LIMIT="1000 per minute")
 
 
 def upload(c, content: bytes, name: str, **extra):
     page = c.get("/kurasi/unggah").get_data(as_text=True)
-    return c.post("/kurasi/unggah", data={"csrf_token": token_of(page), "file": (io.BytesIO(content), name), **extra},
+    return c.post("/kurasi/unggah", data={"csrf_token": csrf_token(page), "file": (io.BytesIO(content), name), **extra},
                   content_type="multipart/form-data")
 
 
@@ -56,34 +31,34 @@ def message(r) -> str:
 
 # -- item 5: 500s on bad input ------------------------------------------------------------------
 @pytest.mark.parametrize("body", ["[" * 100_000, '{"description": ' * 40 + '"x"' + "}" * 40])
-def test_deeply_nested_recommend_body_is_a_400_that_says_so(app, body):
-    r = app.test_client().post("/api/v1/recommend", data=body, content_type="application/json")
+def test_deeply_nested_recommend_body_is_a_400_that_says_so(client, body):
+    r = client.post("/api/v1/recommend", data=body, content_type="application/json")
     assert r.status_code == 400
     assert "not valid JSON: nested too deeply" in message(r)
 
 
-def test_malformed_recommend_body_names_the_place(app):
-    r = app.test_client().post("/api/v1/recommend", data='{"description": "x",}', content_type="application/json")
+def test_malformed_recommend_body_names_the_place(client):
+    r = client.post("/api/v1/recommend", data='{"description": "x",}', content_type="application/json")
     assert r.status_code == 400 and "line 1, column" in message(r)
 
 
 @pytest.mark.parametrize("name,content", [("dalam.json", b"[" * 100_000), ("dalam.jsonl", b"[" * 100_000),
                                           ("dalam.csv", b"title,summary,sources\nJudul uji,Ringkasan uji yang "
                                            b"cukup,\"" + b"[" * 100_000 + b"\"\n")])
-def test_deeply_nested_upload_is_reported_not_a_crash(app, name, content):
+def test_deeply_nested_upload_is_reported_not_a_crash(app, name, content, auth):
     c = app.test_client()
-    login(c)
+    auth.login(c)
     r = upload(c, content, name)
     assert r.status_code == 400
     html = r.get_data(as_text=True)
     assert name in html and ("nested too deeply" in html or "must be a JSON list" in html)
 
 
-def test_status_form_with_a_version_that_is_not_a_number_is_400(app):
+def test_status_form_with_a_version_that_is_not_a_number_is_400(app, auth):
     c = app.test_client()
-    login(c)
+    auth.login(c)
     page = c.get("/kasus/tpa-sarimukti").get_data(as_text=True)
-    r = c.post("/kurasi/tpa-sarimukti/status", data={"csrf_token": token_of(page), "state": "draft",
+    r = c.post("/kurasi/tpa-sarimukti/status", data={"csrf_token": csrf_token(page), "state": "draft",
                                                      "version": "abc"})
     assert r.status_code == 400
     assert "version must be a whole number" in r.get_data(as_text=True)
@@ -102,33 +77,34 @@ def _stays_here(location: str) -> bool:
 
 
 @pytest.mark.parametrize("target", EVIL_TARGETS)
-def test_language_switch_never_redirects_to_another_site(app, target):
-    r = app.test_client().get(f"/lang/en?next={target}")
+def test_language_switch_never_redirects_to_another_site(client, target):
+    r = client.get(f"/lang/en?next={target}")
     assert r.status_code == 302
     assert _stays_here(r.headers["Location"]), r.headers["Location"]
 
 
 @pytest.mark.parametrize("target", EVIL_TARGETS)
-def test_sign_in_never_redirects_to_another_site(app, target):
-    r = login(app.test_client(), target)
+def test_sign_in_never_redirects_to_another_site(app, target, auth):
+    r = auth.login(app.test_client(), next_url=target)
     assert r.status_code == 302
     assert _stays_here(r.headers["Location"]), r.headers["Location"]
 
 
 @pytest.mark.parametrize("via", ["lang", "login"])
-def test_line_breaks_in_next_cannot_add_headers(app, via):
+def test_line_breaks_in_next_cannot_add_headers(app, via, auth):
     c = app.test_client()
     target = "/cari%0d%0aSet-Cookie:x=1"
-    r = c.get(f"/lang/en?next={target}") if via == "lang" else login(c, target)
+    r = c.get(f"/lang/en?next={target}") if via == "lang" else auth.login(c, next_url=target)
     assert r.status_code == 302
     assert "\r" not in r.headers["Location"] and "\n" not in r.headers["Location"]
     assert not any(v.startswith("x=1") for v in r.headers.getlist("Set-Cookie"))
 
 
 @pytest.mark.parametrize("target", ["/cari?q=sampah&sector=persampahan", "/kasus/tpa-sarimukti"])
-def test_local_next_is_still_followed(app, target):
+def test_local_next_is_still_followed(app, target, auth):
     assert app.test_client().get("/lang/en", query_string={"next": target}).headers["Location"] == target
-    assert login(app.test_client(), target.replace("&", "%26").replace("?", "%3F")).headers["Location"] == target
+    escaped = target.replace("&", "%26").replace("?", "%3F")
+    assert auth.login(app.test_client(), next_url=escaped).headers["Location"] == target
 
 
 # -- item 7: formulas in CSV downloads -----------------------------------------------------------
@@ -234,9 +210,9 @@ def test_statistics_are_computed_once_per_store_change(app, monkeypatch):
 
 
 # -- item 11: uploads ----------------------------------------------------------------------------
-def test_csv_header_with_very_many_columns_is_refused_quickly(app):
+def test_csv_header_with_very_many_columns_is_refused_quickly(app, auth):
     c = app.test_client()
-    login(c)
+    auth.login(c)
     header = ",".join(["title", "summary"] + ["k"] * 150_000)  # under 500 kB: no spooled temporary file
     t0 = time.perf_counter()
     r = upload(c, (header + "\nJudul uji,Ringkasan uji yang cukup\n").encode(), "lebar.csv")
@@ -244,10 +220,10 @@ def test_csv_header_with_very_many_columns_is_refused_quickly(app):
     assert r.status_code == 400 and "150002 columns" in r.get_data(as_text=True)
 
 
-def test_upload_with_too_many_records_is_refused(app):
+def test_upload_with_too_many_records_is_refused(app, auth):
     app.config["SINERGI_UPLOAD_MAX_RECORDS"] = 3
     c = app.test_client()
-    login(c)
+    auth.login(c)
     lines = b"".join(json.dumps({"title": f"Judul uji {i}", "summary": "Ringkasan uji yang cukup."}).encode() + b"\n"
                      for i in range(5))
     for name, content in (("banyak.jsonl", lines), ("banyak.csv", b"title,summary\n" + b"".join(
@@ -256,10 +232,10 @@ def test_upload_with_too_many_records_is_refused(app):
         assert r.status_code == 400 and "more than 3 records" in r.get_data(as_text=True)
 
 
-def test_unconfirmed_upload_previews_expire(app):
+def test_unconfirmed_upload_previews_expire(app, auth):
     kb = app.extensions["sinergi_kb"]
     c = app.test_client()
-    login(c)
+    auth.login(c)
     good = b'{"id": "unggah-lama", "title": "Kerja sama unggahan", "summary": "Catatan dari unggahan uji."}\n'
     html = upload(c, good, "g.jsonl").get_data(as_text=True)
     token = re.search(r'name="token" value="([0-9a-f]+)"', html).group(1)
@@ -269,7 +245,7 @@ def test_unconfirmed_upload_previews_expire(app):
     os.utime(preview, (old, old))
     c.get("/kurasi/unggah")
     assert not preview.exists()
-    r = c.post("/kurasi/unggah", data={"csrf_token": token_of(html), "token": token, "confirm": "1"})
+    r = c.post("/kurasi/unggah", data={"csrf_token": csrf_token(html), "token": token, "confirm": "1"})
     assert r.status_code == 400 and "kedaluwarsa" in r.get_data(as_text=True)
     with pytest.raises(Exception):
         kb.get("unggah-lama")
@@ -280,11 +256,11 @@ def test_unconfirmed_upload_previews_expire(app):
                                          ("Kerja sama\x1b[31m merah", "control character U+001B"),
                                          ("\u200b\u200b\u200b\u2060", "visible letters or digits"),
                                          ("\u200b\u200c\u200d\u2060\u00a0\u3000", "visible letters or digits")])
-def test_titles_with_control_or_only_invisible_characters_are_refused(app, title, words):
+def test_titles_with_control_or_only_invisible_characters_are_refused(app, title, words, auth):
     c = app.test_client()
-    login(c)
+    auth.login(c)
     page = c.get("/kurasi/baru").get_data(as_text=True)
-    r = c.post("/kurasi/baru", data={"csrf_token": token_of(page), "kind": "case", "language": "id",
+    r = c.post("/kurasi/baru", data={"csrf_token": csrf_token(page), "kind": "case", "language": "id",
                                      "title": title, "summary": "Ringkasan uji yang cukup panjang."})
     html = r.get_data(as_text=True)
     assert r.status_code == 400 and words in html
@@ -292,11 +268,8 @@ def test_titles_with_control_or_only_invisible_characters_are_refused(app, title
     assert "record" not in versions and not any(i.startswith("kerja-sama") and "sampah" in i for i in versions)
 
 
-def test_api_names_the_field_with_a_control_character(app):
-    from webapp.auth import new_token
-
-    token = new_token(app.extensions["sinergi_kb"].store, "editor")
-    r = app.test_client().post("/api/v1/cases", headers={"Authorization": f"Bearer {token}"},
+def test_api_names_the_field_with_a_control_character(app, auth):
+    r = app.test_client().post("/api/v1/cases", headers=auth.headers(app, "editor"),
                                json={"title": "Judul yang baik", "summary": "Ringkasan\x07 uji cukup panjang.",
                                      "sources": [{"title": "Laporan\x00 tahunan"}]})
     assert r.status_code == 400

@@ -19,41 +19,14 @@ from kb.access import Actor
 from kb.base import KnowledgeBase
 from kb.errors import Forbidden, ImportFailed, NotFound
 from kb.io import RawRecord
-from webapp import create_app
-from webapp.auth import add_user, new_token
-from conftest import copy_instance
+from conftest import copy_instance, csrf_token, make_app
 
-TEST_CONFIG = {"TESTING": True, "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
-PASSWORD = "kata-sandi-uji-123"
 PUBLISHED = "tpa-sarimukti"  # a published case of the bundled corpus
-
-
-@pytest.fixture
-def app(corpus_home, tmp_path):
-    home = tmp_path / "inst"
-    copy_instance(corpus_home, home)
-    app = create_app(TEST_CONFIG, home=home)
-    store = app.extensions["sinergi_kb"].store
-    add_user(store, "editor", PASSWORD, "editor")
-    add_user(store, "rina", PASSWORD, "contributor")
-    add_user(store, "budi", PASSWORD, "contributor")
-    return app
-
-
-def _token_of(html: str) -> str:
-    return (re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', html)
-            or re.search(r'name="csrf_token" value="([^"]+)"', html)).group(1)
-
-
-def _login(c, user: str) -> None:
-    page = c.get("/kurasi/masuk").get_data(as_text=True)
-    r = c.post("/kurasi/masuk", data={"username": user, "password": PASSWORD, "csrf_token": _token_of(page)})
-    assert r.status_code == 302
 
 
 def _upload(c, payload: bytes, *, upsert: bool):
     page = c.get("/kurasi/unggah").get_data(as_text=True)
-    data = {"csrf_token": _token_of(page), "file": (io.BytesIO(payload), "u.jsonl")}
+    data = {"csrf_token": csrf_token(page), "file": (io.BytesIO(payload), "u.jsonl")}
     if upsert:
         data["upsert"] = "y"
     return c.post("/kurasi/unggah", data=data, content_type="multipart/form-data")
@@ -65,11 +38,11 @@ def _line(**rec) -> bytes:
 
 # -- 1. moderation on every write path -----------------------------------------------------------
 
-def test_a_contributor_upload_cannot_overwrite_publish_or_restore(app):
+def test_a_contributor_upload_cannot_overwrite_publish_or_restore(app, auth):
     kb = app.extensions["sinergi_kb"]
     before = kb.get(PUBLISHED)
     c = app.test_client()
-    _login(c, "rina")
+    assert auth.login(c, "rina").status_code == 302
     r = _upload(c, _line(id=PUBLISHED, title="Ditimpa kontributor", summary="Ringkasan pengganti dari unggahan."),
                 upsert=True)
     html = htmlmod.unescape(r.get_data(as_text=True))
@@ -87,7 +60,7 @@ def test_a_contributor_upload_cannot_overwrite_publish_or_restore(app):
                 upsert=False)
     token = re.search(r'name="token" value="([0-9a-f]+)"', r.get_data(as_text=True)).group(1)
     page = c.get("/kurasi/unggah").get_data(as_text=True)
-    assert c.post("/kurasi/unggah", data={"csrf_token": _token_of(page), "token": token, "confirm": "1"}).status_code == 302
+    assert c.post("/kurasi/unggah", data={"csrf_token": csrf_token(page), "token": token, "confirm": "1"}).status_code == 302
     assert kb.get("unggahan-rina", include_deleted=True)["state"] == "draft"
     assert kb.search("cormorant").total == 0
     r = _upload(c, _line(id="unggahan-rina", title="Unggahan kontributor diperbaiki", summary="Catatan baru dari unggahan."),
@@ -129,11 +102,11 @@ def test_kb_rules_for_changing_a_draft(empty_kb, who, ok):
                         author=Actor("rina", "contributor"), state="published")
 
 
-def test_api_contributor_drafts_only_and_changes_only_their_own(app):
+def test_api_contributor_drafts_only_and_changes_only_their_own(app, auth):
     kb = app.extensions["sinergi_kb"]
     c = app.test_client()
-    rina = {"Authorization": f"Bearer {new_token(kb.store, 'rina')}"}
-    budi = {"Authorization": f"Bearer {new_token(kb.store, 'budi')}"}
+    rina = auth.headers(app, "rina")
+    budi = auth.headers(app, "budi")
     assert c.post("/api/v1/cases", headers=rina, json={"id": "api-rina", "title": "Draf lewat API",
                                                        "summary": "Dibuat kontributor lewat API.",
                                                        "publish": True}).status_code == 403
@@ -152,7 +125,7 @@ def test_api_contributor_drafts_only_and_changes_only_their_own(app):
 
 # -- 2. drafts stay private on every read path ----------------------------------------------------
 
-def test_a_draft_is_404_to_strangers_on_every_read_path(app):
+def test_a_draft_is_404_to_strangers_on_every_read_path(app, auth):
     kb = app.extensions["sinergi_kb"]
     kb.create({"id": "draf-rahasia", "title": "Rencana rahasia zebrafinch", "summary": "Draf yang belum terbit."},
               author=Actor("rina", "contributor"), state="draft")
@@ -170,13 +143,13 @@ def test_a_draft_is_404_to_strangers_on_every_read_path(app):
     assert anon.get("/api/v1/search?q=zebrafinch").get_json()["total"] == 0
     rec = anon.post("/api/v1/recommend", json={"description": "rencana rahasia zebrafinch"}).get_json()
     assert "draf-rahasia" not in [x["id"] for x in rec["cases"]]
-    budi = {"Authorization": f"Bearer {new_token(kb.store, 'budi')}"}
+    budi = auth.headers(app, "budi")
     assert anon.get("/api/v1/cases/draf-rahasia", headers=budi).status_code == 404
     # Its author and editors see it.
-    rina = {"Authorization": f"Bearer {new_token(kb.store, 'rina')}"}
+    rina = auth.headers(app, "rina")
     assert anon.get("/api/v1/cases/draf-rahasia", headers=rina).status_code == 200
     c = app.test_client()
-    _login(c, "editor")
+    assert auth.login(c, "editor").status_code == 302
     assert "zebrafinch" in c.get(f"/kasus/{PUBLISHED}").get_data(as_text=True)
     assert c.get("/kasus/draf-rahasia").status_code == 200
 
@@ -218,9 +191,9 @@ def test_two_writers_of_one_version_one_wins_one_gets_a_conflict(tmp_path):
     assert kbs[0].check()["ok"]
 
 
-def test_api_races_answer_409(app):
+def test_api_races_answer_409(app, auth):
     kb = app.extensions["sinergi_kb"]
-    h = {"Authorization": f"Bearer {new_token(kb.store, 'editor')}"}
+    h = auth.headers(app, "editor")
     rec = kb.get(PUBLISHED)
     body = {k: v for k, v in rec.items() if k not in ("state", "created_at", "updated_at", "created_by", "updated_by")}
     clients = [app.test_client() for _ in range(2)]
@@ -332,7 +305,7 @@ def test_store_tables_are_created_once_when_two_processes_start_together(tmp_pat
 
 # -- 9. readers never wait for a writer; writers fail fast ---------------------------------------
 
-def test_pages_answer_while_another_process_holds_the_store_and_the_index(app):
+def test_pages_answer_while_another_process_holds_the_store_and_the_index(app, auth):
     """A long import elsewhere holds the store's write lock and the index lock: searches answer
     at once, and a save gives up after the configured wait with 503 and saves nothing."""
     import time
@@ -343,7 +316,7 @@ def test_pages_answer_while_another_process_holds_the_store_and_the_index(app):
     app.config["SINERGI_WRITE_WAIT"] = 0.5
     kb.store = Store(kb.store.url, write_timeout=0.5)  # what create_app builds from the setting
     other = KnowledgeBase(kb.home)
-    h = {"Authorization": f"Bearer {new_token(kb.store, 'editor')}"}
+    h = auth.headers(app, "editor")
     c = app.test_client()
     with other.index.locked(), other.store.session() as s:
         s.execute(text("SELECT 1"))  # holds the write lock (BEGIN IMMEDIATE)
@@ -407,7 +380,7 @@ def test_workers_end_when_their_master_is_killed(corpus_home, tmp_path):
 
 # -- several instance folders (nodes) on one database ----------------------------------------------
 
-def test_two_nodes_on_one_database_follow_each_other(tmp_path):
+def test_two_nodes_on_one_database_follow_each_other(tmp_path, auth):
     """Two instance folders (each with its own index) on one PostgreSQL database: a write on A
     through the API is searchable on B, a delete on B is gone on A, and `check` agrees on both."""
     from conftest import POSTGRES, _database
@@ -415,12 +388,11 @@ def test_two_nodes_on_one_database_follow_each_other(tmp_path):
     if not POSTGRES:
         pytest.skip("needs SINERGI_TEST_POSTGRES (a PostgreSQL server; see scripts/pg_cluster.sh)")
     url = _database()
-    a = create_app(TEST_CONFIG, home=KnowledgeBase(tmp_path / "a", database_url=url).home)
-    add_user(a.extensions["sinergi_kb"].store, "editor", PASSWORD, "editor")
-    b = create_app(TEST_CONFIG, home=KnowledgeBase(tmp_path / "b", database_url=url).home)
+    a = make_app(KnowledgeBase(tmp_path / "a", database_url=url).home)
+    b = make_app(KnowledgeBase(tmp_path / "b", database_url=url).home)
     kb_a, kb_b = a.extensions["sinergi_kb"], b.extensions["sinergi_kb"]
     assert kb_b.store.count() == kb_a.store.count() > 0  # B attached: the corpus was loaded once
-    h = {"Authorization": f"Bearer {new_token(kb_a.store, 'editor')}"}
+    h = auth.headers(a, "editor")
     r = a.test_client().post("/api/v1/cases", headers=h, json={"id": "dua-simpul", "title": "Dua simpul pelikan",
                                                               "summary": "Ditulis di simpul A."})
     assert r.status_code == 201
@@ -429,7 +401,7 @@ def test_two_nodes_on_one_database_follow_each_other(tmp_path):
     time.sleep(0.25)  # a search checks the store at most every FOLLOW_EVERY_S
     found = b.test_client().get("/api/v1/search?q=pelikan").get_json()
     assert [x["id"] for x in found["results"]] == ["dua-simpul"]
-    h_b = {"Authorization": f"Bearer {new_token(kb_b.store, 'editor')}"}
+    h_b = auth.headers(b, "editor")
     assert b.test_client().delete("/api/v1/cases/dua-simpul", headers=h_b).status_code == 200
     time.sleep(0.25)
     assert a.test_client().get("/api/v1/search?q=pelikan").get_json()["total"] == 0

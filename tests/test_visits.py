@@ -13,19 +13,18 @@ import json
 import re
 
 import pytest
-from click.testing import CliRunner
 
 from kb.base import KnowledgeBase
 from kb.gazetteer import Region, gazetteer
 from recommender import visits as V
 from recommender.service import recommender_for
-from webapp import create_app
+
+from conftest import copy_instance, make_app
 
 TOPIC = ("Kami ingin membangun instalasi pengolahan air limbah domestik regional bersama kabupaten tetangga, "
          "dengan pembagian biaya operasi, retribusi sedot tinja terjadwal dan pengelola bersama.")
 BODY = ("Instalasi pengolahan air limbah domestik regional dipakai bersama oleh beberapa daerah. Layanan sedot "
         "tinja terjadwal, retribusi, pembagian biaya operasi dan pengelola bersama diatur dalam perjanjian.")
-TEST_CONFIG = {"TESTING": True, "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
 
 
 def _case(cid: str, regions: list[str], status: str, **extra) -> dict:
@@ -147,9 +146,9 @@ def test_route_in_the_result_only_with_a_proposer(rec):
 
 
 @pytest.fixture(scope="module")
-def client(home):
-    app = create_app(TEST_CONFIG, home=home)
-    return app.test_client()
+def shared_app(home):
+    """The module's instance served (``client``)."""
+    return make_app(home, read_only=True)
 
 
 def _query(**extra) -> dict:
@@ -194,13 +193,11 @@ def test_shortlist_csv_carries_the_plan_in_route_order(client):
 
 
 def test_shortlist_cells_go_through_the_neutraliser(home, tmp_path):
-    from shutil import copytree
-
-    copy = copytree(home, tmp_path / "inst")
+    copy = copy_instance(home, tmp_path / "inst")
     kb = KnowledgeBase(copy, create=False)
     kb.create(_case("formula", ["Kota Kupang"], "berjalan", lessons=["=HYPERLINK(\"x\") tanya"],
                     title="+IPAL regional formula"), author="uji")
-    c = create_app(TEST_CONFIG, home=copy).test_client()
+    c = make_app(copy).test_client()
     r = c.get("/usulan/studi-banding.csv", query_string={**_query(), "peer": [gazetteer().resolve("Kota Kupang").code]})
     rows = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
     assert any(cell.startswith("'+IPAL") for cell in rows[1]) and any(cell.startswith("'=HYPERLINK") for cell in rows[1])
@@ -230,22 +227,18 @@ def test_printable_plan_is_a4_without_navigation_dated_in_both_languages(client)
     assert client.get("/usulan/rencana-kunjungan", query_string=_query()).status_code == 400  # nothing chosen
 
 
-def test_cli_peers_prints_the_grouped_plan_and_route(home):
-    from webapp.cli import main
-
-    runner = CliRunner()
-    r = runner.invoke(main, ["--home", str(home), "peers", "--topic", TOPIC, "--region", "Kota Denpasar"])
+def test_cli_peers_prints_the_grouped_plan_and_route(shared_app):
+    runner = shared_app.test_cli_runner()
+    r = runner.invoke(args=["peers", "--topic", TOPIC, "--region", "Kota Denpasar"])
     assert r.exit_code == 0, r.output
     assert "Rencana studi banding per kerja sama:" in r.output and "Tanyakan: Pelajaran" in r.output
     assert "Rute kunjungan (terdekat lebih dulu):" in r.output and "Kota Denpasar →" in r.output
-    r = runner.invoke(main, ["--home", str(home), "peers", "--topic", TOPIC, "--region", "Kota Denpasar",
-                             "--lang", "en"])
+    r = runner.invoke(args=["peers", "--topic", TOPIC, "--region", "Kota Denpasar", "--lang", "en"])
     for text in ("Study-visit plan by arrangement:", "Institution: UPTD bersama", "Members: ", "Ask: Pelajaran",
                  "Watch out: Tantangan", "Visit route (nearest first):", "(total ±"):
         assert text in r.output, text
     assert not any(word in r.output for word in ("Kelembagaan", "Anggota:", "Tanyakan", "Rute"))
-    r = runner.invoke(main, ["--home", str(home), "peers", "--topic", TOPIC, "--learn-from-failure", "--json",
-                             "--lang", "en"])
+    r = runner.invoke(args=["peers", "--topic", TOPIC, "--learn-from-failure", "--json", "--lang", "en"])
     out = json.loads(r.output)
     assert out["visits"] and out["peers"] and out["route"] == []
     stopped = next(v for v in out["visits"] if v["id"] == "makassar")
