@@ -2,7 +2,6 @@
 links, suggestions, the state kept in the URL."""
 
 
-
 def test_search_page_shows_facets_highlights_and_state_in_url(client):
     html = client.get("/cari?q=pengelolaan+sampah").get_data(as_text=True)
     assert 'class="match' in html and "Persampahan" in html
