@@ -13,6 +13,18 @@ from .legal import ForeignPartner, ThirdParty
 MAX_NAMED_PARTNERS = 16       # partners of each kind a proposal may name
 
 
+def _listed(v, wrong: str) -> list:
+    """A list field as a form or a file gives it: a list, or one string of items separated by
+    new lines or semicolons; blank items dropped. ``wrong``: the message for anything else."""
+    if v is None:
+        return []
+    if isinstance(v, str):
+        v = v.replace(";", "\n").splitlines()
+    if not isinstance(v, list):
+        raise ValueError(wrong)
+    return [x for x in v if not isinstance(x, str) or x.strip()]
+
+
 class ProposalIn(BaseModel):
     """A proposal as the API, the form and ``sinergi recommend --file`` give it."""
 
@@ -40,24 +52,14 @@ class ProposalIn(BaseModel):
     @field_validator("partners", mode="before")
     @classmethod
     def _partners(cls, v):
-        if isinstance(v, str):
-            v = [x for x in v.replace(";", "\n").splitlines() if x.strip()]
-        if v is None:
-            return []
-        if not isinstance(v, list):
-            raise ValueError("partners must be a list of region names or codes")
-        return [x.strip() if isinstance(x, str) else x for x in v if not isinstance(x, str) or x.strip()]
+        return [x.strip() if isinstance(x, str) else x
+                for x in _listed(v, "partners must be a list of region names or codes")]
 
     @field_validator("third_parties", "foreign_partners", mode="before")
     @classmethod
     def _named(cls, v):
-        if isinstance(v, str):
-            v = [x for x in v.replace(";", "\n").splitlines() if x.strip()]
-        if v is None:
-            return []
-        if not isinstance(v, list):
-            raise ValueError("give a list of names or {name, kind} objects")
-        return [{"name": x} if isinstance(x, str) else x for x in v if not isinstance(x, str) or x.strip()]
+        return [{"name": x} if isinstance(x, str) else x
+                for x in _listed(v, "give a list of names or {name, kind} objects")]
 
     @field_validator("sectors", mode="before")
     @classmethod

@@ -96,6 +96,16 @@ def corpus_kb(corpus_home) -> KnowledgeBase:
     return KnowledgeBase(corpus_home, create=False)
 
 
+@pytest.fixture(scope="module")
+def rec(corpus_kb):
+    """The recommender over the bundled corpus, its model fitted (read-only tests)."""
+    from recommender.service import recommender_for
+
+    r = recommender_for(corpus_kb)
+    r.refresh()
+    return r
+
+
 @pytest.fixture
 def writable_corpus_kb(corpus_home, tmp_path) -> KnowledgeBase:
     """A private copy of the corpus instance, for tests that write."""

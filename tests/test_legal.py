@@ -6,7 +6,6 @@ import pytest
 from kb.errors import Invalid
 from recommender.legal import foreign_kind, split_named, types_in_text
 from recommender.reasons import Wording
-from recommender.service import recommender_for
 
 WASTE = ("Kabupaten kami dan kabupaten tetangga ingin membangun TPA regional bersama karena lahan TPA hampir penuh; "
          "perlu pembagian biaya, perjanjian tipping fee dan penanganan penolakan warga.")
@@ -16,13 +15,6 @@ OPERATOR = ("Kabupaten kami ingin menggandeng operator swasta untuk membangun da
             "pengolahan sampah menjadi energi dengan skema KPBU.")
 SISTER = ("Provinsi kami ingin menjalin kerja sama dengan pemerintah daerah di Jepang untuk pelatihan tenaga "
           "kerja, pertukaran pelajar dan promosi investasi.")
-
-
-@pytest.fixture(scope="module")
-def rec(corpus_kb):
-    r = recommender_for(corpus_kb)
-    r.refresh()
-    return r
 
 
 def legal_of(rec, **proposal):

@@ -8,18 +8,11 @@ from sklearn.exceptions import NotFittedError
 
 from kb.errors import Invalid
 from recommender.model import CaseSimilarity
-from recommender.service import Recommender, recommender_for
+from recommender.service import Recommender
 
 WASTE = ("Kabupaten kami dan dua kabupaten tetangga ingin membangun tempat pemrosesan akhir sampah "
          "regional karena lahan TPA masing-masing hampir penuh. Kami perlu pola pembagian biaya dan "
          "penanganan penolakan warga di sekitar lokasi.")
-
-
-@pytest.fixture(scope="module")
-def rec(corpus_kb):
-    r = recommender_for(corpus_kb)
-    r.refresh()
-    return r
 
 
 def test_waste_proposal_gets_waste_cases_with_reasons(rec):

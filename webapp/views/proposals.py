@@ -161,5 +161,5 @@ def legal_print():
     today = format_date(date.today(), format="long", locale=lang())
     back = url_for("proposals.propose", **{k: request.args.getlist(k) for k in request.args})
     cases = [c for c in res["cases"] if c["kind"] == "case"][:PRINT_SHORTLIST]
-    return render_template("proposals/legal.html", form=form, result=res, cases=cases,
+    return render_template("proposals/legal.html", form=form, result=res, proposer=res["proposer"], cases=cases,
                            partners=res["partners"][:PRINT_SHORTLIST], today=today, back=back)
