@@ -133,8 +133,8 @@ def init(ctx: click.Context, empty: bool) -> None:
 
 
 def _fit_models(kb: KnowledgeBase) -> None:
-    ctx = click.get_current_context(silent=True)
-    for hook in (ctx.find_root().obj or {}).get("after_change", ()) if ctx else ():
+    ctx = click.get_current_context(silent=True)  # its obj is the group's (click passes it down)
+    for hook in ctx.obj.get("after_change", ()) if ctx and ctx.obj else ():
         hook(kb)
 
 

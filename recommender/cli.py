@@ -10,14 +10,14 @@ import click
 
 from kb import cli as kbcli
 from kb.base import bundled_corpus_dir
-from kb.errors import ImportFailed, RecordProblem
+from kb.errors import Invalid, RecordProblem
 
-from .legal import FOREIGN_KINDS, split_named
+from .legal import FOREIGN_KINDS, split_named, worded
 from .reasons import N_, Gettext, Wording
 from .service import recommender_for
 
 # The catalogue of a language (``lang -> gettext``): the message catalogue lives with the web
-# app, whose console script hands it over in :func:`register`. Without one, Indonesian.
+# app, whose console script hands it over with :func:`use_catalogue`. Without one, Indonesian.
 _catalogue: Callable[[str], Gettext] | None = None
 LANG_OPTION = click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True,
                            envvar="SINERGI_LANG", help="Language of the reasons and headings (or $SINERGI_LANG).")
@@ -73,9 +73,9 @@ def recommend(ctx, text, file_, region, learn_from_failure, partners, third_part
         try:
             proposal = json.loads(Path(file_).read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ImportFailed([RecordProblem(file_, None, None, f"not a JSON object in UTF-8: {e}")]) from e
+            raise Invalid([RecordProblem(file_, None, None, f"not a JSON object in UTF-8: {e}")]) from e
         if not isinstance(proposal, dict):
-            raise ImportFailed([RecordProblem(file_, None, None, "the file must hold one JSON object")])
+            raise Invalid([RecordProblem(file_, None, None, "the file must hold one JSON object")])
     else:
         proposal = {"description": text}
     if region:
@@ -117,7 +117,7 @@ def recommend(ctx, text, file_, region, learn_from_failure, partners, third_part
     _print_regions(w, _(N_("Daerah tujuan studi banding (peers):")), res.peers)
     _print_regions(w, _(N_("Calon mitra kerja sama (partners):")), res.partners)
     if res.legal:
-        _print_legal(w, res.as_dict(w)["legal"])
+        _print_legal(w, worded(res.legal, w))
 
 
 def _print_legal(w: Wording, legal: dict) -> None:

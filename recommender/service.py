@@ -312,8 +312,8 @@ class Recommender:
         content = [t.text for t in analyzed if token_region(t.text) is None]
         if len(content) < MIN_TERMS:
             raise Invalid([RecordProblem("proposal", None, "description",
-                                              "the proposal is too short: describe what the regions want to do, "
-                                              "in at least a sentence", code="too_short")])
+                                         "the proposal is too short: describe what the regions want to do, "
+                                         "in at least a sentence", code="too_short")])
         model = self.model()
         qvec = model.transform_text(text, lang, analyzed=analyzed)
         dense = model.dense(qvec)

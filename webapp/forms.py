@@ -36,13 +36,13 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Kata sandi"), validators=[DataRequired(), Length(max=200)])
 
 
-def _lines(text: str | None) -> list[str]:
+def lines(text: str | None) -> list[str]:
     return [x.strip() for x in (text or "").splitlines() if x.strip()]
 
 
 def _pipes(text: str | None, keys: tuple[str, ...]) -> list[dict]:
     out = []
-    for line in _lines(text):
+    for line in lines(text):
         parts = [p.strip() for p in line.split("|")]
         out.append({k: v for k, v in zip(keys, parts) if v})
     return out
@@ -77,9 +77,9 @@ class CaseForm(FlaskForm):
         """The interchange dict of the form's content (validated later by kb)."""
         d: dict = {"kind": self.kind.data, "language": self.language.data, "title": self.title.data or "",
                    "summary": self.summary.data or "", "body": self.body.data or "",
-                   "regions": _lines(self.regions.data), "third_parties": _lines(self.third_parties.data),
-                   "sectors": list(self.sectors.data or []), "urusan": _lines(self.urusan.data),
-                   "lessons": _lines(self.lessons.data), "challenges": _lines(self.challenges.data),
+                   "regions": lines(self.regions.data), "third_parties": lines(self.third_parties.data),
+                   "sectors": list(self.sectors.data or []), "urusan": lines(self.urusan.data),
+                   "lessons": lines(self.lessons.data), "challenges": lines(self.challenges.data),
                    "documents": _pipes(self.documents.data, ("type", "number", "signed", "expires")),
                    "sources": _pipes(self.sources.data, ("title", "url"))}
         indicators = _pipes(self.indicators.data, ("name", "value", "unit", "year"))

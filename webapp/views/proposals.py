@@ -17,7 +17,7 @@ from recommender.visits import DIVERSE_TOP, route
 
 from .. import get_kb
 from ..csvsafe import stream_csv
-from ..forms import ProposalForm, _lines
+from ..forms import ProposalForm, lines
 from .search import download_limit
 from ..labels import lang, wording
 
@@ -30,10 +30,16 @@ def _proposal(form: ProposalForm) -> dict:
     return {"title": form.title.data or "", "description": form.description.data or "",
             "region": form.region.data or None, "sectors": form.sectors.data or [],
             "learn_from_failure": bool(form.learn_from_failure.data),
-            "partners": _lines(form.partners.data),
-            "third_parties": [split_named(x) for x in _lines(form.third_parties.data)],
-            "foreign_partners": [split_named(x, FOREIGN_KINDS) for x in _lines(form.foreign_partners.data)],
+            "partners": lines(form.partners.data),
+            "third_parties": [split_named(x) for x in lines(form.third_parties.data)],
+            "foreign_partners": [split_named(x, FOREIGN_KINDS) for x in lines(form.foreign_partners.data)],
             "burdens_community": form.answer("burdens_community"), "in_current_budget": form.answer("in_current_budget")}
+
+
+def _refused(e: Invalid) -> Response:
+    """A printable page or download asked for an invalid proposal: its problems as plain text."""
+    return Response("\n".join(str(p) for p in e.problems) + "\n", status=400,
+                    content_type="text/plain; charset=utf-8")
 
 
 # The proposal's fields a follow-up form (the shortlist) carries on as hidden inputs.
@@ -74,7 +80,7 @@ def _shortlist() -> tuple[ProposalForm, Recommendation, list[dict]] | Response:
     try:
         res = recommender_for(get_kb()).recommend(_proposal(form), limit=CHOSEN_LIMIT)
     except Invalid as e:
-        return Response("\n".join(str(p) for p in e.problems) + "\n", status=400, content_type="text/plain; charset=utf-8")
+        return _refused(e)
     w = wording()
     visits = w.items(res.visits)
     peers = {p["code"]: p for p in w.items(res.peers)}
@@ -156,8 +162,7 @@ def legal_print():
     try:
         res = recommender_for(get_kb()).recommend(_proposal(form), limit=PRINT_SHORTLIST).as_dict(wording(html=True))
     except Invalid as e:
-        return Response("\n".join(str(p) for p in e.problems) + "\n", status=400,
-                        content_type="text/plain; charset=utf-8")
+        return _refused(e)
     today = format_date(date.today(), format="long", locale=lang())
     back = url_for("proposals.propose", **{k: request.args.getlist(k) for k in request.args})
     cases = [c for c in res["cases"] if c["kind"] == "case"][:PRINT_SHORTLIST]
