@@ -50,3 +50,14 @@ def test_the_defaults_hold_without_any_setting(home):
     app = create_app(dict(BASE), home=home)
     assert app.config["PAGE_SIZE"] == 10 and app.config["PROXY_HOPS"] == 0
     assert app.config["MAX_CONTENT_LENGTH"] == 10 * 1024 * 1024
+
+
+def test_serve_refuses_a_wrong_setting_before_any_worker_starts(home, monkeypatch):
+    from click.testing import CliRunner
+
+    from webapp.cli import main
+
+    monkeypatch.setenv("SINERGI_FLASK_PAGE_SIZE", "abc")
+    result = CliRunner().invoke(main, ["--home", str(home), "serve", "--port", "8799"])
+    assert result.exit_code == 1
+    assert "SINERGI_FLASK_PAGE_SIZE" in result.output and "Sinergi ready" not in result.output

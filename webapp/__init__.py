@@ -18,7 +18,7 @@ from kb.errors import Conflict, Forbidden, Invalid, NotFound, SinergiError, Unav
 
 from .auth import _dummy_hash, login_manager
 from .i18n import compile_catalogs
-from .settings import DEFAULTS, checked
+from .settings import load as load_settings
 
 LANGUAGES = ("id", "en")
 csrf = CSRFProtect()
@@ -53,11 +53,7 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
     corpus on first start."""
     app = Flask(__name__)
     app.session_interface = _SessionInterface()
-    app.config.from_mapping(DEFAULTS)
-    app.config.from_prefixed_env("SINERGI_FLASK")
-    if test_config:
-        app.config.from_mapping(test_config)
-    app.config.from_mapping(checked(app.config))
+    app.config.from_mapping(load_settings(test_config))
     hops = app.config["PROXY_HOPS"]
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

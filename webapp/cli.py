@@ -37,8 +37,10 @@ def serve(ctx, host: str, port: int, workers: int | None, threads: int) -> None:
     """Serve the web app (gunicorn); the first start loads the bundled corpus."""
     from .server import default_workers, prepare
     from .server import serve as run_server
+    from .settings import load
 
     t0 = time.perf_counter()
+    load()  # a wrong setting stops here, once, before any worker starts
     home, count = prepare(ctx.obj["home"])
     workers = workers or default_workers()
 

@@ -67,6 +67,19 @@ class Settings(BaseModel):
 DEFAULTS: dict[str, Any] = Settings().model_dump()
 
 
+def load(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The app's config: the defaults, then the ``SINERGI_FLASK_*`` environment, then
+    ``overrides`` (a test's mapping); Sinergi's settings checked and typed, Flask's other keys
+    passed through."""
+    from flask import Config
+
+    config = Config(".", DEFAULTS)
+    config.from_prefixed_env("SINERGI_FLASK")
+    if overrides:
+        config.update(overrides)
+    return {**config, **checked(config)}
+
+
 def checked(config: Mapping[str, Any]) -> dict[str, Any]:
     """The settings of ``config`` validated and typed (the other keys are not returned);
     :class:`SinergiError` names every wrong one."""
