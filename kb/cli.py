@@ -343,6 +343,20 @@ def db_upgrade(ctx) -> None:
         click.echo(f"The database schema is already at revision {migrations.describe(migrations.head())}.")
 
 
+@db.command("compact")
+@click.pass_context
+@handle_errors
+def db_compact(ctx) -> None:
+    """Give a SQLite database file's free space back (stop the servers first)."""
+    kb = open_kb(ctx, create=False)
+    sizes = kb.store.compact()
+    if sizes is None:
+        click.echo("PostgreSQL reuses free space itself (autovacuum); nothing to do here.")
+        return
+    before, after = sizes
+    click.echo(f"Compacted the database: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB.")
+
+
 @db.command("current")
 @click.pass_context
 @handle_errors

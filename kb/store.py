@@ -7,13 +7,14 @@ deletion is soft. The search index and the recommender models are derived from t
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine,
-                        event, func, select)
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, bindparam,
+                        create_engine, event, func, select, update)
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
@@ -80,6 +81,12 @@ class Record(Base):
 
 
 class Revision(Base):
+    """One change of a record. ``data`` is the whole record after the change, kept only where it
+    differs from the next revision's: ``NULL`` means "as the next revision", and for the newest
+    revision "as the record" (``records.data``), so a record's current form is stored once.
+    Writing a revision that changes the data first gives the previous newest revision its data
+    (:meth:`Store._keep_history`); :meth:`Store.revisions` reads every revision's data back."""
+
     __tablename__ = "revisions"
     __table_args__ = (UniqueConstraint("record_pk", "version"),)
     pk: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -89,7 +96,7 @@ class Revision(Base):
     author: Mapped[str] = mapped_column(String(80))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_now)
     state: Mapped[str] = mapped_column(String(20))
-    data: Mapped[dict] = mapped_column(JSON)
+    data: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     record: Mapped[Record] = relationship(back_populates="revisions")
 
@@ -109,6 +116,14 @@ class User(Base):
 
 
 WRITE_LOCK_KEY = 72450102  # PostgreSQL advisory lock that write transactions hold in turn
+# Page size of a new SQLite file. A record's JSON is typically 1–8 KB: with SQLite's 4 KB default
+# most pages hold one record and a large part of free space (a 2.9 KB record took a whole page).
+SQLITE_PAGE_SIZE = 16384
+
+
+def _json(value) -> str:
+    """JSON as the store writes it: UTF-8 characters as they are, no spaces after separators."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def make_engine(url: str) -> Engine:
@@ -122,12 +137,13 @@ def make_engine(url: str) -> Engine:
     PostgreSQL's write transactions do the same with an advisory lock (:data:`WRITE_LOCK_KEY`).
     """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60})
+        engine = create_engine(url, connect_args={"timeout": 60}, json_serializer=_json)
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn, _record):  # pragma: no cover - trivial
             conn.isolation_level = None
             cur = conn.cursor()
+            cur.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # a new file only; must precede WAL
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -143,7 +159,7 @@ def make_engine(url: str) -> Engine:
                 conn.exec_driver_sql("BEGIN")
 
         return engine
-    engine = create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True, json_serializer=_json)
 
     @event.listens_for(engine, "begin")
     def _pg_begin(conn):
@@ -162,6 +178,12 @@ def _is_locked(e: OperationalError) -> bool:
 
 
 _HEAD = select(func.max(Revision.pk))
+# The newest revision of a record about to change keeps the data it stood for (see Revision).
+_KEEP = (update(Revision.__table__)
+         .where(Revision.__table__.c.record_pk == bindparam("pk_"),
+                Revision.__table__.c.version == bindparam("version_"),
+                Revision.__table__.c.data.is_(None))
+         .values(data=bindparam("old")))
 
 
 def _create_private_sqlite_file(url: str) -> None:
@@ -205,6 +227,36 @@ class Store:
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
         # Pooled connections are closed when the store goes, not left to the garbage collector.
         self._finalizer = weakref.finalize(self, self.engine.dispose)
+
+    def compact(self) -> tuple[int, int] | None:
+        """Rewrite a SQLite file without its free pages, at :data:`SQLITE_PAGE_SIZE` (``VACUUM``;
+        it needs the file to itself: stop the servers first). ``(bytes before, bytes after)``;
+        ``None`` for PostgreSQL, whose autovacuum reuses free space (``VACUUM FULL`` returns it to
+        the system: a job for the database's administrator)."""
+        if self.engine.dialect.name != "sqlite":
+            return None
+        path = make_url(self.url).database
+        before = os.path.getsize(path)
+        self.engine.dispose()
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            try:
+                # The page size of a WAL database is fixed: leave WAL for the rewrite.
+                for sql in ("PRAGMA busy_timeout=2000", "PRAGMA journal_mode=DELETE", f"PRAGMA page_size={SQLITE_PAGE_SIZE}", "VACUUM",
+                            "PRAGMA journal_mode=WAL"):
+                    cur.execute(sql)
+            except Exception as e:
+                if "locked" in str(e).lower() or "busy" in str(e).lower():
+                    raise Unavailable("the database is in use by another process (a server?): stop it and "
+                                      "run the compaction again; nothing was changed") from e
+                raise
+            finally:
+                cur.close()
+        finally:
+            raw.close()
+            self.engine.dispose()
+        return before, os.path.getsize(path)
 
     def close(self) -> None:
         """Close every pooled connection (the store can still be used; it reconnects)."""
@@ -343,9 +395,13 @@ class Store:
             rec = s.scalar(select(Record).where(Record.id == record_id))
             if rec is None:
                 raise NotFound(f"no record with id {record_id!r}")
-            return [{"version": r.version, "action": r.action, "author": r.author,
-                     "at": r.at.isoformat(), "state": r.state, "data": r.data, "note": r.note}
-                    for r in rec.revisions]
+            out, data = [], rec.data
+            for r in reversed(rec.revisions):  # newest first: a NULL is the next revision's data
+                if r.data is not None:
+                    data = r.data
+                out.append({"version": r.version, "action": r.action, "author": r.author,
+                            "at": r.at.isoformat(), "state": r.state, "data": data, "note": r.note})
+            return out[::-1]
 
     def head(self) -> int:
         """The key of the newest revision: grows whenever any record changes (one index
@@ -423,7 +479,7 @@ class Store:
             # New records and every revision go in as Core executemany inserts
             # (the ORM inserts rows one at a time on SQLite, to read back each key): the same
             # rows, keys in the same order. Updated records go through the ORM (_apply).
-            new_rows, revisions = [], []
+            new_rows, revisions, kept = [], [], []
             for data in records:
                 rec = existing.get(data["id"])
                 if rec is None:
@@ -436,20 +492,24 @@ class Store:
                 else:
                     if rec.data == data and rec.state == state:
                         continue
+                    if rec.data != data:
+                        kept.append({"pk_": rec.pk, "version_": rec.version, "old": rec.data})
                     self._apply(rec, data, author, now, state)
                     updated.append(rec.id)
                     record_pk, version, rec_state = rec.pk, rec.version, rec.state
                 revisions.append({"record_pk": record_pk, "version": version,
                                   "action": action if version == 1 else "update", "author": author,
-                                  "at": now, "state": rec_state, "data": data, "note": None})
+                                  "at": now, "state": rec_state, "data": None, "note": None})
             if new_rows:
                 s.execute(Record.__table__.insert(), new_rows)
                 pks: dict[str, int] = {}
                 for i in range(0, len(created), 500):
                     pks.update(s.execute(select(Record.id, Record.pk).where(Record.id.in_(created[i:i + 500]))).all())
-                for rev in revisions:
-                    if rev["record_pk"] is None:
-                        rev["record_pk"] = pks[rev["data"]["id"]]
+                new_revisions = iter(rev for rev in revisions if rev["record_pk"] is None)
+                for rid, rev in zip(created, new_revisions):
+                    rev["record_pk"] = pks[rid]
+            if kept:
+                s.execute(_KEEP, kept)
             if revisions:
                 s.execute(Revision.__table__.insert(), revisions)
         return created, updated
@@ -480,6 +540,13 @@ class Store:
             yield s
 
     @staticmethod
+    def _keep_history(s: Session, rec: Record, data: dict) -> None:
+        """Before ``rec`` takes ``data``: its newest revision, whose data is the record's (NULL),
+        keeps the record's current data, unless the data does not change."""
+        if rec.data != data:
+            s.execute(_KEEP, [{"pk_": rec.pk, "version_": rec.version, "old": rec.data}])
+
+    @staticmethod
     def _apply(rec: Record, data: dict, author: str, now: dt.datetime, state: str | None = None) -> None:
         rec.data = data
         rec.kind, rec.language, rec.title = data["kind"], data["language"], data["title"]
@@ -508,9 +575,10 @@ class Store:
             if data["id"] != record_id:
                 raise Conflict("the id of a record cannot be changed")
             now = _now()
+            self._keep_history(s, rec, data)
             self._apply(rec, data, author, now, state)
             s.add(Revision(record_pk=rec.pk, version=rec.version, action="update", author=author, at=now,
-                           state=rec.state, data=data, note=note))
+                           state=rec.state, data=None, note=note))
             s.flush()
             return rec.as_dict()
 
@@ -532,6 +600,6 @@ class Store:
             rec.version += 1
             rec.updated_at, rec.updated_by = now, author
             s.add(Revision(record_pk=rec.pk, version=rec.version, action=action or state, author=author,
-                           at=now, state=state, data=rec.data))
+                           at=now, state=state, data=None))  # the data did not change
             s.flush()
             return rec.as_dict()
