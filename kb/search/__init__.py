@@ -16,10 +16,23 @@ One module per concern:
 What a record means for search (its texts and index document) is :mod:`kb.documents`.
 """
 
-from .highlight import highlight, highlight_to_text
-from .index import SearchIndex
-from .results import NOTICES, Hit, SearchResult
-from .specs import DEFAULT_FACETS, FACET_SPECS, FACETS, facet_label, normalize_facet_value
+from importlib import import_module
 
-__all__ = ["DEFAULT_FACETS", "FACETS", "FACET_SPECS", "NOTICES", "Hit", "SearchIndex", "SearchResult",
-           "facet_label", "highlight", "highlight_to_text", "normalize_facet_value"]
+# The names below load their module on first use (PEP 562), so that a process that needs one
+# light module (the analysis processes run ``kb.search.textworker``) does not load the engine.
+_EXPORTS = {
+    "highlight": ".highlight", "highlight_to_text": ".highlight", "SearchIndex": ".index",
+    "NOTICES": ".results", "Hit": ".results", "SearchResult": ".results",
+    "DEFAULT_FACETS": ".specs", "FACET_SPECS": ".specs", "FACETS": ".specs", "facet_label": ".specs",
+    "normalize_facet_value": ".specs",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value
+    return value
