@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, bindparam,
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, bindparam,
                         create_engine, event, func, select, update)
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -113,6 +113,16 @@ class User(Base):
     # (sign-out, a new password, disabling).
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class RateLimit(Base):
+    """A rate limit's counter for one client and window (``webapp.ratelimits``): shared by every
+    worker and node of a PostgreSQL deployment. ``expires_at``: seconds since the epoch."""
+
+    __tablename__ = "rate_limits"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
 
 
 WRITE_LOCK_KEY = 72450102  # PostgreSQL advisory lock that write transactions hold in turn

@@ -122,7 +122,7 @@ def test_a_database_without_the_new_account_columns_is_brought_up_to_date(corpus
     with pytest.raises(InstanceError, match="run `sinergi db upgrade`"):
         make_app(home)
     result = CliRunner().invoke(main, ["--home", str(home), "db", "upgrade"])
-    assert result.exit_code == 0 and "to 0004" in result.output
+    assert result.exit_code == 0 and "to 0005" in result.output
     app = make_app(home)
     add_user(app.extensions["sinergi_kb"].store, "rina", PASSWORD, "editor")
     c = app.test_client()

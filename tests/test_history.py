@@ -88,17 +88,19 @@ def test_an_older_database_upgrades_and_downgrades_without_losing_a_version(tmp_
         empty = conn.execute(text("SELECT count(*) FROM revisions WHERE data IS NULL")).scalar()
     engine.dispose()
     # The downgraded schema holds every revision's data, as the older releases wrote it.
-    assert [json.loads(d)["title"] for _, d in rows] == ["Pertama", "Kedua", "Kedua"]
+    assert [(d if isinstance(d, dict) else json.loads(d))["title"] for _, d in rows] == ["Pertama", "Kedua", "Kedua"]
     assert empty == 0
 
     result = CliRunner().invoke(main, ["--home", str(home), "db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "to 0004" in result.output
+    assert "to 0005" in result.output
     again = KnowledgeBase(home, create=False)
     assert again.store.revisions("riwayat-b") == before
     assert _stored_copies(again) == 2  # versions 1 and 2; the newest (3) gave its copy up
     again.close()
 
+    if again.store.engine.dialect.name != "sqlite":
+        return
     # The upgrade rewrote the revisions table; compaction gives the space back.
     path = home / "sinergi.db"
     grown = os.path.getsize(path)
@@ -117,6 +119,10 @@ def test_an_older_database_upgrades_and_downgrades_without_losing_a_version(tmp_
 def test_compact_refuses_while_another_process_holds_the_database(tmp_path):
     home = tmp_path / "i"
     kb = KnowledgeBase(home)
+    if kb.store.engine.dialect.name != "sqlite":
+        result = CliRunner().invoke(main, ["--home", str(home), "db", "compact"])
+        assert result.exit_code == 0 and "autovacuum" in result.output
+        return
     kb.create(_case("sibuk", "Sibuk", BODY), author="editor")
     with kb.store.read_snapshot() as c:  # a server in the middle of a read
         c.execute(text("SELECT count(*) FROM records")).scalar()

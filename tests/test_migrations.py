@@ -88,7 +88,7 @@ def _differences(url: str, metadata: MetaData = Base.metadata) -> list:
 def test_a_first_release_database_is_refused_until_db_upgrade(tmp_path, small_file):
     home = tmp_path / "lama"
     url = _first_release_instance(home, small_file)
-    with pytest.raises(InstanceError, match=r"schema is at revision 0001 .*this version needs 0004 .*"
+    with pytest.raises(InstanceError, match=r"schema is at revision 0001 .*this version needs 0005 .*"
                                             r"run `sinergi db upgrade`"):
         KnowledgeBase(home)
     assert "session_generation" not in _columns(url, "users")  # refusing changed nothing
@@ -101,10 +101,10 @@ def test_a_first_release_database_is_refused_until_db_upgrade(tmp_path, small_fi
 
     upgraded = run(main, ["--home", str(home), "db", "upgrade"])
     assert upgraded.exit_code == 0, upgraded.output
-    assert "from revision 0001" in upgraded.output and "to 0004" in upgraded.output
-    assert run(main, ["--home", str(home), "db", "current"]).output.startswith("0004 ")
+    assert "from revision 0001" in upgraded.output and "to 0005" in upgraded.output
+    assert run(main, ["--home", str(home), "db", "current"]).output.startswith("0005 ")
     again = run(main, ["--home", str(home), "db", "upgrade"])
-    assert again.exit_code == 0 and "already at revision 0004" in again.output
+    assert again.exit_code == 0 and "already at revision 0005" in again.output
 
     users = _columns(url, "users")
     assert not users["session_generation"]["nullable"] and not users["disabled"]["nullable"]
@@ -148,7 +148,7 @@ def test_a_new_database_is_at_head_with_the_models_schema(tmp_path):
     home = tmp_path / "neu"
     with KnowledgeBase(home) as instance:
         url = instance.store.url
-        assert instance.store.schema_revision() == migrations.head() == "0004"
+        assert instance.store.schema_revision() == migrations.head() == "0005"
         assert instance.store.upgraded is None
     assert _differences(url) == []
 
@@ -172,6 +172,8 @@ def test_the_baseline_is_the_models_without_the_account_columns_added_since(tmp_
                                              if c.name not in ("session_generation", "disabled")))
         elif table.name == "revisions":  # every revision kept its data until 0004
             table.to_metadata(first_release).c.data.nullable = False
+        elif table.name == "rate_limits":  # added by 0005
+            continue
         else:
             table.to_metadata(first_release)
     Table("record_regions", first_release,  # dropped by 0003
@@ -184,14 +186,17 @@ def test_the_baseline_is_the_models_without_the_account_columns_added_since(tmp_
         migrations.upgrade(conn, migrations.BASELINE)
     engine.dispose()
     assert _differences(url, first_release) == []
-    changes = _differences(url)  # what 0002 adds, 0003 drops and 0004 lets be NULL
+    changes = _differences(url)  # what 0002 adds, 0003 drops, 0004 lets be NULL and 0005 adds
     nullable = [(d[0][0], d[0][2], d[0][3], d[0][6]) for d in changes if isinstance(d, list)]
     assert nullable == [("modify_nullable", "revisions", "data", True)]
     changes = [d for d in changes if not isinstance(d, list)]
     added = sorted((d[0], d[2], d[3].name) for d in changes if d[0] == "add_column")
     assert added == [("add_column", "users", "disabled"), ("add_column", "users", "session_generation")]
-    dropped = sorted(d[0] + " " + d[1].name for d in changes if d[0] != "add_column")
+    tables = sorted(d[0] + " " + d[1].name for d in changes if d[0] in ("add_table", "add_index"))
+    assert tables == ["add_index ix_rate_limits_expires_at", "add_table rate_limits"]
+    dropped = sorted(d[0] + " " + d[1].name for d in changes if d[0] in ("remove_table", "remove_index"))
     assert dropped == ["remove_index ix_record_regions_code", "remove_table record_regions"]
+    assert len(changes) == len(added) + len(tables) + len(dropped)
 
 
 def test_a_database_upgraded_by_a_newer_version_is_refused(tmp_path):

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from kb.base import KnowledgeBase
 from kb.errors import Conflict, Forbidden, Invalid, NotFound, SinergiError, Unavailable
 
+from . import ratelimits
 from .auth import _dummy_hash, login_manager
 from .i18n import compile_catalogs
 from .settings import load as load_settings
@@ -23,7 +24,8 @@ from .settings import load as load_settings
 LANGUAGES = ("id", "en")
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+# Counters in the instance's database, shared by every worker and node (webapp/ratelimits.py).
+limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="sinergi://")
 # The endpoints with a rate limit (signing in: views/curation.py; CSV downloads:
 # views/search.py, views/proposals.py). Other requests skip Flask-Limiter's per-request
 # look-up of applicable limits (~0.1 ms of every page).
@@ -72,6 +74,7 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
     _install_request_gettext(app)
     login_manager.init_app(app)
     _dummy_hash()  # made now, not during the first sign-in with an unknown name
+    app.extensions[ratelimits.EXTENSION] = ratelimits.engine_for(kb)
     limiter.init_app(app)
 
     from .views import agreements, api, cases, curation, feeds, main, proposals, regions, search
