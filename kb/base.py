@@ -508,8 +508,17 @@ class KnowledgeBase:
     def _strip(data: dict) -> dict:
         return {k: v for k, v in data.items() if k != "version"}
 
-    def stats(self) -> dict:
-        """Counts by kind, sector, island, status and year over the published records."""
-        res = self.index.search("", limit=1, facets=("sector", "island", "status", "kind", "year", "type",
-                                                     "province"))
-        return {"total": res.total, "facets": res.facets}
+    def stats_frame(self):
+        """The published records' facet fields as a pandas DataFrame (:func:`kb.stats.record_frame`),
+        read from the store in one pass."""
+        from .stats import record_frame  # pandas is imported by those who count
+
+        return record_frame(self.store.iter_data())
+
+    def stats(self, frame=None) -> dict:
+        """Counts of the published records by sector, island, status, kind, start year,
+        cooperation type, province and language, and the cross-tables of :mod:`kb.stats`;
+        from ``frame`` (:meth:`stats_frame`) when given, else from the store."""
+        from .stats import statistics
+
+        return statistics(self.stats_frame() if frame is None else frame)

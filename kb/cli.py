@@ -285,7 +285,8 @@ def region(name: str, as_json: bool) -> None:
 @click.pass_context
 @handle_errors
 def stats(ctx, as_json: bool) -> None:
-    """Counts of records by sector, island, status, kind and year."""
+    """Counts of records by sector, island, status, kind, year, type, province and language,
+    and the cross-tables (sectors by status, islands by cooperation type)."""
     kb = ready_kb(ctx)
     st = kb.stats()
     if as_json:
@@ -296,6 +297,13 @@ def stats(ctx, as_json: bool) -> None:
         click.echo(f"\n{key}:")
         for r in rows:
             click.echo(f"  {r['label']:<45} {r['count']:>5}")
+    for table in st["tables"].values():
+        columns = [c["value"] for c in table["values"]]
+        click.echo(f"\n{table['rows']} by {table['columns']}:")
+        click.echo(f"  {'':<32}" + "".join(f"{c[:12]:>13}" for c in columns) + f"{'total':>8}")
+        for row in table["data"]:
+            click.echo(f"  {row['label'][:32]:<32}" + "".join(f"{n:>13}" for n in row["counts"])
+                       + f"{row['total']:>8}")
 
 
 @_command()
