@@ -211,19 +211,30 @@ def search(ctx, query, year_from, year_to, sort, page, limit, as_json, **facets)
 
 
 @_command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "xlsx"]), default="jsonl")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @click.pass_context
 @handle_errors
 def export(ctx, fmt: str, output: str | None) -> None:
-    """Export every published record (lossless: import it into an empty instance to copy)."""
+    """Export every published record (lossless: import it into an empty instance to copy).
+
+    xlsx: one sheet with the CSV columns; a record with a text longer than a spreadsheet cell
+    holds (32,767 characters) is named and nothing is written."""
     kb = ready_kb(ctx)
-    text = kb.export(fmt)
+    content = kb.export(fmt)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        if isinstance(content, bytes):
+            Path(output).write_bytes(content)
+        else:
+            Path(output).write_text(content, encoding="utf-8")
         click.echo(f"Wrote {output}.", err=True)
+    elif isinstance(content, bytes):
+        out = click.get_binary_stream("stdout")
+        if out.isatty():
+            raise click.UsageError("a workbook is not for a terminal: give -o FILE or redirect the output")
+        out.write(content)
     else:
-        click.echo(text, nl=False)
+        click.echo(content, nl=False)
 
 
 @_command()
