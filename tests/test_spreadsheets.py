@@ -209,3 +209,16 @@ def test_a_cell_longer_than_a_spreadsheet_holds_is_cut_in_the_download(app):
     rows = _book(app.test_client().get("/cari.xlsx?q=sangat+panjang+lembar+kerja"))
     body = dict(zip(rows[0], next(x for x in rows[1:] if x[0] == "uji-panjang")))["body"]
     assert len(body) == kb.io.XLSX_CELL_MAX and body.endswith("…")
+
+
+def test_the_upload_page_sends_workbooks_to_the_command_line(app, auth, tmp_path):
+    from tests.test_security_web import upload
+
+    f = tmp_path / "kasus.xlsx"
+    _sheet(f, [["title", "summary"], ["Kerja sama lewat unggahan", "Ringkasan yang cukup panjang."]])
+    c = app.test_client()
+    auth.login(c)
+    r = upload(c, f.read_bytes(), "kasus.xlsx")
+    assert r.status_code == 400
+    assert "is imported with `sinergi import`; to upload it here, save it as CSV" in r.get_data(as_text=True)
+    assert app.extensions["sinergi_kb"].store.count(state="draft") == 0
