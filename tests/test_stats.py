@@ -165,3 +165,20 @@ def test_statistics_page_shows_the_cross_tables(kb):
     c.get("/lang/en")
     page = c.get("/statistik").get_data(as_text=True)
     assert "Sectors by status" in page and ">Waste</a>" in page
+
+
+def test_statistics_api_answers_the_page_numbers_in_the_documented_shape(kb):
+    import jsonschema_rs
+
+    from tests.conftest import make_app
+
+    c = make_app(kb.home).test_client()
+    spec = c.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/statistics" in spec["paths"]
+    answer = c.get("/api/v1/statistics").get_json()
+    assert answer == json.loads(json.dumps(kb.stats()))
+    validator = jsonschema_rs.Draft202012Validator({"$ref": "#/components/schemas/Statistics",
+                                                    "components": spec["components"]})
+    assert [e.message for e in validator.iter_errors(answer)] == []
+    page = c.get("/statistik").get_data(as_text=True)
+    assert f"{answer['total']} catatan terbit" in page

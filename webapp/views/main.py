@@ -27,7 +27,7 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 def home():
     kb = get_kb()
-    stats = _stats(kb)
+    stats = cached_statistics(kb)
     recent = kb.search("", sort="year", limit=6, facets=(), filters={"kind": ["case"]}).results
     return render_template("main/home.html", stats=stats, recent=recent)
 
@@ -57,11 +57,13 @@ def _cached(kb, name, compute):
 
 
 def _frame(kb):
-    """The published records' facet fields (a pandas DataFrame), read once per store change."""
+    """The published records' facet values (:func:`kb.stats.record_frame`), read from the store
+    once per store change."""
     return _cached(kb, "frame", kb.stats_frame)
 
 
-def _stats(kb) -> dict:
+def cached_statistics(kb) -> dict:
+    """:meth:`KnowledgeBase.stats`, computed once per store change (the page, the home page, the API)."""
     return _cached(kb, "stats", lambda: kb.stats(_frame(kb)))
 
 
@@ -73,7 +75,7 @@ def stats():
 
 
 def _stats_parts(kb) -> dict:
-    st = _stats(kb)
+    st = cached_statistics(kb)
     facets = st["facets"]
     charts = {
         "sector": bars_svg(localized("sector", facets.get("sector", [])), title=_("Kasus per bidang"),
@@ -98,8 +100,9 @@ def _table(table: dict, title: str) -> dict:
     header's title), a row by its value's label and links to the search for it."""
     rows, columns = table["rows"], table["columns"]
     return {"title": title, "rows": rows,
-            "columns": [{"value": c["value"], "label": c["value"] if columns == "type" else value_label(columns, c["value"]),
-                         "title": value_label(columns, c["value"]), "href": url_for("search.search", **{columns: c["value"]})}
+            "columns": [{"value": c["value"], "title": value_label(columns, c["value"]),
+                         "label": c["value"] if columns == "type" else value_label(columns, c["value"]),
+                         "href": url_for("search.search", **{columns: c["value"]})}
                         for c in table["values"]],
             "data": [{**row, "label": value_label(rows, row["value"]),
                       "href": url_for("search.search", **{rows: row["value"]}),
