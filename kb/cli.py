@@ -149,10 +149,11 @@ def _fit_models(kb: KnowledgeBase) -> None:
 @handle_errors
 def import_(ctx: click.Context, files: tuple[str, ...], dry_run: bool, upsert: bool, as_json: bool,
             progress: bool | None) -> None:
-    """Validate FILES (JSON Lines, JSON, CSV, Markdown or text guides), then import all or nothing.
+    """Validate FILES (JSON Lines, JSON, CSV, .xlsx workbooks, Markdown or text guides), then
+    import all or nothing.
 
-    Files of any size are read as streams: every record is checked first, then all are written
-    in one transaction."""
+    Files of any size are read as streams (a workbook's first sheet is read whole, at most
+    50 MB): every record is checked first, then all are written in one transaction."""
     kb = ready_kb(ctx)
     report = kb.import_files(files, upsert=upsert, dry_run=dry_run, author="cli", progress=_bar_factory(progress))
     if not dry_run:
