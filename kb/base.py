@@ -22,7 +22,7 @@ from filelock import Timeout as LockTimeout
 from .access import Actor, as_actor, check_change, check_create, may_read
 from .errors import Conflict, Forbidden, ImportFailed, InstanceError, Invalid, NotFound, RecordProblem
 from .search import SearchIndex
-from .io import RawRecord, export_csv, export_jsonl, iter_file
+from .io import RawRecord, export_csv, export_jsonl, export_xlsx, iter_file
 from .schema import validate_record
 from .store import Store
 
@@ -496,20 +496,33 @@ class KnowledgeBase:
                 "missing_in_index": missing, "not_in_store": extra, "stale_in_index": stale,
                 "revisions_behind": self.behind()}
 
-    def export(self, fmt: str = "jsonl") -> str:
+    def export(self, fmt: str = "jsonl") -> str | bytes:
+        """Every published record in ``fmt``: ``jsonl`` or ``csv`` as text, ``xlsx`` as the bytes
+        of a workbook (:class:`Invalid` when a record does not fit a spreadsheet's cells)."""
         records = (self._strip(d) for d in self.store.iter_data())
         if fmt == "csv":
             return export_csv(records)
         if fmt == "jsonl":
             return "".join(export_jsonl(records))
-        raise ValueError(f"unknown export format {fmt!r}: use jsonl or csv")
+        if fmt == "xlsx":
+            return export_xlsx(records)
+        raise ValueError(f"unknown export format {fmt!r}: use jsonl, csv or xlsx")
 
     @staticmethod
     def _strip(data: dict) -> dict:
         return {k: v for k, v in data.items() if k != "version"}
 
-    def stats(self) -> dict:
-        """Counts by kind, sector, island, status and year over the published records."""
-        res = self.index.search("", limit=1, facets=("sector", "island", "status", "kind", "year", "type",
-                                                     "province"))
-        return {"total": res.total, "facets": res.facets}
+    def stats_frame(self):
+        """The published records' facet fields as a pandas DataFrame (:func:`kb.stats.record_frame`),
+        read from the store in one pass."""
+        from .stats import record_frame  # pandas is imported by those who count
+
+        return record_frame(self.store.iter_data())
+
+    def stats(self, frame=None) -> dict:
+        """Counts of the published records by sector, island, status, kind, start year,
+        cooperation type, province and language, and the cross-tables of :mod:`kb.stats`;
+        from ``frame`` (:meth:`stats_frame`) when given, else from the store."""
+        from .stats import statistics
+
+        return statistics(self.stats_frame() if frame is None else frame)

@@ -149,10 +149,11 @@ def _fit_models(kb: KnowledgeBase) -> None:
 @handle_errors
 def import_(ctx: click.Context, files: tuple[str, ...], dry_run: bool, upsert: bool, as_json: bool,
             progress: bool | None) -> None:
-    """Validate FILES (JSON Lines, JSON, CSV, Markdown or text guides), then import all or nothing.
+    """Validate FILES (JSON Lines, JSON, CSV, .xlsx workbooks, Markdown or text guides), then
+    import all or nothing.
 
-    Files of any size are read as streams: every record is checked first, then all are written
-    in one transaction."""
+    Files of any size are read as streams (a workbook's first sheet is read whole, at most
+    50 MB): every record is checked first, then all are written in one transaction."""
     kb = ready_kb(ctx)
     report = kb.import_files(files, upsert=upsert, dry_run=dry_run, author="cli", progress=_bar_factory(progress))
     if not dry_run:
@@ -211,19 +212,30 @@ def search(ctx, query, year_from, year_to, sort, page, limit, as_json, **facets)
 
 
 @_command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "xlsx"]), default="jsonl")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @click.pass_context
 @handle_errors
 def export(ctx, fmt: str, output: str | None) -> None:
-    """Export every published record (lossless: import it into an empty instance to copy)."""
+    """Export every published record (lossless: import it into an empty instance to copy).
+
+    xlsx: one sheet with the CSV columns; a record with a text longer than a spreadsheet cell
+    holds (32,767 characters) is named and nothing is written."""
     kb = ready_kb(ctx)
-    text = kb.export(fmt)
+    content = kb.export(fmt)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        if isinstance(content, bytes):
+            Path(output).write_bytes(content)
+        else:
+            Path(output).write_text(content, encoding="utf-8")
         click.echo(f"Wrote {output}.", err=True)
+    elif isinstance(content, bytes):
+        out = click.get_binary_stream("stdout")
+        if out.isatty():
+            raise click.UsageError("a workbook is not for a terminal: give -o FILE or redirect the output")
+        out.write(content)
     else:
-        click.echo(text, nl=False)
+        click.echo(content, nl=False)
 
 
 @_command()
@@ -285,7 +297,8 @@ def region(name: str, as_json: bool) -> None:
 @click.pass_context
 @handle_errors
 def stats(ctx, as_json: bool) -> None:
-    """Counts of records by sector, island, status, kind and year."""
+    """Counts of records by sector, island, status, kind, year, type, province and language,
+    and the cross-tables (sectors by status, islands by cooperation type)."""
     kb = ready_kb(ctx)
     st = kb.stats()
     if as_json:
@@ -296,6 +309,13 @@ def stats(ctx, as_json: bool) -> None:
         click.echo(f"\n{key}:")
         for r in rows:
             click.echo(f"  {r['label']:<45} {r['count']:>5}")
+    for table in st["tables"].values():
+        columns = [c["value"] for c in table["values"]]
+        click.echo(f"\n{table['rows']} by {table['columns']}:")
+        click.echo(f"  {'':<32}" + "".join(f"{c[:12]:>13}" for c in columns) + f"{'total':>8}")
+        for row in table["data"]:
+            click.echo(f"  {row['label'][:32]:<32}" + "".join(f"{n:>13}" for n in row["counts"])
+                       + f"{row['total']:>8}")
 
 
 @_command()

@@ -1,8 +1,11 @@
-"""Reading and writing the interchange format: JSON Lines, JSON arrays, CSV and text guides.
+"""Reading and writing the interchange format: JSON Lines, JSON arrays, CSV, spreadsheets (.xlsx)
+and text guides.
 
 Files are read as streams (``iter_file``): a record at a time for JSON Lines, CSV and JSON arrays,
 so the command line imports files of any size in bounded memory. Guides are read whole (at most
 ``MAX_GUIDE_BYTES``); the web upload reads whole files too (``decode``, at most ``MAX_FILE_BYTES``).
+A workbook is read whole by pandas (its first sheet, the CSV columns and cells): at most
+``MAX_XLSX_BYTES`` on disk, ``MAX_XLSX_UNPACKED`` unpacked and ``MAX_XLSX_ROWS`` records.
 
 Text encodings: JSON and JSON Lines are UTF-8 (a BOM is accepted). CSV and guides come from
 spreadsheets and word processors too: a BOM decides (UTF-8, UTF-16, UTF-32), else UTF-8 when
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import json
 import re
@@ -21,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import RecordProblem
+from .errors import Invalid, RecordProblem
 from .schema import FIELD_ORDER, LIST_FIELDS, MAX_TITLE, OBJECT_LIST_FIELDS, slug_for
 
 MAX_FILE_BYTES = 50 * 1024 * 1024   # whole-file reads: the web upload (it has its own limit too)
@@ -35,6 +39,15 @@ MAX_JSON_DEPTH = 32
 # A CSV header is refused unread beyond this many columns (the interchange format has fewer
 # than 30 fields; a header of 150,000 would hold a worker for seconds).
 MAX_CSV_COLUMNS = 2 * len(FIELD_ORDER)
+# A workbook cannot be streamed: pandas holds its first sheet whole. An .xlsx is a zip of XML,
+# so the unpacked size is checked from the zip's directory before anything is parsed.
+MAX_XLSX_BYTES = 50 * 1024 * 1024
+MAX_XLSX_UNPACKED = 400 * 1024 * 1024
+MAX_XLSX_ROWS = 100_000
+# The most characters a spreadsheet cell holds (Excel, LibreOffice): longer text cannot be
+# written to a workbook without cutting it.
+XLSX_CELL_MAX = 32_767
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class JSONTooDeep(ValueError):
@@ -87,11 +100,11 @@ class FileProblem(Exception):
 def detect_format(path: str) -> str:
     name = path.lower()
     for ext, fmt in ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "json"), (".csv", "csv"),
-                     (".md", "markdown"), (".markdown", "markdown"), (".txt", "text")):
+                     (".xlsx", "xlsx"), (".md", "markdown"), (".markdown", "markdown"), (".txt", "text")):
         if name.endswith(ext):
             return fmt
     raise FileProblem([RecordProblem(path, None, None,
-                                     "unknown file type: use .jsonl, .json, .csv, .md or .txt")])
+                                     "unknown file type: use .jsonl, .json, .csv, .xlsx, .md or .txt")])
 
 
 def _problem(source: str, message: str, line: int | None = None) -> FileProblem:
@@ -244,6 +257,9 @@ def iter_file(path: str | Path, *, progress: Progress | None = None,
                            "cannot read the file: not a file")
         if fmt in ("markdown", "text"):
             yield from _iter_guide(path, source, fmt, progress, taken_ids)
+            return
+        if fmt == "xlsx":
+            yield from _iter_xlsx(path, source, progress)
             return
         encoding = "utf-8-sig" if fmt != "csv" else sniff_encoding(path)
         with _open_binary(path, progress) as f:
@@ -463,15 +479,18 @@ def _csv_error(e: Exception, after: int | None = None) -> str:
     return f"cannot read CSV{f' after line {after}' if after else ''}: {e}"
 
 
-def _csv_header_problem(columns: list[str], source: str) -> RecordProblem | None:
+def _csv_header_problem(columns: list[str], source: str, what: str = "CSV") -> RecordProblem | None:
     missing = [c for c in ("title", "summary") if c not in columns]
     if missing:
-        return RecordProblem(source, 1, None, f"CSV header lacks the required column(s) "
+        return RecordProblem(source, 1, None, f"{what} header lacks the required column(s) "
                              f"{', '.join(missing)}; found: {', '.join(columns) or 'none'}")
     unknown = [c for c in columns if c not in FIELD_ORDER]
     if unknown:
-        return RecordProblem(source, 1, None, f"unknown CSV column(s) {', '.join(unknown)}; "
+        return RecordProblem(source, 1, None, f"unknown {what} column(s) {', '.join(unknown)}; "
                              f"known: {', '.join(FIELD_ORDER)}")
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        return RecordProblem(source, 1, None, f"{what} column(s) named twice: {', '.join(repeated)}")
     return None
 
 
@@ -494,6 +513,96 @@ def _csv_record(row: dict, n: int, source: str) -> Iterator[Item]:
             want = "a whole number" if key in INT_FIELDS else "a JSON list"
             yield RecordProblem(source, n, key, f"must be {want}, got {cell[:60]!r}")
     yield RawRecord(source, n, rec)  # its other fields are still checked
+
+
+# -- spreadsheets ----------------------------------------------------------------------------
+def _column_letter(k: int) -> str:
+    """The spreadsheet name of the 0-based column ``k`` (0 -> A, 26 -> AA)."""
+    name = ""
+    k += 1
+    while k:
+        k, r = divmod(k - 1, 26)
+        name = chr(ord("A") + r) + name
+    return name
+
+
+def _check_workbook(path: Path, source: str) -> None:
+    """Refuse a file that is no workbook, or whose parts unpack to more than
+    ``MAX_XLSX_UNPACKED`` bytes (read from the zip's directory, nothing is unpacked)."""
+    import zipfile
+
+    size = path.stat().st_size
+    if size > MAX_XLSX_BYTES:
+        raise _problem(source, f"a workbook is read whole and may hold at most {MAX_XLSX_BYTES // 2**20} MB; "
+                       "split it, or save it as CSV")
+    try:
+        with zipfile.ZipFile(path) as z:
+            unpacked = sum(info.file_size for info in z.infolist())
+    except zipfile.BadZipFile:
+        raise _problem(source, "not an .xlsx workbook (save it from the spreadsheet as .xlsx, "
+                       "or as CSV)") from None
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise _problem(source, f"the workbook unpacks to {unpacked // 2**20} MB; at most "
+                       f"{MAX_XLSX_UNPACKED // 2**20} MB are read: split it, or save it as CSV")
+
+
+def _iter_xlsx(path: Path, source: str, progress: Progress | None) -> Iterator[Item]:
+    """The rows of a workbook's first sheet, read by pandas (openpyxl) with ``dtype=str``: the
+    first row names the columns of the CSV format, every other row is a record (the row number
+    is the spreadsheet's). Cells are the sheet's values as text: numbers as typed (a whole number
+    without ``.0``), formulas by their last computed value; nothing is parsed beyond the CSV
+    rules (list cells joined with ``;``, nested lists as JSON). Empty rows are skipped."""
+    import pandas as pd
+
+    _check_workbook(path, source)
+    read = functools.partial(pd.read_excel, path, sheet_name=0, header=None, dtype=str, engine="openpyxl",
+                             keep_default_na=False, na_filter=False)
+    try:
+        head = read(nrows=1)
+    except Exception as e:  # openpyxl and zipfile raise several types for a damaged workbook
+        yield RecordProblem(source, None, None, f"cannot read the workbook: {e}")
+        return
+    cells = [str(c).strip() for c in head.iloc[0]] if len(head) else []
+    while cells and not cells[-1]:
+        cells.pop()
+    if not cells:
+        yield RecordProblem(source, None, None, "the first sheet is empty")
+        return
+    if len(cells) > MAX_CSV_COLUMNS:
+        yield RecordProblem(source, 1, None, f"the header row has {len(cells)} columns; at most "
+                            f"{MAX_CSV_COLUMNS} are read (known fields: {', '.join(FIELD_ORDER)})")
+        return
+    unnamed = [_column_letter(k) for k, c in enumerate(cells) if not c]
+    if unnamed:
+        yield RecordProblem(source, 1, None, f"column(s) {', '.join(unnamed)} of the header row have no name")
+        return
+    problem = _csv_header_problem(cells, source, "spreadsheet")
+    if problem:
+        yield problem
+        return
+    try:
+        rows = read(skiprows=1, nrows=MAX_XLSX_ROWS + 1)
+    except Exception as e:
+        yield RecordProblem(source, None, None, f"cannot read the workbook: {e}")
+        return
+    if progress:
+        progress(path.stat().st_size)
+    if len(rows) > MAX_XLSX_ROWS:
+        yield RecordProblem(source, None, None, f"the sheet has more than {MAX_XLSX_ROWS} rows; "
+                            "split it, or save it as CSV")
+        return
+    width = len(cells)
+    if rows.shape[1] > width:  # a value right of the last named column: name it, never drop it
+        extra = rows.iloc[:, width:].apply(lambda col: col.str.strip() != "")
+        for i, k in zip(*extra.to_numpy().nonzero()):
+            yield RecordProblem(source, int(i) + 2, None, f"a value in column {_column_letter(width + int(k))}, "
+                                "which the header row does not name")
+        rows = rows.iloc[:, :width]
+    rows = rows.reindex(columns=range(width), fill_value="")
+    rows.columns = cells
+    for n, row in enumerate(rows.to_dict("records"), 2):
+        if any(str(v).strip() for v in row.values()):
+            yield from _csv_record(row, n, source)
 
 
 # -- guides ----------------------------------------------------------------------------------
@@ -801,3 +910,36 @@ def csv_row(data: dict) -> list[str]:
     """One record as the cells of a CSV row, in :data:`FIELD_ORDER` (the columns of
     :func:`export_csv`)."""
     return [_cell(k, data.get(k)) for k in FIELD_ORDER]
+
+
+def xlsx_bytes(header: Iterable[str], rows: Iterable[Iterable[str]], *, sheet: str = "sinergi") -> bytes:
+    """A workbook of one sheet, written by pandas (openpyxl): ``header``, then ``rows``. Every cell
+    is text, a cell starting with ``=`` too (never a formula). Cells longer than
+    :data:`XLSX_CELL_MAX` characters are the caller's to refuse or cut (pandas would cut them)."""
+    import pandas as pd
+
+    frame = pd.DataFrame([list(r) for r in rows], columns=list(header), dtype=str)
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        frame.to_excel(writer, index=False, sheet_name=sheet)
+        for line in writer.sheets[sheet].iter_rows():
+            for cell in line:
+                if cell.data_type == "f":  # openpyxl reads a string with a leading "=" as a formula
+                    cell.data_type = "s"
+    return buf.getvalue()
+
+
+def export_xlsx(records: Iterable[dict]) -> bytes:
+    """All records as a workbook: the columns and cells of :func:`export_csv` on one sheet. A
+    record with a cell longer than a spreadsheet cell holds is refused (:class:`Invalid`, one
+    problem per such cell): the export is lossless or not written."""
+    rows, problems = [], []
+    for data in records:
+        row = csv_row(data)
+        problems += [RecordProblem(data["id"], None, key, f"{len(cell):,} characters; a spreadsheet cell holds at most "
+                                   f"{XLSX_CELL_MAX:,}: export as jsonl or csv")
+                     for key, cell in zip(FIELD_ORDER, row) if len(cell) > XLSX_CELL_MAX]
+        rows.append(row)
+    if problems:
+        raise Invalid(problems)
+    return xlsx_bytes(FIELD_ORDER, rows)

@@ -134,7 +134,8 @@ EN = {
     "Menampilkan hasil untuk": "Showing results for", "Maksud Anda": "Did you mean", "Saring hasil": "Filter results",
     "Filter aktif": "Active filters", "Hapus filter": "Remove filter", "dari": "from", "sampai": "to",
     "Terapkan": "Apply", "hasil": "results", "untuk": "for", "Urutkan": "Sort by", "relevansi": "relevance",
-    "tahun": "year", "judul": "title", "Unduh hasil (CSV)": "Download results (CSV)", "Lihat di peta": "See on the map",
+    "tahun": "year", "judul": "title", "Unduh hasil (CSV)": "Download results (CSV)",
+    "Unduh hasil (XLSX)": "Download results (XLSX)", "Lihat di peta": "See on the map",
     "Tidak ada hasil": "No results",
     "Coba kata yang lebih umum (mis. “sampah” alih-alih “TPST terpadu”), periksa ejaan, atau hapus sebagian filter.":
         "Try more general words (e.g. “sampah” rather than “TPST terpadu”), check the spelling, or remove a filter.",
@@ -238,7 +239,9 @@ EN = {
     "Sulawesi": "Sulawesi", "Maluku–Papua": "Maluku–Papua", "Pulau": "Island",
     # Agreements (/perjanjian), the region page's and the dashboard's sections, Atom feeds
     "Perjanjian": "Agreements", "Perjanjian kerja sama": "Cooperation agreements",
-    "Per provinsi": "By province", "Jumlah": "Total", "Periksa filter:": "Check the filters:",
+    "Per provinsi": "By province", "Jumlah": "Total",
+    "Bidang menurut status": "Sectors by status", "Pulau menurut jenis kerja sama": "Islands by type of cooperation",
+    "Periksa filter:": "Check the filters:",
     "Ditandatangani": "Signed", "Berlaku sampai": "Valid until",
     "… dan %(n)d lainnya: saring menurut daerah atau unduh CSV untuk daftar lengkap.":
         "… and %(n)d more: filter by region or download the CSV for the full list.",

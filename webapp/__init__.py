@@ -26,10 +26,11 @@ csrf = CSRFProtect()
 babel = Babel()
 # Counters in the instance's database, shared by every worker and node (webapp/ratelimits.py).
 limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="sinergi://")
-# The endpoints with a rate limit (signing in: views/curation.py; CSV downloads:
+# The endpoints with a rate limit (signing in: views/curation.py; downloads, CSV or workbook:
 # views/search.py, views/proposals.py). Other requests skip Flask-Limiter's per-request
 # look-up of applicable limits (~0.1 ms of every page).
-RATE_LIMITED_ENDPOINTS = frozenset({"curation.login", "search.download", "proposals.shortlist"})
+RATE_LIMITED_ENDPOINTS = frozenset({"curation.login", "search.download", "search.download_xlsx",
+                                    "proposals.shortlist"})
 
 
 @limiter.request_filter

@@ -108,6 +108,32 @@ class FacetValue(_Answer):
     count: int = Field(ge=0)
 
 
+class TableColumn(_Answer):
+    value: str
+    label: str
+
+
+class TableRow(_Answer):
+    value: str
+    label: str
+    counts: list[Annotated[int, Field(ge=0)]] = Field(description="the records in each column, in the order of values")
+    total: int = Field(ge=0, description="the sum of counts")
+
+
+class CrossTable(_Answer):
+    rows: str = Field(description="the facet of the rows")
+    columns: str = Field(description="the facet of the columns")
+    values: list[TableColumn] = Field(description="the columns' values, in the order of each row's counts")
+    data: list[TableRow] = Field(description="a row per value, most records first")
+
+
+class Statistics(_Answer):
+    total: int = Field(ge=0, description="published records")
+    facets: dict[str, list[FacetValue]] = Field(description="records per value of each facet (sector, island, "
+                                                             "status, kind, year, type, province, language)")
+    tables: dict[str, CrossTable] = Field(description="cross-tables: sector_status, island_type")
+
+
 class SearchHit(_Answer):
     id: str
     kind: Literal[KINDS]

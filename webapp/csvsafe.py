@@ -1,11 +1,15 @@
-"""CSV for the public downloads: streamed in chunks, and every cell that a spreadsheet would
-read as a formula neutralised (``sinergi export`` stays lossless and does not use this)."""
+"""CSV and workbooks (.xlsx) for the public downloads: every cell that a spreadsheet would read
+as a formula neutralised (``sinergi export`` stays lossless and does not use this). CSV is
+streamed in chunks; a workbook is a zip that is complete only at its end, so it is built whole
+(the views cap its rows as they cap the CSV's)."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterable, Iterator
+
+from kb.io import XLSX_CELL_MAX, xlsx_bytes
 
 # A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice and
 # Google Sheets: ``=HYPERLINK(...)``, ``+cmd``, ``-1+1``, ``@SUM(...)``, or a tab or carriage
@@ -35,3 +39,13 @@ def stream_csv(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]
             buf.truncate()
     if buf.tell():
         yield buf.getvalue()
+
+
+def workbook(header: Iterable[str], rows: Iterable[Iterable]) -> bytes:
+    """A workbook of ``header`` and ``rows``: every cell neutralised, stored as text, and cut
+    to the :data:`~kb.io.XLSX_CELL_MAX` characters a spreadsheet cell holds (ending with "…")."""
+    def cell(value) -> str:
+        text = neutralize(value)
+        return text if len(text) <= XLSX_CELL_MAX else text[:XLSX_CELL_MAX - 1] + "…"
+
+    return xlsx_bytes([cell(c) for c in header], ([cell(c) for c in row] for row in rows))

@@ -11,11 +11,11 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .apimodels import (Deleted, Error, Peers, PeersQuery, Recommendation, RecommendRequest, Record,
-                        RecordCreate, RecordUpdate, Region, SearchQuery, SearchResult)
+                        RecordCreate, RecordUpdate, Region, SearchQuery, SearchResult, Statistics)
 
 _REF = "#/components/schemas/{model}"
 _REQUESTS = (RecommendRequest, RecordCreate, RecordUpdate)
-_ANSWERS = (SearchResult, Recommendation, Peers, Region, Record, Deleted, Error)
+_ANSWERS = (SearchResult, Recommendation, Peers, Region, Record, Deleted, Statistics, Error)
 
 _EXAMPLE_CASE = {"title": "Kerja sama pengelolaan sampah regional",
                  "summary": "Dua kabupaten berbagi TPA regional dan biaya operasionalnya.",
@@ -136,6 +136,9 @@ def build() -> dict:
             "delete": {"operationId": "deleteCase", "summary": "Delete a case (token needed; kept in its history)",
                        "security": [{"token": []}],
                        "responses": {"200": _answer(Deleted, "deleted"), **_AUTH, **_NOT_FOUND}}},
+        "/api/v1/statistics": {"get": {
+            "operationId": "statistics", "summary": "Counts of the published records by facet, and cross-tables",
+            "responses": {"200": _answer(Statistics, "the counts of the statistics page")}}},
         "/api/v1/regions/{code}": {"get": {
             "operationId": "region", "summary": "A region, its cases and its nearest regions",
             "parameters": [region_code],

@@ -229,6 +229,14 @@ def region(code: str):
                                 for x, d in gz.nearest(r, limit=8)]})
 
 
+@bp.get("/statistics")
+def statistics():
+    """The numbers of the statistics page (kept per store change)."""
+    from .main import cached_statistics
+
+    return jsonify(cached_statistics(get_kb()))
+
+
 @bp.get("/openapi.json")
 def openapi():
     from ..openapi import build

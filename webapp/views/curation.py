@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from kb.errors import Conflict, Forbidden, Invalid, NotFound
+from kb.errors import Conflict, Forbidden, Invalid, NotFound, RecordProblem
 from kb.access import check_change
 from kb.io import FileProblem, RawRecord, decode, detect_format, parse_text
 
@@ -188,7 +188,11 @@ def upload():
         problems, preview = [], None
         try:
             try:
-                raws = parse_text(decode(form.file.data.read(), name), detect_format(name), name,
+                fmt = detect_format(name)
+                if fmt == "xlsx":  # read whole and unpacked: only the command line takes workbooks
+                    raise FileProblem([RecordProblem(name, None, None, "a workbook (.xlsx) is imported with "
+                                                     "`sinergi import`; to upload it here, save it as CSV")])
+                raws = parse_text(decode(form.file.data.read(), name), fmt, name,
                                   max_records=current_app.config["SINERGI_UPLOAD_MAX_RECORDS"])
                 file_problems = []
             except FileProblem as e:  # the lines or rows that could be read are checked too

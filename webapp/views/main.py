@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from itertools import combinations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -14,6 +13,7 @@ from kb.errors import RegionError
 from kb.gazetteer import ISLANDS, gazetteer
 from kb.geography import attribution
 from kb.search import facet_label
+from kb.stats import region_pairs
 
 from .. import get_kb
 from ..labels import decade_label, localized, value_label
@@ -27,7 +27,7 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 def home():
     kb = get_kb()
-    stats = _cached(kb, "stats", kb.stats)
+    stats = cached_statistics(kb)
     recent = kb.search("", sort="year", limit=6, facets=(), filters={"kind": ["case"]}).results
     return render_template("main/home.html", stats=stats, recent=recent)
 
@@ -56,6 +56,17 @@ def _cached(kb, name, compute):
     return values[name]
 
 
+def _frame(kb):
+    """The published records' facet values (:func:`kb.stats.record_frame`), read from the store
+    once per store change."""
+    return _cached(kb, "frame", kb.stats_frame)
+
+
+def cached_statistics(kb) -> dict:
+    """:meth:`KnowledgeBase.stats`, computed once per store change (the page, the home page, the API)."""
+    return _cached(kb, "stats", lambda: kb.stats(_frame(kb)))
+
+
 @bp.get("/statistik")
 def stats():
     kb = get_kb()
@@ -64,7 +75,7 @@ def stats():
 
 
 def _stats_parts(kb) -> dict:
-    st = _cached(kb, "stats", kb.stats)
+    st = cached_statistics(kb)
     facets = st["facets"]
     charts = {
         "sector": bars_svg(localized("sector", facets.get("sector", [])), title=_("Kasus per bidang"),
@@ -75,13 +86,32 @@ def _stats_parts(kb) -> dict:
                            href=lambda v: url_for("search.search", status=v)),
         "year": bars_svg(_decades(facets.get("year", [])), title=_("Kasus per dasawarsa mulai")),
     }
-    pairs = _network(kb)
+    pairs = {ab: int(n) for ab, n in region_pairs(_frame(kb)).items()}  # most cases first
     network = _network_map(pairs)
-    top_pairs = [(facet_label("region", a), facet_label("region", b), n) for (a, b), n in pairs.most_common(10)]
-    return {"st": st, "charts": charts, "network": network, "top_pairs": top_pairs}
+    top_pairs = [(facet_label("region", a), facet_label("region", b), n) for (a, b), n in list(pairs.items())[:10]]
+    return {"st": st, "charts": charts, "network": network, "top_pairs": top_pairs,
+            "tables": [_table(st["tables"]["sector_status"], _("Bidang menurut status")),
+                       _table(st["tables"]["island_type"], _("Pulau menurut jenis kerja sama"))]}
 
 
-def _network_map(pairs: Counter):
+def _table(table: dict, title: str) -> dict:
+    """A cross-table of :func:`kb.stats.statistics` with its labels in the page's language: a
+    column is named by its value's label (a cooperation type by its code, its label as the
+    header's title), a row by its value's label and links to the search for it."""
+    rows, columns = table["rows"], table["columns"]
+    return {"title": title, "rows": rows,
+            "columns": [{"value": c["value"], "title": value_label(columns, c["value"]),
+                         "label": c["value"] if columns == "type" else value_label(columns, c["value"]),
+                         "href": url_for("search.search", **{columns: c["value"]})}
+                        for c in table["values"]],
+            "data": [{**row, "label": value_label(rows, row["value"]),
+                      "href": url_for("search.search", **{rows: row["value"]}),
+                      "cells": [(n, url_for("search.search", **{rows: row["value"], columns: c["value"]}))
+                                for n, c in zip(row["counts"], table["values"])]}
+                     for row in table["data"]]}
+
+
+def _network_map(pairs: dict[tuple[str, str], int]):
     """Regions that appear in the same case joined by a line on the province outlines; a
     region's circle grows with its number of partnerships and links to its page."""
     g = gazetteer()
@@ -102,18 +132,7 @@ def _decades(rows):
     return [{"label": decade_label(d), "count": n} for d, n in sorted(c.items())]
 
 
-def _network(kb) -> Counter:
-    pairs: Counter = Counter()
-    for data in kb.store.iter_data():
-        if data["kind"] != "case":
-            continue
-        codes = sorted(c for c in data.get("regions", []) if "." in c)
-        for a, b in combinations(codes, 2):
-            pairs[(a, b)] += 1
-    return pairs
-
-
-def _degree(pairs: Counter) -> Counter:
+def _degree(pairs: dict[tuple[str, str], int]) -> Counter:
     deg: Counter = Counter()
     for (a, b), n in pairs.items():
         deg[a] += n

@@ -1,4 +1,4 @@
-"""The search page and its CSV download."""
+"""The search page and its downloads (CSV, workbook)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ from flask import Blueprint, Response, render_template
 from markupsafe import Markup, escape
 
 from kb.search import FACETS, normalize_facet_value
-from kb.io import csv_row
+from kb.io import XLSX_MEDIA_TYPE, csv_row
 from kb.schema import FIELD_ORDER
 
 from .. import get_kb, limiter
-from ..csvsafe import stream_csv
+from ..csvsafe import stream_csv, workbook
 from ..labels import facet_name, request_translations, value_label
 from .common import FilterLinks, run_search, search_params, url_with
 
 bp = Blueprint("search", __name__)
-# The most rows of one CSV download (the search's first results); the rest is cut, with a
-# note as the last row. Whole exports are `sinergi export`'s job.
+# The most rows of one download, CSV or workbook (the search's first results); the rest is cut,
+# with a note as the last row. Whole exports are `sinergi export`'s job.
 MAX_DOWNLOAD = 5000
 DOWNLOAD_PAGE = 100
 # The facets of the sidebar, in order, and the values shown per facet.
@@ -67,7 +67,8 @@ def _download_limit() -> str:
     return current_app.config["SINERGI_DOWNLOAD_LIMIT"]
 
 
-# One budget per client for every CSV download (search results, study-visit shortlist).
+# One budget per client for every download (search results as CSV or workbook, study-visit
+# shortlist).
 download_limit = limiter.shared_limit(_download_limit, scope="downloads")
 
 
@@ -87,8 +88,23 @@ def download():
                     headers=headers)
 
 
+@bp.get("/cari.xlsx")
+@download_limit
+def download_xlsx():
+    """The rows of ``/cari.csv`` as a workbook (one sheet): the same columns, cap, note and
+    neutralised cells, every cell text. Built whole (a workbook cannot be streamed), so the cap
+    bounds its memory."""
+    params = search_params()
+    kb = get_kb()
+    first = run_search({**params, "page": 1, "limit": DOWNLOAD_PAGE}, facets=())
+    shown = min(first.total, MAX_DOWNLOAD)
+    headers = {"Content-Disposition": 'attachment; filename="sinergi-hasil-pencarian.xlsx"',
+               "X-Sinergi-Rows": f"{shown} of {first.total}"}
+    return Response(workbook(FIELD_ORDER, _rows(kb, params, first)), content_type=XLSX_MEDIA_TYPE, headers=headers)
+
+
 def _rows(kb, params: dict, first):
-    """The CSV rows of a search's results, page by page (a page of ids, then their records in
+    """The download rows of a search's results, page by page (a page of ids, then their records in
     one query), at most MAX_DOWNLOAD, then the note when there were more."""
     res, page, sent = first, 1, 0
     while True:
