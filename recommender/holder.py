@@ -172,6 +172,7 @@ class ModelHolder:
                 saved, mtime = self._read_saved()
                 self._saved_mtime = mtime
                 if saved is not None:
+                    saved["model"].prepare()
                     self._install(saved["model"], saved["head"], saved["records"])
         if self._current is not None:
             return self._current
@@ -281,16 +282,18 @@ class ModelHolder:
 
     def _reload_saved(self) -> None:
         saved, mtime = self._read_saved()
+        if saved is not None:
+            saved["model"].prepare()  # here, not in the first request after the swap
         with self._patching:
             self._saved_mtime = mtime
             if saved is not None:
                 self._install(saved["model"], saved["head"], saved["records"])
 
     def _install(self, model: CaseSimilarity, head: int, records: dict[str, dict]) -> None:
-        """Inside ``_patching``: a full fit becomes the model, unless the fit in use is newer."""
+        """Inside ``_patching``: a full fit (prepared) becomes the model, unless the fit in use is
+        newer."""
         if head < self._fit_head:
             return
-        model.prepare()  # here (start, background load), not in the first request after it
         self._current = self._base = Snapshot(model, head, records, _by_region(records))
         self._fit_head = head
         self._patched_at = None
@@ -316,6 +319,7 @@ class ModelHolder:
             model, head, records = fit_store(self.kb)
             mtime = self._save(model, head, records)
             if install:
+                model.prepare()
                 with self._patching:
                     self._saved_mtime = mtime
                     self._install(model, head, records)

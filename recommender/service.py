@@ -187,8 +187,8 @@ class Recommender:
         return out
 
     # -- pieces -------------------------------------------------------------------------------
-    def _plan_visits(self, snap: Snapshot, out: Recommendation, top_cases: list[tuple[str, float]], proposer: Region | None,
-                     limit: int, learn_from_failure: bool, terms) -> None:
+    def _plan_visits(self, snap: Snapshot, out: Recommendation, top_cases: list[tuple[str, float]],
+                     proposer: Region | None, limit: int, learn_from_failure: bool, terms) -> None:
         """Fill ``out.visits`` (the best arrangements, see :mod:`recommender.visits`), ``out.peers``
         (their regions, each once) and, with a proposer, ``out.route`` (the first peers by travel).
         ``terms(case id)`` gives the terms a case shares with the proposal."""
@@ -234,7 +234,8 @@ class Recommender:
             out.route = [{**stop, "arrangements": hosts.get(stop["code"], [])}
                          for stop in route(proposer, stops, g.distance_km)]
 
-    def _peer(self, snap: Snapshot, code: str, arrangement: str, score: float, cases: list[str], proposer: Region | None) -> dict:
+    def _peer(self, snap: Snapshot, code: str, arrangement: str, score: float, cases: list[str],
+              proposer: Region | None) -> dict:
         """A region of the plan as a peer, with its reasons."""
         g = gazetteer()
         r = g.get(code)
