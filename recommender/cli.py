@@ -14,7 +14,7 @@ from kb.errors import Invalid, RecordProblem
 
 from .legal import FOREIGN_KINDS, split_named, worded
 from .reasons import N_, Gettext, Wording
-from .service import recommender_for
+from .service import Recommender
 
 # The catalogue of a language (``lang -> gettext``): the message catalogue lives with the web
 # app, whose console script hands it over with :func:`use_catalogue`. Without one, Indonesian.
@@ -91,7 +91,7 @@ def recommend(ctx, text, file_, region, learn_from_failure, partners, third_part
     for key, value in (("burdens_community", burdens_community), ("in_current_budget", in_current_budget)):
         if value is not None:
             proposal[key] = value
-    res = recommender_for(kb).recommend(proposal, limit=limit)
+    res = Recommender(kb, background_refit=False).recommend(proposal, limit=limit)
     w = wording(lang)
     _ = w.gettext
     if as_json:
@@ -184,7 +184,7 @@ def _print_plan(w: Wording, visits: list[dict], route: list[dict]) -> None:
 def peers(ctx, topic, region, learn_from_failure, limit, as_json, lang) -> None:
     """Study-visit destinations grouped by arrangement, with the route from --region."""
     kb = kbcli.ready_kb(ctx)
-    res = recommender_for(kb).peers_for(topic, region, limit=limit, learn_from_failure=learn_from_failure)
+    res = Recommender(kb, background_refit=False).peers_for(topic, region, limit=limit, learn_from_failure=learn_from_failure)
     w = wording(lang)
     if as_json:
         kbcli.echo_json({"peers": w.items(res["peers"]), "visits": w.items(res["visits"]), "route": res["route"],

@@ -17,7 +17,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from kb.errors import SinergiError
 from kb.search.quality import ndcg_at
 
-from .service import recommender_for
+from .service import Recommender
 
 
 def load_proposals(path: Path) -> list[dict]:
@@ -46,7 +46,7 @@ def _peer_metrics(predicted: list[str], expected: list[str], k: int = 5) -> tupl
 
 def evaluate_recommender(kb, proposals: list[dict]) -> dict:
     """nDCG@10 of cases, hit@5 and precision@5 of peers, for Sinergi and the baseline."""
-    rec = recommender_for(kb)
+    rec = Recommender(kb, background_refit=False)  # a batch: the model of the store as it is
     records = list(kb.store.iter_data())
     ids = [r["id"] for r in records]
     regions = {r["id"]: r.get("regions", []) for r in records}

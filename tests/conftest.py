@@ -83,10 +83,14 @@ if POSTGRES:
 
 @pytest.fixture(scope="session")
 def corpus_home(tmp_path_factory) -> Path:
-    """An instance with the bundled corpus, built once per test session (treat as read-only)."""
+    """An instance with the bundled corpus and its saved recommender model, as ``sinergi init``
+    leaves one; built once per test session (treat as read-only)."""
+    from recommender.service import Recommender
+
     home = tmp_path_factory.mktemp("corpus") / "instance"
     kb = KnowledgeBase(home)
     kb.load_corpus()
+    Recommender(kb, background_refit=False).refresh()
     kb.mark_initialized()
     return home
 

@@ -82,6 +82,24 @@ def test_api_recommend_and_peers(client):
     assert client.get("/api/v1/peers").status_code == 400
 
 
+def test_api_recommend_without_a_saved_model_is_503_until_its_fit_is_in(app):
+    """An instance whose saved model is gone: no request waits for the fit, which runs in the
+    background; the recommendation is a 503 with Retry-After, a case page is served without
+    its similar cases, and both come back once the fit is saved."""
+    from recommender.holder import MODEL_FILE
+    from recommender.service import recommender_for
+
+    kb = app.extensions["sinergi_kb"]
+    (kb.home / "models" / MODEL_FILE).unlink()
+    client = app.test_client()
+    r = client.post("/api/v1/recommend", json=PROPOSAL)
+    assert error_of(r, 503)["message"] and int(r.headers["Retry-After"]) > 0
+    page = client.get("/kasus/tpa-sarimukti")
+    assert page.status_code == 200 and "TPA" in page.get_data(as_text=True)
+    assert recommender_for(kb).holder.wait(timeout=180)
+    assert client.post("/api/v1/recommend", json=PROPOSAL).get_json()["cases"]
+
+
 def test_api_regions_and_cases(client):
     assert client.get("/api/v1/regions/34.04").get_json()["name"] == "Kabupaten Sleman"
     assert client.get("/api/v1/regions/99").status_code == 404

@@ -78,7 +78,7 @@ def test_peers_never_include_the_proposer_and_have_distances(rec):
     assert codes and "34.71" not in codes
     assert all("distance_km" in p and p["cases"] for p in res.peers)
     # Successful and running cases weigh more than stopped ones.
-    assert all(rec._records[c]["kind"] == "case" for p in res.peers for c in p["cases"])
+    assert all(rec.snapshot().records[c]["kind"] == "case" for p in res.peers for c in p["cases"])
 
 
 def test_partners_are_near_and_existing_partners_are_marked(rec):
@@ -96,7 +96,7 @@ def test_partners_are_near_and_existing_partners_are_marked(rec):
 def test_english_proposal_finds_cases(rec):
     res = rec.recommend({"description": "Our city wants a shared regional landfill with neighbouring regencies "
                                         "because our own dump site is full and residents protest."})
-    assert res.cases and any("persampahan" in rec._records[c["id"]].get("sectors", []) for c in res.cases[:3])
+    assert res.cases and any("persampahan" in rec.snapshot().records[c["id"]].get("sectors", []) for c in res.cases[:3])
 
 
 def test_too_short_and_bad_region_are_clear_errors(rec):
@@ -130,7 +130,7 @@ def test_deleted_and_edited_cases_are_never_recommended_in_old_form(writable_cor
     r2 = Recommender(kb)   # loads the saved model, now older than the store: answers at once
     assert first not in [c["id"] for c in r2.recommend({"description": WASTE}).cases]
     r2.refresh()
-    assert first not in r2._model.ids_
+    assert first not in r2.model().ids_
 
 
 EEL = ("Dua kabupaten pesisir ingin membangun budidaya sidat bersama: benih sidat dari muara, kolam "
@@ -141,14 +141,14 @@ def test_a_saved_case_is_recommended_at_once_without_a_refit(writable_corpus_kb)
     kb = writable_corpus_kb
     r = Recommender(kb, background_refit=False)
     r.refresh()
-    fitted = r._model
+    fitted = r.model()
     kb.create({"id": "budidaya-sidat-uji", "title": "Budidaya sidat bersama dua kabupaten pesisir",
                "summary": "Kerja sama budidaya sidat: benih dari muara, kolam pembesaran sidat bersama.",
                "sectors": ["kelautan-perikanan"], "regions": ["Kabupaten Cilacap", "Kabupaten Kebumen"]},
               author="uji")
     res = r.recommend({"description": EEL})
     assert res.cases[0]["id"] == "budidaya-sidat-uji"
-    assert r._model is not fitted and r._model.patched_rows_ == 1   # patched, not refitted
+    assert r.model() is not fitted and r.model().patched_rows_ == 1   # patched, not refitted
     assert "budidaya-sidat-uji" in [c for p in res.peers for c in p["cases"]]
     # An edit replaces the old form; a deletion removes it; neither leaves a duplicate row behind.
     rec = kb.get("budidaya-sidat-uji")
@@ -162,7 +162,7 @@ def test_a_saved_case_is_recommended_at_once_without_a_refit(writable_corpus_kb)
     assert "budidaya-sidat-uji" not in r.similar_to(res.cases[0]["id"], limit=50)
     # A full refit folds the patches in.
     r.refresh()
-    assert r._model.patched_rows_ == 0 and "budidaya-sidat-uji" not in r._model.index_
+    assert r.model().patched_rows_ == 0 and "budidaya-sidat-uji" not in r.model().index_
 
 
 def test_background_refit_runs_in_a_child_process_and_learns_new_words(writable_corpus_kb):
@@ -171,11 +171,10 @@ def test_background_refit_runs_in_a_child_process_and_learns_new_words(writable_
     r.refresh()
     kb.create({"id": "sidat-uji", "title": "Budidaya sidat bersama", "summary": "Kolam pembesaran sidat bersama."},
               author="uji")
-    r.model()
-    assert "sidat" not in r._model.vectorizer_.vocabulary_   # a patch keeps the fitted vocabulary
-    r._start_refit()
-    r._refit_thread.join(timeout=120)
-    assert r._model.patched_rows_ == 0 and "sidat" in r._model.vectorizer_.vocabulary_
+    assert "sidat" not in r.model().vectorizer_.vocabulary_   # a patch keeps the fitted vocabulary
+    assert r.holder.refit_in_background()
+    assert r.holder.wait(timeout=120)
+    assert r.model().patched_rows_ == 0 and "sidat" in r.model().vectorizer_.vocabulary_
     assert r.recommend({"description": "budidaya sidat bersama di kolam"}).cases[0]["id"] == "sidat-uji"
 
 
@@ -188,8 +187,8 @@ def test_a_fit_saved_by_another_process_is_picked_up(writable_corpus_kb):
     b = Recommender(kb)          # another worker: refits and saves
     b.refresh()
     a.model()                    # a notices the newer file and loads it in the background
-    a._loader.join(timeout=60)
-    assert "sidat" in a._model.vectorizer_.vocabulary_ and a._model.patched_rows_ == 0
+    assert a.holder.wait(timeout=60)
+    assert "sidat" in a.model().vectorizer_.vocabulary_ and a.model().patched_rows_ == 0
 
 
 def test_estimator_conventions():

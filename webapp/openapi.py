@@ -91,6 +91,9 @@ _AUTH = {"401": _error("no token, or an unknown one",
                        headers={"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}}),
          "403": _error("the token's account has too low a role")}
 _NOT_FOUND = {"404": _error("no such record or region")}
+_NOT_READY = {"503": _error("the recommender has no fitted model yet (its fit runs in the background): "
+                            "try again after Retry-After seconds",
+                            headers={"Retry-After": {"schema": {"type": "integer"}, "required": True}})}
 
 
 def build() -> dict:
@@ -111,11 +114,12 @@ def build() -> dict:
                 "description": "Kota kami ingin membangun TPA regional bersama kabupaten tetangga.",
                 "region": "Kota Pekanbaru", "limit": 5}),
             "responses": {"200": _answer(Recommendation, "cases, peers, partners and lessons"),
-                          **_BAD, **_TOO_LARGE}}},
+                          **_BAD, **_TOO_LARGE, **_NOT_READY}}},
         "/api/v1/peers": {"get": {
             "operationId": "peers", "summary": "Study-visit destinations for a topic",
             "parameters": _query(PeersQuery),
-            "responses": {"200": _answer(Peers, "regions worth a visit, best first"), **_BAD, **_LONG_URL}}},
+            "responses": {"200": _answer(Peers, "regions worth a visit, best first"), **_BAD, **_LONG_URL,
+                          **_NOT_READY}}},
         "/api/v1/cases": {"post": {
             "operationId": "createCase", "summary": "Add a case or practice (token needed)",
             "security": [{"token": []}], "requestBody": _body(RecordCreate, example=_EXAMPLE_CASE),
@@ -148,7 +152,8 @@ def build() -> dict:
         "openapi": "3.1.0",
         "info": {"title": "Sinergi API", "version": "1", "description": (
             "Knowledge base and recommender for kerja sama antar daerah. Every error is JSON "
-            "`{\"error\": {\"code\", \"message\", \"details\"}}` with a 4xx status; a method a path does not "
+            "`{\"error\": {\"code\", \"message\", \"details\"}}` with a 4xx status, or 503 with `Retry-After` "
+            "while the store is busy or the recommender's model is still being fitted; a method a path does not "
             "have is a 405 with an `Allow` header, a request line longer than 8,190 bytes a 414. Bodies "
             "are JSON objects in UTF-8; unknown fields are refused. Times are ISO 8601 with their UTC offset.")},
         "paths": paths,

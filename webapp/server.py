@@ -4,7 +4,7 @@ One Python process runs one thread of Python at a time, and a search page is CPU
 so concurrent users are served by several processes (``--workers``, default: the number of
 cores). Each worker opens the instance on its own: the store is shared (SQLite in WAL mode, or
 PostgreSQL), every worker sees the index's commits at its next search, and every worker brings
-its recommender up to date from the store's revisions (see ``recommender.service``). The first
+its recommender up to date from the store's revisions (see ``recommender.holder``). The first
 start (bundled corpus, model fit) happens once, in the parent, before any worker starts.
 
 Where gunicorn does not run (Windows), waitress serves the app in one process.
@@ -64,7 +64,7 @@ def _warm(app, *, worker: bool = True) -> None:
 
     def work() -> None:
         t = time.perf_counter()
-        recommender_for(kb).model()
+        recommender_for(kb).warm()  # without a saved model: its fit starts in the background
         postings = kb.index.warm()
         print(f"[worker {os.getpid()}] warm: model and {postings:,} postings loaded in "
               f"{time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, render_template
 from flask_babel import format_date
 
 from kb.errors import NotFound
-from recommender.service import recommender_for
+from recommender.service import ModelNotReady, recommender_for
 
 from .. import get_kb
 from ..auth import current_actor
@@ -54,7 +54,10 @@ def citations(sources: list[dict]) -> list[dict]:
 @bp.get("/kasus/<record_id>")
 def view(record_id: str):
     rec = load_visible(record_id)
-    similar = recommender_for(get_kb()).similar_to(record_id) if rec["state"] == "published" else []
+    try:
+        similar = recommender_for(get_kb()).similar_to(record_id) if rec["state"] == "published" else []
+    except ModelNotReady:  # the page without its similar cases, rather than none at all
+        similar = []
     similar = wording(html=True).items(similar)
     related = get_kb().visible(rec.get("related_cases", []), current_actor())
     history = get_kb().store.revisions(record_id)

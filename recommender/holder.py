@@ -1,0 +1,378 @@
+"""The recommender's model over its life: loaded, kept in step with the store, refitted, saved.
+
+:class:`ModelHolder` owns the model of one instance in one process; readers ask it for a
+:class:`Snapshot` and answer from that alone. The rules it keeps:
+
+- **The saved model.** ``models/recommender.joblib`` holds a full fit, the store head it reflects
+  (records and head read in one snapshot of the store) and the records' slim forms. Only a full
+  fit writes it (:meth:`ModelHolder.refit`, in this process or in the refit process), to a
+  temporary file that then replaces it, so a reader sees a whole file, old or new. Patches are
+  never saved. A file of another ``MODEL_FORMAT`` (or unreadable) counts as no file.
+- **Following the store.** A snapshot is of the store's current head: a reader that finds the
+  head moved patches the model with the records changed since (changed rows transformed with
+  the fitted vocabulary, superseded rows masked: milliseconds). One catch-up at a time; a second
+  reader waits for it and finds the head caught up.
+- **Stale.** More than ``PATCH_LIMIT`` records changed at once (a bulk import by another
+  process), or the store's head went back (a rebuilt store): the model is not patched. The
+  snapshot is then ``stale``: it carries ``live_versions`` (``{id: version}`` of the records
+  published at its head), its records and regions are only those whose fitted version is still
+  live, and a reader leaves out every row whose version is not in ``live_versions``. So a
+  record deleted or edited since the fit is never answered in its old form; a record new since
+  then is missing until the refit is in.
+- **Refits.** Once enough rows are patched (``REFIT_MIN_ROWS`` and ``REFIT_SHARE`` of the
+  fitted rows), the oldest patch is ``REFIT_AFTER_S`` old, or the snapshot is stale, a serving
+  holder starts a full refit in a separate process at low priority (``os.nice(10)``) and loads
+  what it saves. One refit process per instance at a time (``models/refit.lock``); a process
+  that finds it taken gets the other's result by watching the saved file.
+- **Watching the saved file.** Every read compares the file's mtime with the one this holder
+  last read or wrote; a newer file (another worker's refit, ``sinergi reindex``) is loaded in a
+  background thread and replaces the model when its head is not older than the fit in use.
+- **Readers never wait for a fit.** A fit runs in the refit process, or in a caller that asked
+  for it (:meth:`ModelHolder.refit`: ``init``, ``import``, ``reindex``, a server's first start).
+- **No usable saved model** (the file removed, or saved by a release with another format; an
+  instance made by ``init`` or a server's first start always has one): the first read of a
+  process loads nothing. A serving holder (``background_refit=True``) starts the fit in the
+  refit process and raises :class:`ModelNotReady` (an ``Unavailable``: 503 with
+  ``Retry-After`` on the web) until the fit is saved and loaded, rather than holding a request
+  for as long as a fit takes (on a large corpus, longer than a worker may spend on a request).
+  A holder without background refits (the command line, the refit process) fits at once in
+  the caller, and refits there when a snapshot would be stale.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+from filelock import FileLock, Timeout
+
+from kb.base import KnowledgeBase
+from kb.errors import Unavailable
+
+from .model import CaseSimilarity
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "recommender.joblib"
+MODEL_FORMAT = 5              # bump when the saved model's shape changes (older files are refitted)
+PATCH_LIMIT = 500             # more changed records than this at once: stale until the refit is in
+REFIT_MIN_ROWS = 50           # refit in the background once this many rows were patched,
+REFIT_SHARE = 0.05            # and this share of the fitted rows,
+REFIT_AFTER_S = 600.0         # or once the oldest patch is this old (new words then count)
+SLIM_KEYS = ("id", "kind", "title", "status", "regions", "sectors", "lessons", "challenges", "start_year",
+             "language", "version", "mechanism", "third_parties")
+
+
+class ModelNotReady(Unavailable):
+    """No fitted model in this process yet; its fit runs in the refit process."""
+
+    code = "model_not_ready"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a reader answers from, as of one store head. Never changed once made (the holder
+    makes a new one for every change), so a reader may hold it for a whole answer.
+
+    ``records``: the slim form of every record the model may answer with, by id;
+    ``cases_by_region``: the ids of the cases each region takes part in. ``stale`` and
+    ``live_versions``: see the module's rules; ``live_versions`` is None when not stale."""
+
+    model: CaseSimilarity
+    head: int
+    records: Mapping[str, dict]
+    cases_by_region: Mapping[str, list[str]]
+    stale: bool = False
+    live_versions: Mapping[str, int] | None = None
+
+    def is_live(self, record_id: str) -> bool:
+        """Whether the model's row of ``record_id`` is the record as it is (always, unless stale)."""
+        return self.live_versions is None or \
+            self.live_versions.get(record_id) == self.model.versions_.get(record_id)
+
+
+def slim(rec: dict) -> dict:
+    """The fields of a record that answers show."""
+    return {k: rec[k] for k in SLIM_KEYS if k in rec}
+
+
+def _by_region(records: Mapping[str, dict]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for rid, rec in records.items():
+        if rec["kind"] == "case":
+            for code in rec.get("regions", []):
+                out[code].append(rid)
+    return dict(out)
+
+
+def fit_store(kb: KnowledgeBase) -> tuple[CaseSimilarity, int, dict[str, dict]]:
+    """A full fit of the published records: ``(model, head, slim records)``, read in one
+    snapshot of the store, so the head is exactly what the model reflects."""
+    with kb.store.read_snapshot() as conn:
+        head = kb.store.head_in(conn)
+        records = list(kb.store.iter_data_in(conn))
+    return CaseSimilarity().fit(records), head, {r["id"]: slim(r) for r in records}
+
+
+class ModelHolder:
+    """The model of one instance in this process (see the module's rules)."""
+
+    def __init__(self, kb: KnowledgeBase, *, background_refit: bool = True):
+        self.kb = kb
+        self.background_refit = background_refit
+        self._patching = threading.Lock()   # one catch-up or swap of the model at a time
+        self._fitting = threading.Lock()    # one fit in this process at a time
+        self._threads = threading.Lock()    # starts the loader and the refit thread
+        self._current: Snapshot | None = None
+        self._base: Snapshot | None = None  # the model patched up to its head (never stale)
+        self._fit_head = -1                 # the store head of the full fit in use
+        self._patched_at: float | None = None
+        self._saved_mtime: int | None = None  # of the saved file this holder last read or wrote
+        self._loader: threading.Thread | None = None
+        self._refitter: threading.Thread | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.kb.home / "models" / MODEL_FILE
+
+    # -- reading -------------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """The model as of the store's current head (patched, or stale), never waiting for a
+        fit. Raises :class:`ModelNotReady` when a serving holder has no model yet."""
+        snap = self._current
+        if snap is None:
+            snap = self._first()
+        self._watch_saved()
+        if self.kb.store.head() != snap.head:
+            snap = self._catch_up()
+        if self.background_refit and self._refit_due(snap):
+            self.refit_in_background()
+        return snap
+
+    def load(self) -> bool:
+        """Load the saved model now unless one is in memory (a worker's warm-up); without a
+        usable one, a serving holder starts its fit in the background. Whether a model is ready."""
+        try:
+            self.snapshot()
+        except ModelNotReady:
+            return False
+        return True
+
+    def _first(self) -> Snapshot:
+        with self._patching:
+            if self._current is None:
+                saved, mtime = self._read_saved()
+                self._saved_mtime = mtime
+                if saved is not None:
+                    saved["model"].prepare()
+                    self._install(saved["model"], saved["head"], saved["records"])
+        if self._current is not None:
+            return self._current
+        if not self.background_refit:
+            self.refit()
+            return self._current
+        self.refit_in_background()
+        raise ModelNotReady("the recommender's model is being fitted; try again in a minute")
+
+    def _catch_up(self) -> Snapshot:
+        """Patch the model with the records changed since its head, or make a stale snapshot
+        when too many changed; the current snapshot either way."""
+        with self._patching:
+            head = self.kb.store.head()  # another thread may have caught up meanwhile
+            current, base = self._current, self._base
+            if head == current.head:
+                return current
+            changes = None
+            if base.model.base_rows_ and head >= base.head:
+                changes = self.kb.store.changes_since(base.head, limit=PATCH_LIMIT)
+            if changes is not None:
+                self._current = self._base = self._patched(base, head, changes)
+                if self._patched_at is None:
+                    self._patched_at = time.monotonic()
+                return self._current
+        if not self.background_refit:
+            self.refit()
+            return self._current
+        with self._patching:
+            if self._current is current:  # no newer model came in meanwhile
+                self._current = self._stale(base)
+            stale = self._current
+        self.refit_in_background()
+        return stale
+
+    @staticmethod
+    def _patched(base: Snapshot, head: int, changes: list[dict]) -> Snapshot:
+        published = [c for c in changes if c["state"] == "published"]
+        removed = [c["id"] for c in changes if c["state"] != "published"]
+        model = base.model.with_changes(published, removed)
+        records = dict(base.records)
+        # Older snapshots keep their lists: a region's list is copied before it changes.
+        by_region = dict(base.cases_by_region)
+        for rid in removed + [c["id"] for c in published]:
+            old = records.pop(rid, None)
+            if old and old["kind"] == "case":
+                for code in old.get("regions", []):
+                    if rid in by_region.get(code, ()):
+                        by_region[code] = [x for x in by_region[code] if x != rid]
+        for c in published:
+            records[c["id"]] = slim(c)
+            if c["kind"] == "case":
+                for code in c.get("regions", []):
+                    by_region[code] = by_region.get(code, []) + [c["id"]]
+        return Snapshot(model, head, records, by_region)
+
+    def _stale(self, base: Snapshot) -> Snapshot:
+        """``base`` as of the store's head without patching: only the rows still live."""
+        with self.kb.store.read_snapshot() as conn:
+            head = self.kb.store.head_in(conn)
+            live = self.kb.store.versions_in(conn)
+        versions = base.model.versions_
+        records = {rid: rec for rid, rec in base.records.items() if live.get(rid) == versions.get(rid)}
+        by_region = {code: kept for code, ids in base.cases_by_region.items()
+                     if (kept := [rid for rid in ids if rid in records])}
+        return Snapshot(base.model, head, records, by_region, stale=True, live_versions=live)
+
+    def _refit_due(self, snap: Snapshot) -> bool:
+        if snap.stale:
+            return True
+        patched = snap.model.patched_rows_
+        if not patched:
+            return False
+        due = patched >= max(REFIT_MIN_ROWS, REFIT_SHARE * snap.model.base_rows_)
+        old = self._patched_at is not None and time.monotonic() - self._patched_at > REFIT_AFTER_S
+        return due or old
+
+    # -- the saved file --------------------------------------------------------------------------
+    def _mtime(self) -> int | None:
+        try:
+            return os.stat(self.path).st_mtime_ns
+        except OSError:
+            return None
+
+    def _read_saved(self) -> tuple[dict | None, int | None]:
+        mtime = self._mtime()
+        if mtime is None:
+            return None, None
+        try:
+            saved = joblib.load(self.path)
+        except Exception:  # an unreadable or foreign file: as if none
+            return None, mtime
+        if not isinstance(saved, dict) or saved.get("format") != MODEL_FORMAT:
+            return None, mtime
+        return saved, mtime
+
+    def _watch_saved(self) -> None:
+        """A newer saved file: load it in a background thread (readers go on meanwhile)."""
+        mtime = self._mtime()
+        if mtime is None or mtime == self._saved_mtime:
+            return
+        with self._threads:
+            if self._loader is not None and self._loader.is_alive():
+                return
+            self._loader = threading.Thread(target=self._reload_saved, name="sinergi-model-load", daemon=True)
+            self._loader.start()
+
+    def _reload_saved(self) -> None:
+        saved, mtime = self._read_saved()
+        if saved is not None:
+            saved["model"].prepare()  # here, not in the first request after the swap
+        with self._patching:
+            self._saved_mtime = mtime
+            if saved is not None:
+                self._install(saved["model"], saved["head"], saved["records"])
+
+    def _install(self, model: CaseSimilarity, head: int, records: dict[str, dict]) -> None:
+        """Inside ``_patching``: a full fit (prepared) becomes the model, unless the fit in use is
+        newer."""
+        if head < self._fit_head:
+            return
+        self._current = self._base = Snapshot(model, head, records, _by_region(records))
+        self._fit_head = head
+        self._patched_at = None
+
+    def _save(self, model: CaseSimilarity, head: int, records: dict[str, dict]) -> int | None:
+        """Write the saved file (whole, by replacing it); its new mtime."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        joblib.dump({"format": MODEL_FORMAT, "model": model, "head": head, "records": records}, tmp)
+        tmp.replace(self.path)
+        return self._mtime()
+
+    # -- refits ----------------------------------------------------------------------------------
+    def refit(self, *, install: bool = True) -> None:
+        """Fit now in this thread and save, unless the model is a fresh fit of the store's
+        current head (one fit at a time; a second caller waits and then finds it fresh).
+        ``install``: also answer with it here (the refit process only saves)."""
+        with self._fitting:
+            base = self._base
+            if install and base is not None and base.head == self._fit_head == self.kb.store.head() \
+                    and not base.model.patched_rows_:
+                return
+            model, head, records = fit_store(self.kb)
+            mtime = self._save(model, head, records)
+            if install:
+                model.prepare()
+                with self._patching:
+                    self._saved_mtime = mtime
+                    self._install(model, head, records)
+
+    def refit_in_background(self) -> bool:
+        """Start a full refit in a separate process unless one runs from here already (a serving
+        holder only). Whether one was started."""
+        if not self.background_refit:
+            return False
+        with self._threads:
+            if self._refitter is not None and self._refitter.is_alive():
+                return False
+            self._refitter = threading.Thread(target=self._refit_elsewhere, name="sinergi-refit", daemon=True)
+            self._refitter.start()
+            return True
+
+    def _refit_elsewhere(self) -> None:
+        """Fit in a child process (its own interpreter and core), then load what it saved. When
+        another process holds the instance's refit lock, its result comes by the watched file."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.path.with_name("refit.lock")))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return
+        try:
+            ctx = multiprocessing.get_context("spawn")
+            proc = ctx.Process(target=_fit_and_save, args=(str(self.kb.home), self.kb.store.url), daemon=True)
+            proc.start()
+            proc.join()
+        finally:
+            lock.release()
+        if proc.exitcode != 0:
+            log.warning("background refit failed (exit code %s); patching goes on", proc.exitcode)
+            return
+        self._reload_saved()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for this holder's background refit and load to end (tests, an orderly stop).
+        Whether none is running any more."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for attr in ("_refitter", "_loader"):
+            thread = getattr(self, attr)
+            if thread is not None:
+                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(t is not None and t.is_alive() for t in (self._refitter, self._loader))
+
+
+def _fit_and_save(home: str, database_url: str) -> None:
+    """Runs in the refit process: fit the model of the instance at ``home`` and save it."""
+    try:
+        os.nice(10)  # the serving process comes first
+    except OSError:
+        pass
+    kb = KnowledgeBase(home, create=False, database_url=database_url)
+    ModelHolder(kb, background_refit=False).refit(install=False)
