@@ -129,6 +129,7 @@ def test_rebuild_gives_the_same_segment_files(records, tmp_path, monkeypatch, li
     a = SearchIndex(tmp_path / "whoosh")
     a.rebuild(records[::2])
     monkeypatch.setattr(kb_index, "prepare_writer", lambda w, m: prepare_writer(w, limitmb))
+    monkeypatch.setattr(kb_index, "NEXT_SEGMENT_AT", float("inf"))  # one segment, spilling if it must
     _unshared(monkeypatch)
     b = SearchIndex(tmp_path / "ours")
     b.rebuild(records[::2])
@@ -192,3 +193,34 @@ def test_analysis_in_other_processes_gives_the_same_index(records, tmp_path, mon
 def test_analysis_processes_only_for_large_writes():
     assert kb_indexing.analysis_processes(10) == 0
     assert kb_indexing.analysis_processes(kb_indexing.PARALLEL_MIN_DOCS) <= 3
+
+
+def _results(si: SearchIndex, queries) -> list:
+    return [[(h.id, round(h.score, 6)) for h in si.search(q, limit=10).results] for q in queries]
+
+
+def test_a_write_larger_than_the_pool_goes_on_in_further_segments_with_the_same_results(tmp_path, records,
+                                                                                      monkeypatch):
+    queries = ["sampah regional", "air minum", "\"kerja sama\"", "waste management", "rumah sakit rujukan",
+               "pariwisata NOT bali", "transportasi", "perbatasan"]
+    whole = SearchIndex(tmp_path / "whole")
+    whole.rebuild(records, count=len(records))
+    assert len(whole.ix.reader().leaf_readers()) == 1
+
+    monkeypatch.setattr(kb_index, "NEXT_SEGMENT_AT", 0.004)  # a pool "full" every ~1 MB
+    split = SearchIndex(tmp_path / "split")
+    split.rebuild(records, count=len(records))
+    leaves = split.ix.reader().leaf_readers()
+    assert len(leaves) >= 3
+    assert sum(r.doc_count_all() for r, _ in leaves) == len(records)
+    assert not list(kb_index.Path(tmp_path / "split").glob("*.run"))  # nothing spilled to disk
+    assert _results(split, queries) == _results(whole, queries)
+    assert split.search("sampah").facets == whole.search("sampah").facets
+
+    # An update of many records (replacing and deleting across the segments) stays in step.
+    changed = [{**r, "title": r["title"] + " segmen"} for r in records[::7]]
+    split.update(changed, delete_ids=[records[1]["id"]])
+    whole.update(changed, delete_ids=[records[1]["id"]])
+    assert _results(split, queries + ["segmen"]) == _results(whole, queries + ["segmen"])
+    assert split.search("segmen", limit=500).total == whole.search("segmen", limit=500).total >= len(changed)
+    assert split.ix.doc_count() == whole.ix.doc_count() == len(records) - 1

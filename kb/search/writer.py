@@ -122,6 +122,11 @@ class CompactPostingPool(PostingPool):
         return not self._nterms & 255 and (
             self._postings() * _POSTING_BYTES + (self._nterms + len(self._vals)) * _ENTRY_BYTES > self.limit)
 
+    def filled(self) -> float:
+        """The share of the memory budget the pool's postings and entries take (1.0: full; past
+        it the pool writes runs to disk, which a commit merges a posting at a time)."""
+        return (self._postings() * _POSTING_BYTES + (self._nterms + len(self._vals)) * _ENTRY_BYTES) / self.limit
+
     def _val_id(self, weight, vbytes) -> int:
         # 1 == 1.0 as a dict key: a weight other than a float is interned apart, so every
         # posting keeps its own weight type.
