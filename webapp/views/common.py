@@ -142,6 +142,17 @@ class FilterLinks:
         query = "&".join(parts)
         return self.path + ("?" + query if query else "")
 
+    def rows(self, key: str, rows: list[dict], limit: int) -> list[tuple[dict, str, bool]]:
+        """``(row, link, active)`` for the first ``limit`` facet count rows of ``key``: the link
+        removes the row's value when it is an active filter, else adds it (one call per facet
+        for a template's loop)."""
+        chosen = self.filters.get(key, ())
+        out = []
+        for row in rows[:limit]:
+            on = row["value"] in chosen
+            out.append((row, self("remove" if on else "add", key, row["value"]), on))
+        return out
+
 
 def _pair(key: str, value) -> str:
     return _quote(str(key)) + "=" + _quote(str(value))

@@ -29,7 +29,8 @@ def search():
     params = search_params(max_limit=50)
     res = run_search(params)
     return render_template("search/results.html", params=params, res=res, facets=FACETS, url_with=url_with,
-                           facet_lists=facet_lists, filter_label=filter_label)
+                           facet_lists=facet_lists, filter_label=filter_label, filter_links=FilterLinks(params),
+                           sidebar_facets=SIDEBAR_FACETS, sidebar_rows=SIDEBAR_ROWS)
 
 
 def filter_label(key: str, value: str) -> str:
