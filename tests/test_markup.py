@@ -1,8 +1,8 @@
-"""The search page's parts (webapp/templates/search/_parts.html: hit cards and the sidebar's
-facet lists) against what a reader must see: every title, name and label escaped, in the page's
-language, with the links of the same helpers the rest of the app uses. Each part is rendered
-through Flask's templates for many hits and facets, parsed, and compared element by element
-with what the hit or the facet rows say."""
+"""Template parts that loops fill (webapp/templates/search/_parts.html: hit cards and the
+sidebar's facet lists; main/_charts.html: bar charts) against what a reader must see: every
+title, name and label escaped, in the page's language, with the links of the same helpers the
+rest of the app uses. Each part is rendered through Flask's templates for many hits, facets and
+bars, parsed, and compared element by element with what the hit, row or bar says."""
 
 from __future__ import annotations
 
@@ -205,3 +205,35 @@ def test_an_evil_title_is_text_on_the_search_page_and_the_home_page(app):
         assert EVIL in titles, url
         assert "<script>alert" not in html and "<img src=x" not in html
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Kerja Sama" in html
+
+
+def test_bar_chart_draws_each_row_with_its_label_escaped(shared_app):
+    from webapp.render import bar_chart
+
+    rows = [{"label": '<b>"Air" & sanitasi</b> ' + "kata " * 20, "count": 12, "value": "a&b"},
+            {"label": "Jawa", "count": 3, "value": None}, {"label": "Bali", "count": 0, "value": "bali"}]
+    source = '{% from "main/_charts.html" import bar_chart %}{{ bar_chart(chart) }}'
+    with shared_app.test_request_context("/statistik"):
+        linked = render_template_string(source, chart=bar_chart(rows, title='Per "bidang" <x>',
+                                                                href=lambda v: url_for("search.search", sector=v)))
+        plain = render_template_string(source, chart=bar_chart(rows, title="Per dasawarsa"))
+        empty = render_template_string(source, chart=bar_chart([], title="Kosong"))
+    assert empty == "" and "<b>" not in linked and "<x>" not in linked
+
+    (svg,) = Tree(linked).root.elements()
+    assert (svg.attrs["role"], svg.attrs["aria-label"], svg.elements()[0].text()) == ("group", 'Per "bidang" <x>',
+                                                                                       'Per "bidang" <x>')
+    items = svg.elements()[1:]
+    assert [(e.tag, e.attrs.get("href")) for e in items] == [("a", "/cari?sector=a%26b"), ("g", None),
+                                                             ("a", "/cari?sector=bali")]
+    for row, item in zip(rows, items):
+        title, text, rect, count = item.elements()
+        assert title.text() == f'{row["label"]}: {row["count"]}' == item.attrs.get("aria-label", title.text())
+        drawn = " ".join(t.text() for t in text.elements()).replace(" …", "")
+        assert row["label"].split()[:len(drawn.split())] == drawn.split()  # cut between words only
+        assert count.text() == str(row["count"]) and rect.attrs["class"] == "bar"
+    assert float(items[0].elements()[2].attrs["width"]) > float(items[1].elements()[2].attrs["width"]) > 0
+    assert float(items[2].elements()[2].attrs["width"]) == 0
+
+    (svg,) = Tree(plain).root.elements()
+    assert svg.attrs["role"] == "img" and {e.tag for e in svg.elements()[1:]} == {"g"}

@@ -1,4 +1,5 @@
-"""Rendering helpers: sanitised Markdown and server-drawn SVG (map, bars, network).
+"""Rendering helpers: sanitised Markdown, server-drawn SVG maps (and the network), the layout
+of bar charts (drawn by ``main/_charts.html``).
 
 Maps need no tiles: province and regency outlines from ``kb/data/outlines.json`` are drawn on a
 plain longitude/latitude projection, so every map works offline.
@@ -214,42 +215,61 @@ def outline_map(frame: Frame, shapes: list[Shape], *, title: str, markers: list[
     return Markup("".join(out))
 
 
-def bars_svg(rows: list[dict], *, title: str, href=None, width: int = 520) -> Markup:
-    """A horizontal bar chart of ``rows`` (``label``, ``count``, optional ``value``). A long label
+@dataclass(frozen=True)
+class ChartBar:
+    """One bar of a :class:`BarChart`: its label (whole, and as drawn: ``(line, baseline y)``),
+    count, link, and where it is drawn (coordinates as the SVG writes them)."""
+
+    label: str
+    count: int
+    href: str | None
+    lines: list[tuple[str, str]]
+    y: str
+    length: str
+    count_x: str
+    count_y: str
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """A horizontal bar chart laid out for ``main/_charts.html``'s ``bar_chart`` macro, which
+    draws it. A chart with links is a labelled group (``linked``): an image's content is hidden
+    from assistive technology, so links inside one could not be reached."""
+
+    title: str
+    width: int
+    height: int
+    label_x: int
+    bar_x: int
+    bar_h: int
+    linked: bool
+    bars: list[ChartBar]
+
+
+def bar_chart(rows: list[dict], *, title: str, href=None, width: int = 520) -> BarChart | None:
+    """The layout of a horizontal bar chart of ``rows`` (``label``, ``count``, optional
+    ``value``, which ``href`` turns into the bar's link); ``None`` without rows. A long label
     wraps at word boundaries onto a second line (and is shortened at a word boundary, with "…",
-    beyond that), never cut inside a word; each bar carries its full label as an SVG ``<title>``."""
+    beyond that), never cut inside a word; each bar carries its full label as its title."""
     if not rows:
-        return Markup("")
+        return None
     bar_h, gap, label_w, line_h = 18, 6, 210, 14
     top = max(r["count"] for r in rows) or 1
     labels = [label_lines(str(r["label"])) for r in rows]
     heights = [max(bar_h, len(lines) * line_h + 4) for lines in labels]
-    h = sum(heights) + gap * (len(rows) + 1)
-    # A chart with links is a labelled group: an image's content is hidden from assistive
-    # technology, so links inside one could not be reached.
-    role = "group" if href else "img"
-    parts = [f'<svg viewBox="0 0 {width} {h}" class="bars" role="{role}" aria-label="{escape(title)}" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
+    bars = []
     y = gap
     for r, lines, row_h in zip(rows, labels, heights):
         w = (width - label_w - 50) * r["count"] / top
         mid = y + row_h / 2
         first = mid + 4 - (len(lines) - 1) * line_h / 2  # the text baseline of the first line
-        spans = "".join(f'<tspan x="{label_w - 6}" y="{first + i * line_h:.1f}">{escape(line)}</tspan>'
-                        for i, line in enumerate(lines))
-        item = (f'<title>{escape(str(r["label"]))}: {r["count"]}</title>'
-                f'<text text-anchor="end" class="lbl">{spans}</text>'
-                f'<rect x="{label_w}" y="{mid - bar_h / 2:.1f}" width="{w:.1f}" height="{bar_h}" class="bar"/>'
-                f'<text x="{label_w + w + 4:.1f}" y="{mid + 4:.1f}" class="num">{r["count"]}</text>')
-        if href and r.get("value") is not None:
-            name = escape(f'{r["label"]}: {r["count"]}')
-            item = f'<a href="{escape(href(r["value"]))}" aria-label="{name}">{item}</a>'
-        else:
-            item = f"<g>{item}</g>"
-        parts.append(item)
+        link = href(r["value"]) if href and r.get("value") is not None else None
+        bars.append(ChartBar(str(r["label"]), r["count"], link,
+                             [(line, f"{first + i * line_h:.1f}") for i, line in enumerate(lines)],
+                             f"{mid - bar_h / 2:.1f}", f"{w:.1f}", f"{label_w + w + 4:.1f}", f"{mid + 4:.1f}"))
         y += row_h + gap
-    parts.append("</svg>")
-    return Markup("".join(parts))
+    return BarChart(title, width, sum(heights) + gap * (len(rows) + 1), label_w - 6, label_w, bar_h,
+                    href is not None, bars)
 
 
 def label_lines(label: str, width: int = LABEL_CHARS, lines: int = 2) -> list[str]:

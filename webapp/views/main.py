@@ -17,7 +17,7 @@ from kb.search import facet_label
 
 from .. import get_kb
 from ..labels import decade_label, localized, value_label
-from ..render import (INDONESIA, Marker, Shape, bars_svg, class_breaks, class_of, fit_frame, outline_map,
+from ..render import (INDONESIA, Marker, Shape, bar_chart, class_breaks, class_of, fit_frame, outline_map,
                       region_box)
 from .common import run_search, safe_next, search_params, url_with
 
@@ -67,13 +67,13 @@ def _stats_parts(kb) -> dict:
     st = _cached(kb, "stats", kb.stats)
     facets = st["facets"]
     charts = {
-        "sector": bars_svg(localized("sector", facets.get("sector", [])), title=_("Kasus per bidang"),
-                           href=lambda v: url_for("search.search", sector=v)),
-        "island": bars_svg(localized("island", facets.get("island", [])), title=_("Kasus per pulau"),
-                           href=lambda v: url_for("search.search", island=v)),
-        "status": bars_svg(localized("status", facets.get("status", [])), title=_("Kasus per status"),
-                           href=lambda v: url_for("search.search", status=v)),
-        "year": bars_svg(_decades(facets.get("year", [])), title=_("Kasus per dasawarsa mulai")),
+        "sector": bar_chart(localized("sector", facets.get("sector", [])), title=_("Kasus per bidang"),
+                            href=lambda v: url_for("search.search", sector=v)),
+        "island": bar_chart(localized("island", facets.get("island", [])), title=_("Kasus per pulau"),
+                            href=lambda v: url_for("search.search", island=v)),
+        "status": bar_chart(localized("status", facets.get("status", [])), title=_("Kasus per status"),
+                            href=lambda v: url_for("search.search", status=v)),
+        "year": bar_chart(_decades(facets.get("year", [])), title=_("Kasus per dasawarsa mulai")),
     }
     pairs = _network(kb)
     network = _network_map(pairs)
