@@ -6,7 +6,7 @@ import math
 from collections import Counter
 from itertools import combinations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, get_template_attribute, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -66,7 +66,7 @@ def stats():
 def _stats_parts(kb) -> dict:
     st = _cached(kb, "stats", kb.stats)
     facets = st["facets"]
-    charts = {
+    layouts = {
         "sector": bar_chart(localized("sector", facets.get("sector", [])), title=_("Kasus per bidang"),
                             href=lambda v: url_for("search.search", sector=v)),
         "island": bar_chart(localized("island", facets.get("island", [])), title=_("Kasus per pulau"),
@@ -75,6 +75,9 @@ def _stats_parts(kb) -> dict:
                             href=lambda v: url_for("search.search", status=v)),
         "year": bar_chart(_decades(facets.get("year", [])), title=_("Kasus per dasawarsa mulai")),
     }
+    # Drawn here, once per store change and language, like the rest of the page's parts.
+    draw = get_template_attribute("main/_charts.html", "bar_chart")
+    charts = {name: draw(layout) for name, layout in layouts.items()}
     pairs = _network(kb)
     network = _network_map(pairs)
     top_pairs = [(facet_label("region", a), facet_label("region", b), n) for (a, b), n in pairs.most_common(10)]
