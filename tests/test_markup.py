@@ -1,8 +1,8 @@
 """Template parts that loops fill (webapp/templates/search/_parts.html: hit cards and the
-sidebar's facet lists; main/_charts.html: bar charts) against what a reader must see: every
-title, name and label escaped, in the page's language, with the links of the same helpers the
-rest of the app uses. Each part is rendered through Flask's templates for many hits, facets and
-bars, parsed, and compared element by element with what the hit, row or bar says."""
+sidebar's facet lists; main/_charts.html: bar charts; _map.html: maps) against what a reader
+must see: every title, name and label escaped, in the page's language, with the links of the
+same helpers the rest of the app uses. Each part is rendered through Flask's templates for many
+inputs, parsed, and compared element by element with what its data says."""
 
 from __future__ import annotations
 
@@ -237,3 +237,36 @@ def test_bar_chart_draws_each_row_with_its_label_escaped(shared_app):
 
     (svg,) = Tree(plain).root.elements()
     assert svg.attrs["role"] == "img" and {e.tag for e in svg.elements()[1:]} == {"g"}
+
+
+def test_map_draws_linked_regions_and_markers_with_their_names_escaped(shared_app):
+    from webapp.render import Marker, Shape, fit_frame, map_layout, region_box
+
+    evil = 'Kota <b>"Ujung"</b> & Co: 3 catatan'
+    codes = ["34.71", "34.02", "34.04", "33.74"]
+    with shared_app.test_request_context("/peta"):
+        href = {c: url_for("regions.region", code=c) for c in codes}
+        shapes = [Shape("regency", "34.71", "ch2", href["34.71"], evil), Shape("regency", "34.02", "ch0", href["34.02"], "Bantul"),
+                  Shape("regency", "34.04", "ctx"), Shape("regency", "11.01", "ctx")]  # Aceh: outside the frame
+        markers = [Marker("34.71", 4.0, "case", href["34.71"], evil), Marker("34.02", 2.5, "point", None, "Bantul <i>")]
+        layout = map_layout(fit_frame([region_box(c) for c in codes[:3]]), shapes, title='Peta "DIY" <x>',
+                            markers=markers, links=[("34.71", "34.02", 7), ("34.71", "99.99", 1)], borders=True)
+        html = render_template_string('{% from "_map.html" import outline_map %}{{ outline_map(m) }}', m=layout)
+    assert "<b>" not in html and "<i>" not in html and "<x>" not in html
+
+    (svg,) = Tree(html).root.elements()
+    assert (svg.attrs["role"], svg.attrs["aria-label"], svg.attrs["class"]) == ("group", 'Peta "DIY" <x>', "map")
+    assert svg.attrs["viewbox"] == f"0 0 {layout.width} {layout.height}"
+    sea, a1, a2, ctx, borders, line, m1, m2 = svg.elements()
+    assert sea.tag == "rect" and sea.classes == ["sea"]
+    for a, code, name, css in ((a1, "34.71", evil, "ch2"), (a2, "34.02", "Bantul", "ch0")):
+        title, path = a.elements()
+        assert (a.tag, a.attrs["href"], a.attrs["aria-label"], title.text()) == ("a", href[code], name, name)
+        assert path.tag == "path" and path.classes == [css] and path.attrs["d"].startswith("M")
+    assert (ctx.tag, ctx.classes, ctx.attrs["aria-hidden"]) == ("path", ["ctx"], "true")  # no link, no name
+    assert (borders.tag, borders.classes) == ("path", ["pborder"])
+    assert (line.tag, line.classes) == ("line", ["link", "w5"])  # the unknown region draws no line
+    title, circle = m1.elements()
+    assert (m1.tag, m1.attrs["href"], m1.attrs["aria-label"], title.text()) == ("a", href["34.71"], evil, evil)
+    assert (circle.tag, circle.attrs["r"], circle.classes) == ("circle", "4.0", ["case"])
+    assert (m2.tag, m2.attrs["aria-hidden"], m2.classes, m2.text()) == ("circle", "true", ["point"], "Bantul <i>")

@@ -1,5 +1,6 @@
-"""Rendering helpers: sanitised Markdown, server-drawn SVG maps (and the network), the layout
-of bar charts (drawn by ``main/_charts.html``).
+"""Rendering helpers: sanitised Markdown, and the layouts of server-drawn SVG maps and bar charts
+(coordinates, path data, links and names), which templates draw: ``_map.html`` and
+``main/_charts.html``.
 
 Maps need no tiles: province and regency outlines from ``kb/data/outlines.json`` are drawn on a
 plain longitude/latitude projection, so every map works offline.
@@ -10,10 +11,11 @@ from __future__ import annotations
 import functools
 import textwrap
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import markdown as md
 import nh3
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from kb.gazetteer import gazetteer
 from kb.geography import outlines, province_borders
@@ -173,46 +175,80 @@ class Marker:
     label: str = ""
 
 
-def outline_map(frame: Frame, shapes: list[Shape], *, title: str, markers: list[Marker] = (),
-                links: list[tuple[str, str, int]] = (), css: str = "map", borders: bool = False) -> Markup:
-    """A server-drawn SVG map (``borders``: province borders drawn over regency shapes). Linked shapes and markers are keyboard-focusable links named by
-    their tooltip; the SVG itself is a labelled group (not an image, which may not hold links)."""
+class MapShape(NamedTuple):
+    """A region's outline as drawn: SVG path data, classes, and a link with its name (or none)."""
+
+    d: str
+    css: str
+    href: str | None
+    label: str
+
+
+class MapLine(NamedTuple):
+    """A line between two regions' points, its weight 1-5."""
+
+    x1: str
+    y1: str
+    x2: str
+    y2: str
+    weight: int
+
+
+class MapMarker(NamedTuple):
+    """A circle at a region's point, with a link and its name, or its name as a tooltip."""
+
+    cx: str
+    cy: str
+    r: str
+    css: str
+    href: str | None
+    label: str
+
+
+@dataclass(frozen=True)
+class MapLayout:
+    """What ``templates/_map.html``'s ``outline_map`` macro draws: the frame's size, the SVG's
+    classes and name, the shapes, province borders (path data, or ""), lines and markers, in
+    drawing order, with coordinates as the SVG writes them."""
+
+    width: int
+    height: int
+    css: str
+    title: str
+    shapes: list[MapShape]
+    borders: str
+    lines: list[MapLine]
+    markers: list[MapMarker]
+
+
+def map_layout(frame: Frame, shapes: list[Shape], *, title: str, markers: list[Marker] = (),
+               links: list[tuple[str, str, int]] = (), css: str = "map", borders: bool = False) -> MapLayout:
+    """The layout of a server-drawn map of ``shapes`` in ``frame`` (``borders``: province borders
+    over regency shapes; ``links``: lines between regions, ``(code, code, count)``). Shapes and
+    markers outside the frame are left out, as are shapes smaller than a pixel."""
     g = gazetteer()
-    out = [f'<svg viewBox="0 0 {frame.width} {frame.height}" class="{css}" role="group" '
-           f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-           f'<rect width="{frame.width}" height="{frame.height}" class="sea"/>']
+    drawn = []
     for s in shapes:
         if not frame.overlaps(region_box(s.code)):
             continue
         d = _path(s.layer, s.code, frame)
-        if not d:
-            continue
-        if s.href:
-            out.append(f'<a href="{escape(s.href)}" aria-label="{escape(s.label)}"><title>{escape(s.label)}</title>'
-                       f'<path d="{d}" class="{s.css}"/></a>')
-        else:
-            out.append(f'<path d="{d}" class="{s.css}" aria-hidden="true"/>')
-    if borders and (d := _borders_path(frame)):
-        out.append(f'<path d="{d}" class="pborder" aria-hidden="true"/>')
+        if d:
+            drawn.append(MapShape(d, s.css, s.href, s.label))
+    lines = []
     for a, b, n in links:
         ra, rb = g.get(a), g.get(b)
         if ra and rb:
             (x1, y1), (x2, y2) = frame.project(ra.lon, ra.lat), frame.project(rb.lon, rb.lat)
-            out.append(f'<line x1="{x1:g}" y1="{y1:g}" x2="{x2:g}" y2="{y2:g}" class="link w{min(5, n)}" '
-                       f'aria-hidden="true"/>')
+            lines.append(MapLine(f"{x1:g}", f"{y1:g}", f"{x2:g}", f"{y2:g}", min(5, n)))
+    circles = []
     for m in markers:
         r = g.get(m.code)
         if r is None or not (frame.lon0 <= r.lon <= frame.lon1 and frame.lat0 <= r.lat <= frame.lat1):
             continue
         x, y = frame.project(r.lon, r.lat)
-        circle = f'<circle cx="{x:g}" cy="{y:g}" r="{m.r:.1f}" class="{m.css}"/>'
-        if m.href:
-            out.append(f'<a href="{escape(m.href)}" aria-label="{escape(m.label)}"><title>{escape(m.label)}</title>'
-                       f'{circle}</a>')
-        else:
-            out.append(circle.replace("/>", f' aria-hidden="true"><title>{escape(m.label)}</title></circle>'))
-    out.append("</svg>")
-    return Markup("".join(out))
+        circles.append(MapMarker(f"{x:g}", f"{y:g}", f"{m.r:.1f}", m.css, m.href, m.label))
+    return MapLayout(frame.width, frame.height, css, title, drawn, _borders_path(frame) if borders else "", lines,
+                     circles)
 
 
 @dataclass(frozen=True)

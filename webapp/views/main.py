@@ -17,7 +17,7 @@ from kb.search import facet_label
 
 from .. import get_kb
 from ..labels import decade_label, localized, value_label
-from ..render import (INDONESIA, Marker, Shape, bar_chart, class_breaks, class_of, fit_frame, outline_map,
+from ..render import (INDONESIA, Marker, Shape, bar_chart, class_breaks, class_of, fit_frame, map_layout,
                       region_box)
 from .common import run_search, safe_next, search_params, url_with
 
@@ -94,8 +94,10 @@ def _network_map(pairs: Counter):
     markers = [Marker(c, 2.5 + 7 * math.sqrt(n / top), "hub", url_for("regions.region", code=c),
                       _("%(name)s: %(n)d kemitraan", name=g.get(c).name, n=n))
                for c, n in sorted(degree.items(), key=lambda x: (-x[1], x[0])) if g.get(c)]
-    return outline_map(INDONESIA, shapes, title=_("Jaringan daerah yang bekerja sama"), markers=markers,
-                       links=[(a, b, n) for (a, b), n in sorted(pairs.items())])
+    layout = map_layout(INDONESIA, shapes, title=_("Jaringan daerah yang bekerja sama"), markers=markers,
+                        links=[(a, b, n) for (a, b), n in sorted(pairs.items())])
+    # Drawn here, once per store change and language, with the rest of the page's parts.
+    return get_template_attribute("_map.html", "outline_map")(layout)
 
 
 def _decades(rows):
@@ -168,11 +170,11 @@ def map_page():
         title += " — " + g.get(zoom_province).name
     elif zoom_island:
         title += " — " + value_label("island", zoom_island)
-    svg = outline_map(frame, shapes, title=title, markers=markers, borders=layer == "regency")
+    outline = map_layout(frame, shapes, title=title, markers=markers, borders=layer == "regency")
     legend = [("ch0", _("tidak ada"))] + [(f"ch{i}", str(lo) if lo == hi else f"{lo}–{hi}")
                                           for i, (lo, hi) in enumerate(breaks, 1)]
     top = sorted(res.facets.get("region", []), key=lambda f: -f["count"])[:15]
-    return render_template("main/map.html", params=params, res=res, svg=svg, top=top, url_with=url_with,
+    return render_template("main/map.html", params=params, res=res, outline=outline, top=top, url_with=url_with,
                            legend=legend, zoom_island=zoom_island, zoom_province=zoom_province,
                            zoom_links=_zoom_links(params, zoom_island, zoom_province), unit=layer,
                            attribution=attribution())
