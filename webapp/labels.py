@@ -104,14 +104,15 @@ def value_label(key: str, value, gettext=None) -> str:
 
 
 class _FacetLabels(dict):
-    """value -> :func:`value_label` of one facet in one language, each computed on first use."""
+    """value -> :func:`value_label` of one facet, each computed on first use (in a request of
+    the table's language: see :func:`label_table`)."""
 
-    def __init__(self, key: str, gettext):
+    def __init__(self, key: str):
         super().__init__()
-        self.key, self.gettext = key, gettext
+        self.key = key
 
     def __missing__(self, value) -> str:
-        label = self[value] = value_label(self.key, value, self.gettext)
+        label = self[value] = value_label(self.key, value)
         return label
 
 
@@ -121,16 +122,13 @@ class LabelTable(dict):
     shows ~80 labels). For values from the index (facet rows, hits): they are few, while a
     value from a URL could be anything, so those go through :func:`value_label`."""
 
-    def __init__(self, gettext):
-        super().__init__()
-        self.gettext = gettext
-
     def __missing__(self, key: str) -> _FacetLabels:
-        table = self[key] = _FacetLabels(key, self.gettext)
+        table = self[key] = _FacetLabels(key)
         return table
 
 
-# One table per message catalogue (Flask-Babel keeps one catalogue object per language).
+# One table per message catalogue (Flask-Babel keeps one catalogue object per language); a
+# table holds no reference to its catalogue, so it goes when the catalogue does.
 _TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -139,7 +137,7 @@ def label_table() -> LabelTable:
     translations = request_translations()
     table = _TABLES.get(translations)
     if table is None:
-        table = _TABLES[translations] = LabelTable(translations.ugettext)
+        table = _TABLES[translations] = LabelTable()
     return table
 
 
@@ -209,5 +207,5 @@ def wording(*, html: bool = False) -> Wording:
     return (HtmlWording if html else Wording)(request_translations().ugettext, lang())
 
 
-GLOBALS = {"facet_name": facet_name, "value_label": value_label, "label_table": label_table, "author_label": author_label,
-           "action_label": action_label, "notice_text": notice_text, "problem_text": problem_text, "role_label": role_label, "state_label": state_label, "coord_source_label": coord_source_label}
+GLOBALS = {"facet_name": facet_name, "value_label": value_label, "label_table": label_table,
+           "author_label": author_label, "action_label": action_label, "notice_text": notice_text, "problem_text": problem_text, "role_label": role_label, "state_label": state_label, "coord_source_label": coord_source_label}
