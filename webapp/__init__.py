@@ -126,10 +126,9 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
         app.logger.exception("unexpected error")
         return _error(500, "internal error")
 
-    from .views.common import cached_url_for, hit_card, link
+    from .views.common import cached_url_for, link
 
     app.jinja_env.globals["url_for"] = cached_url_for
-    app.jinja_env.globals["hit_card"] = hit_card
     app.jinja_env.globals["link"] = link
     from .labels import GLOBALS as label_globals
 
@@ -166,7 +165,7 @@ def ensure_initialized(kb: KnowledgeBase) -> None:
 def _install_request_gettext(app: Flask) -> None:
     """Flask-Babel's template gettext, with the request's catalogue looked up once per request
     instead of once per string (a search page translates ~40 strings)."""
-    from .views.common import request_translations as catalogue
+    from .labels import request_translations as catalogue
 
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: catalogue().ugettext(s),

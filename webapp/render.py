@@ -1,4 +1,6 @@
-"""Rendering helpers: sanitised Markdown and server-drawn SVG (map, bars, network).
+"""Rendering helpers: sanitised Markdown, and the layouts of server-drawn SVG maps and bar charts
+(coordinates, path data, links and names), which templates draw: ``_map.html`` and
+``main/_charts.html``.
 
 Maps need no tiles: province and regency outlines from ``kb/data/outlines.json`` are drawn on a
 plain longitude/latitude projection, so every map works offline.
@@ -9,10 +11,11 @@ from __future__ import annotations
 import functools
 import textwrap
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import markdown as md
 import nh3
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from kb.gazetteer import gazetteer
 from kb.geography import outlines, province_borders
@@ -172,84 +175,137 @@ class Marker:
     label: str = ""
 
 
-def outline_map(frame: Frame, shapes: list[Shape], *, title: str, markers: list[Marker] = (),
-                links: list[tuple[str, str, int]] = (), css: str = "map", borders: bool = False) -> Markup:
-    """A server-drawn SVG map (``borders``: province borders drawn over regency shapes). Linked shapes and markers are keyboard-focusable links named by
-    their tooltip; the SVG itself is a labelled group (not an image, which may not hold links)."""
+class MapShape(NamedTuple):
+    """A region's outline as drawn: SVG path data, classes, and a link with its name (or none)."""
+
+    d: str
+    css: str
+    href: str | None
+    label: str
+
+
+class MapLine(NamedTuple):
+    """A line between two regions' points, its weight 1-5."""
+
+    x1: str
+    y1: str
+    x2: str
+    y2: str
+    weight: int
+
+
+class MapMarker(NamedTuple):
+    """A circle at a region's point, with a link and its name, or its name as a tooltip."""
+
+    cx: str
+    cy: str
+    r: str
+    css: str
+    href: str | None
+    label: str
+
+
+@dataclass(frozen=True)
+class MapLayout:
+    """What ``templates/_map.html``'s ``outline_map`` macro draws: the frame's size, the SVG's
+    classes and name, the shapes, province borders (path data, or ""), lines and markers, in
+    drawing order, with coordinates as the SVG writes them."""
+
+    width: int
+    height: int
+    css: str
+    title: str
+    shapes: list[MapShape]
+    borders: str
+    lines: list[MapLine]
+    markers: list[MapMarker]
+
+
+def map_layout(frame: Frame, shapes: list[Shape], *, title: str, markers: list[Marker] = (),
+               links: list[tuple[str, str, int]] = (), css: str = "map", borders: bool = False) -> MapLayout:
+    """The layout of a server-drawn map of ``shapes`` in ``frame`` (``borders``: province borders
+    over regency shapes; ``links``: lines between regions, ``(code, code, count)``). Shapes and
+    markers outside the frame are left out, as are shapes smaller than a pixel."""
     g = gazetteer()
-    out = [f'<svg viewBox="0 0 {frame.width} {frame.height}" class="{css}" role="group" '
-           f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-           f'<rect width="{frame.width}" height="{frame.height}" class="sea"/>']
+    drawn = []
     for s in shapes:
         if not frame.overlaps(region_box(s.code)):
             continue
         d = _path(s.layer, s.code, frame)
-        if not d:
-            continue
-        if s.href:
-            out.append(f'<a href="{escape(s.href)}" aria-label="{escape(s.label)}"><title>{escape(s.label)}</title>'
-                       f'<path d="{d}" class="{s.css}"/></a>')
-        else:
-            out.append(f'<path d="{d}" class="{s.css}" aria-hidden="true"/>')
-    if borders and (d := _borders_path(frame)):
-        out.append(f'<path d="{d}" class="pborder" aria-hidden="true"/>')
+        if d:
+            drawn.append(MapShape(d, s.css, s.href, s.label))
+    lines = []
     for a, b, n in links:
         ra, rb = g.get(a), g.get(b)
         if ra and rb:
             (x1, y1), (x2, y2) = frame.project(ra.lon, ra.lat), frame.project(rb.lon, rb.lat)
-            out.append(f'<line x1="{x1:g}" y1="{y1:g}" x2="{x2:g}" y2="{y2:g}" class="link w{min(5, n)}" '
-                       f'aria-hidden="true"/>')
+            lines.append(MapLine(f"{x1:g}", f"{y1:g}", f"{x2:g}", f"{y2:g}", min(5, n)))
+    circles = []
     for m in markers:
         r = g.get(m.code)
         if r is None or not (frame.lon0 <= r.lon <= frame.lon1 and frame.lat0 <= r.lat <= frame.lat1):
             continue
         x, y = frame.project(r.lon, r.lat)
-        circle = f'<circle cx="{x:g}" cy="{y:g}" r="{m.r:.1f}" class="{m.css}"/>'
-        if m.href:
-            out.append(f'<a href="{escape(m.href)}" aria-label="{escape(m.label)}"><title>{escape(m.label)}</title>'
-                       f'{circle}</a>')
-        else:
-            out.append(circle.replace("/>", f' aria-hidden="true"><title>{escape(m.label)}</title></circle>'))
-    out.append("</svg>")
-    return Markup("".join(out))
+        circles.append(MapMarker(f"{x:g}", f"{y:g}", f"{m.r:.1f}", m.css, m.href, m.label))
+    return MapLayout(frame.width, frame.height, css, title, drawn, _borders_path(frame) if borders else "", lines,
+                     circles)
 
 
-def bars_svg(rows: list[dict], *, title: str, href=None, width: int = 520) -> Markup:
-    """A horizontal bar chart of ``rows`` (``label``, ``count``, optional ``value``). A long label
+@dataclass(frozen=True)
+class ChartBar:
+    """One bar of a :class:`BarChart`: its label (whole, and as drawn: ``(line, baseline y)``),
+    count, link, and where it is drawn (coordinates as the SVG writes them)."""
+
+    label: str
+    count: int
+    href: str | None
+    lines: list[tuple[str, str]]
+    y: str
+    length: str
+    count_x: str
+    count_y: str
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """A horizontal bar chart laid out for ``main/_charts.html``'s ``bar_chart`` macro, which
+    draws it. A chart with links is a labelled group (``linked``): an image's content is hidden
+    from assistive technology, so links inside one could not be reached."""
+
+    title: str
+    width: int
+    height: int
+    label_x: int
+    bar_x: int
+    bar_h: int
+    linked: bool
+    bars: list[ChartBar]
+
+
+def bar_chart(rows: list[dict], *, title: str, href=None, width: int = 520) -> BarChart | None:
+    """The layout of a horizontal bar chart of ``rows`` (``label``, ``count``, optional
+    ``value``, which ``href`` turns into the bar's link); ``None`` without rows. A long label
     wraps at word boundaries onto a second line (and is shortened at a word boundary, with "…",
-    beyond that), never cut inside a word; each bar carries its full label as an SVG ``<title>``."""
+    beyond that), never cut inside a word; each bar carries its full label as its title."""
     if not rows:
-        return Markup("")
+        return None
     bar_h, gap, label_w, line_h = 18, 6, 210, 14
     top = max(r["count"] for r in rows) or 1
     labels = [label_lines(str(r["label"])) for r in rows]
     heights = [max(bar_h, len(lines) * line_h + 4) for lines in labels]
-    h = sum(heights) + gap * (len(rows) + 1)
-    # A chart with links is a labelled group: an image's content is hidden from assistive
-    # technology, so links inside one could not be reached.
-    role = "group" if href else "img"
-    parts = [f'<svg viewBox="0 0 {width} {h}" class="bars" role="{role}" aria-label="{escape(title)}" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
+    bars = []
     y = gap
     for r, lines, row_h in zip(rows, labels, heights):
         w = (width - label_w - 50) * r["count"] / top
         mid = y + row_h / 2
         first = mid + 4 - (len(lines) - 1) * line_h / 2  # the text baseline of the first line
-        spans = "".join(f'<tspan x="{label_w - 6}" y="{first + i * line_h:.1f}">{escape(line)}</tspan>'
-                        for i, line in enumerate(lines))
-        item = (f'<title>{escape(str(r["label"]))}: {r["count"]}</title>'
-                f'<text text-anchor="end" class="lbl">{spans}</text>'
-                f'<rect x="{label_w}" y="{mid - bar_h / 2:.1f}" width="{w:.1f}" height="{bar_h}" class="bar"/>'
-                f'<text x="{label_w + w + 4:.1f}" y="{mid + 4:.1f}" class="num">{r["count"]}</text>')
-        if href and r.get("value") is not None:
-            name = escape(f'{r["label"]}: {r["count"]}')
-            item = f'<a href="{escape(href(r["value"]))}" aria-label="{name}">{item}</a>'
-        else:
-            item = f"<g>{item}</g>"
-        parts.append(item)
+        link = href(r["value"]) if href and r.get("value") is not None else None
+        bars.append(ChartBar(str(r["label"]), r["count"], link,
+                             [(line, f"{first + i * line_h:.1f}") for i, line in enumerate(lines)],
+                             f"{mid - bar_h / 2:.1f}", f"{w:.1f}", f"{label_w + w + 4:.1f}", f"{mid + 4:.1f}"))
         y += row_h + gap
-    parts.append("</svg>")
-    return Markup("".join(parts))
+    return BarChart(title, width, sum(heights) + gap * (len(rows) + 1), label_w - 6, label_w, bar_h,
+                    href is not None, bars)
 
 
 def label_lines(label: str, width: int = LABEL_CHARS, lines: int = 2) -> list[str]:

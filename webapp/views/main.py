@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, get_template_attribute, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -17,7 +17,7 @@ from kb.stats import region_pairs
 
 from .. import get_kb
 from ..labels import decade_label, localized, value_label
-from ..render import (INDONESIA, Marker, Shape, bars_svg, class_breaks, class_of, fit_frame, outline_map,
+from ..render import (INDONESIA, Marker, Shape, bar_chart, class_breaks, class_of, fit_frame, map_layout,
                       region_box)
 from .common import run_search, safe_next, search_params, url_with
 
@@ -77,15 +77,18 @@ def stats():
 def _stats_parts(kb) -> dict:
     st = cached_statistics(kb)
     facets = st["facets"]
-    charts = {
-        "sector": bars_svg(localized("sector", facets.get("sector", [])), title=_("Kasus per bidang"),
-                           href=lambda v: url_for("search.search", sector=v)),
-        "island": bars_svg(localized("island", facets.get("island", [])), title=_("Kasus per pulau"),
-                           href=lambda v: url_for("search.search", island=v)),
-        "status": bars_svg(localized("status", facets.get("status", [])), title=_("Kasus per status"),
-                           href=lambda v: url_for("search.search", status=v)),
-        "year": bars_svg(_decades(facets.get("year", [])), title=_("Kasus per dasawarsa mulai")),
+    layouts = {
+        "sector": bar_chart(localized("sector", facets.get("sector", [])), title=_("Kasus per bidang"),
+                            href=lambda v: url_for("search.search", sector=v)),
+        "island": bar_chart(localized("island", facets.get("island", [])), title=_("Kasus per pulau"),
+                            href=lambda v: url_for("search.search", island=v)),
+        "status": bar_chart(localized("status", facets.get("status", [])), title=_("Kasus per status"),
+                            href=lambda v: url_for("search.search", status=v)),
+        "year": bar_chart(_decades(facets.get("year", [])), title=_("Kasus per dasawarsa mulai")),
     }
+    # Drawn here, once per store change and language, like the rest of the page's parts.
+    draw = get_template_attribute("main/_charts.html", "bar_chart")
+    charts = {name: draw(layout) for name, layout in layouts.items()}
     pairs = {ab: int(n) for ab, n in region_pairs(_frame(kb)).items()}  # most cases first
     network = _network_map(pairs)
     top_pairs = [(facet_label("region", a), facet_label("region", b), n) for (a, b), n in list(pairs.items())[:10]]
@@ -121,8 +124,10 @@ def _network_map(pairs: dict[tuple[str, str], int]):
     markers = [Marker(c, 2.5 + 7 * math.sqrt(n / top), "hub", url_for("regions.region", code=c),
                       _("%(name)s: %(n)d kemitraan", name=g.get(c).name, n=n))
                for c, n in sorted(degree.items(), key=lambda x: (-x[1], x[0])) if g.get(c)]
-    return outline_map(INDONESIA, shapes, title=_("Jaringan daerah yang bekerja sama"), markers=markers,
-                       links=[(a, b, n) for (a, b), n in sorted(pairs.items())])
+    layout = map_layout(INDONESIA, shapes, title=_("Jaringan daerah yang bekerja sama"), markers=markers,
+                        links=[(a, b, n) for (a, b), n in sorted(pairs.items())])
+    # Drawn here, once per store change and language, with the rest of the page's parts.
+    return get_template_attribute("_map.html", "outline_map")(layout)
 
 
 def _decades(rows):
@@ -184,11 +189,11 @@ def map_page():
         title += " — " + g.get(zoom_province).name
     elif zoom_island:
         title += " — " + value_label("island", zoom_island)
-    svg = outline_map(frame, shapes, title=title, markers=markers, borders=layer == "regency")
+    outline = map_layout(frame, shapes, title=title, markers=markers, borders=layer == "regency")
     legend = [("ch0", _("tidak ada"))] + [(f"ch{i}", str(lo) if lo == hi else f"{lo}–{hi}")
                                           for i, (lo, hi) in enumerate(breaks, 1)]
     top = sorted(res.facets.get("region", []), key=lambda f: -f["count"])[:15]
-    return render_template("main/map.html", params=params, res=res, svg=svg, top=top, url_with=url_with,
+    return render_template("main/map.html", params=params, res=res, outline=outline, top=top, url_with=url_with,
                            legend=legend, zoom_island=zoom_island, zoom_province=zoom_province,
                            zoom_links=_zoom_links(params, zoom_island, zoom_province), unit=layer,
                            attribution=attribution())

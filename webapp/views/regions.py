@@ -13,7 +13,7 @@ from kb.geography import attribution
 from kb.vocab import SECTORS
 
 from .. import get_kb
-from ..render import Marker, Shape, fit_frame, outline_map, region_box
+from ..render import Marker, Shape, fit_frame, map_layout, region_box
 
 bp = Blueprint("regions", __name__)
 
@@ -37,7 +37,7 @@ def region(code: str):
     neighbours = [(n, kind, g.distance_km(r, n)) for n, kind in g.neighbours(r)]
     return render_template("regions/view.html", r=r, province=g.province_of(r), res=res,
                            partners=[(g.get(c), n) for c, n in partners.most_common(12)], near=near,
-                           children=children, svg=_neighbour_map(r, neighbours, children), sectors=SECTORS,
+                           children=children, outline=_neighbour_map(r, neighbours, children), sectors=SECTORS,
                            neighbours=neighbours, attribution=attribution())
 
 
@@ -57,8 +57,8 @@ def _neighbour_map(r: Region, neighbours: list[tuple[Region, str, float]], child
                for n, kind, d in neighbours]
     where = _("pusat pemerintahan") if r.is_seat else _("titik di dalam wilayah")
     point = Marker(r.code, 4.0, "point", None, f"{r.name}: {where}")
-    return outline_map(frame, shapes + own, title=_("%(name)s dan tetangganya", name=r.name), css="map small",
-                       markers=[] if r.is_province else [point], borders=True)
+    return map_layout(frame, shapes + own, title=_("%(name)s dan tetangganya", name=r.name), css="map small",
+                      markers=[] if r.is_province else [point], borders=True)
 
 
 @bp.get("/daerah")
