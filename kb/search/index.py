@@ -168,7 +168,7 @@ class SearchIndex:
                 n = _add_documents(w, map(document_for, records), count, progress, self.ix)
                 if applied is not None:
                     self._mark(w.generation, applied)
-                _commit(w, merge=False)  # a new index: nothing to merge
+                _commit(w, optimize=True)
                 self._clean_markers()
             except BaseException:
                 w.cancel()
@@ -365,10 +365,10 @@ def _add_documents(writer, docs: Iterable[dict], count: int | None, progress, ix
     text in other processes when there are many (``count``); ``progress(1)`` per document.
 
     A write too large for one pool's memory budget goes on in further segments instead of
-    spilling postings to disk: each is written whole from memory by the fast path, and
-    ``writer``'s commit lists them after its own (:func:`_commit`). Spilled runs would be merged
-    back and written one posting at a time, which made a 100,000-record import several times
-    slower than ten of 10,000."""
+    spilling postings to disk: when a pool is nearly full, its segment is written whole from
+    memory by the fast path, and the next documents go to a new segment; ``writer``'s commit
+    lists them all (:func:`_commit`). Spilled runs would be merged back and written a posting at
+    a time, which made a 100,000-record import several times slower than ten of 10,000."""
     adder = prepare_writer(writer, POOL_MB)
     writer.sinergi_segments = []
     n = 0
@@ -378,20 +378,28 @@ def _add_documents(writer, docs: Iterable[dict], count: int | None, progress, ix
         if progress:
             progress(1)
         if not n & 63 and getattr(adder.writer.pool, "filled", lambda: 0.0)() >= NEXT_SEGMENT_AT:
-            if adder.writer is not writer:
-                writer.sinergi_segments.append(adder.writer._finalize_segment())
+            _finish_part(writer, adder.writer)
             adder = prepare_writer(SegmentWriter(ix, _lk=False, limitmb=POOL_MB), POOL_MB)
     if adder.writer is not writer:  # (its temporary folder is the writer's, removed at its end)
         if adder.writer._added:
-            writer.sinergi_segments.append(adder.writer._finalize_segment())
+            _finish_part(writer, adder.writer)
         else:
             adder.writer._close_segment()
     return n
 
 
+def _finish_part(writer, part) -> None:
+    """Write the segment of ``part`` (``writer`` itself or a helper writer) and list it for
+    ``writer``'s commit. Private whoosh3 ``SegmentWriter`` methods and ``_added``."""
+    writer.sinergi_segments.append(part._finalize_segment())
+    if part is writer:
+        writer._added = False  # its documents are in the listed segment: the commit only closes it
+
+
 def _commit(writer, **kw) -> None:
-    """``writer.commit(**kw)``, the further segments of :func:`_add_documents` listed in the new
-    generation after the writer's own. Touches whoosh3's ``SegmentWriter._commit_toc``."""
+    """``writer.commit(**kw)``, with the segments of :func:`_add_documents` listed in the new
+    generation after the ones kept. No merge then: the writer's own segment, which a merge
+    would add to, may already be written. Touches whoosh3's ``SegmentWriter._commit_toc``."""
     extra = getattr(writer, "sinergi_segments", [])
     if not extra:
         writer.commit(**kw)
@@ -399,4 +407,4 @@ def _commit(writer, **kw) -> None:
     commit_toc = writer._commit_toc
     # (segments never listed, after a failure, are removed by the next commit's clean-up)
     writer._commit_toc = lambda segments: commit_toc(list(segments) + extra)
-    writer.commit(**kw)
+    writer.commit(merge=False)
