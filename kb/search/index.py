@@ -367,8 +367,8 @@ def _add_documents(writer, docs: Iterable[dict], count: int | None, progress, ix
     A write too large for one pool's memory budget goes on in further segments instead of
     spilling postings to disk: when a pool is nearly full, its segment is written whole from
     memory by the fast path, and the next documents go to a new segment; ``writer``'s commit
-    lists them all (:func:`_commit`). Spilled runs would be merged back and written a posting at
-    a time, which made a 100,000-record import several times slower than ten of 10,000."""
+    lists them all (:func:`_commit`). Spilled runs are merged back and written a posting at a
+    time, several times slower per posting than a segment written from memory."""
     adder = prepare_writer(writer, POOL_MB)
     writer.sinergi_segments = []
     n = 0
