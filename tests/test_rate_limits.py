@@ -81,3 +81,22 @@ def test_two_nodes_on_one_database_share_the_sign_in_budget(tmp_path, auth):
     assert [_failed_login(node_a), _failed_login(node_b), _failed_login(node_b)] == [200, 200, 200]
     assert _failed_login(node_a) == 429
     assert not (tmp_path / "a" / "ratelimits.db").exists()  # the counters are in the shared database
+
+
+def test_every_view_with_a_limit_is_checked(shared_app):
+    """A view decorated with a limit but missing from RATE_LIMITED_ENDPOINTS would be skipped by
+    the request filter: unlimited. (Flask-Limiter keeps the decorated views by qualified name.)"""
+    from webapp import RATE_LIMITED_ENDPOINTS, limiter
+
+    decorated = set(limiter.limit_manager._decorated_limits)
+    limited = {endpoint for endpoint, view in shared_app.view_functions.items()
+               if f"{view.__module__}.{view.__name__}.{view.__name__}" in decorated}
+    assert limited and limited == set(RATE_LIMITED_ENDPOINTS)
+
+
+def test_the_printable_pages_spend_the_download_budget(corpus_home, tmp_path):
+    app = make_app(copy_instance(corpus_home, tmp_path / "inst"), {"SINERGI_DOWNLOAD_LIMIT": "2 per minute"})
+    c = app.test_client()
+    query = "/usulan/jalur-hukum?title=Sampah&description=" + "pengelolaan sampah regional bersama " * 4
+    codes = [c.get(query).status_code for _ in range(3)]
+    assert codes[:2] == [200, 200] and codes[2] == 429

@@ -30,7 +30,7 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="s
 # views/search.py, views/proposals.py). Other requests skip Flask-Limiter's per-request
 # look-up of applicable limits (~0.1 ms of every page).
 RATE_LIMITED_ENDPOINTS = frozenset({"curation.login", "search.download", "search.download_xlsx",
-                                    "proposals.shortlist"})
+                                    "proposals.shortlist", "proposals.printable", "proposals.legal_print"})
 
 
 @limiter.request_filter
