@@ -3,8 +3,8 @@
 The analyzer (:mod:`kb.text`) gives some positions more than one term: a one-word concept keeps
 its word beside the concept token (``TPA`` is ``_sampah`` and ``tpa`` at one position), and a
 stop word leaves a gap (``pengelolaan dan pengangkutan`` is ``kelola`` at 0, ``angkut`` at 2).
-Whoosh's own phrase query reads a phrase's terms as consecutive positions, so such a phrase
-matched nothing. Here a phrase is one slot per analyzed position, at its offset from the first:
+Whoosh's own phrase query reads a phrase's terms as consecutive positions, so it would match no
+such phrase. Here a phrase is one slot per analyzed position, at its offset from the first:
 the word's stem where the word was kept, else the concept token that stands for several words
 (``air minum`` -> ``_airminum``). Stop words inside a phrase match any stop word.
 

@@ -18,7 +18,7 @@ fresh :class:`~whoosh.writing.SegmentWriter`:
 
 The postings, terms, statistics and stored fields are exactly Whoosh's (the tests compare the
 two writers' segments); the one difference is that the postings file is a little smaller: a
-block's value bytes now share objects, which pickle writes once.
+block's value bytes share objects, which pickle writes once.
 
 This touches whoosh3's writer internals (named where used); whoosh3 is pinned exactly
 (see ARCHITECTURE.md).
