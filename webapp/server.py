@@ -3,8 +3,8 @@
 One Python process runs one thread of Python at a time, and a search page is CPU work (~10 ms),
 so concurrent users are served by several processes (``--workers``, default: the number of
 cores, at most 4). Each worker opens the instance on its own: the store is shared (SQLite in
-WAL mode, or PostgreSQL), every worker sees the index's commits at its next search, and every worker brings
-its recommender up to date from the store's revisions (see ``recommender.holder``). The first
+WAL mode, or PostgreSQL), every worker sees the index's commits at its next search, and every
+worker brings its recommender up to date from the store's revisions (see ``recommender.holder``). The first
 start (bundled corpus, model fit) happens once, in the parent, before any worker starts.
 
 Where gunicorn does not run (Windows), waitress serves the app in one process.
