@@ -129,3 +129,22 @@ def test_login_attempts_are_rate_limited(app, auth):
         codes.append(c.post("/kurasi/masuk", data={"username": "editor", "password": "salah-sekali",
                                                    "csrf_token": csrf_token(page)}).status_code)
     assert 429 in codes
+
+
+def test_the_dashboard_lists_a_contributors_own_drafts_and_every_draft_to_an_editor(app, auth):
+    kb = app.extensions["sinergi_kb"]
+    from kb.access import Actor
+
+    body = "Kerja sama pengelolaan sampah regional antar kabupaten yang berbatasan, dengan TPA bersama. " * 2
+    for who in ("penulis-a", "penulis-b"):
+        kb.create({"id": f"draf-{who}", "kind": "case", "title": f"Draf milik {who}", "language": "id",
+                   "summary": "Ringkasan draf untuk uji dasbor kurasi.", "body": body},
+                  author=Actor(who, "contributor"), state="draft")
+    a = app.test_client()
+    auth.login(a, "penulis-a")
+    page = a.get("/kurasi/").get_data(as_text=True)
+    assert "Draf milik penulis-a" in page and "Draf milik penulis-b" not in page
+    e = app.test_client()
+    auth.login(e, "editor")
+    page = e.get("/kurasi/").get_data(as_text=True)
+    assert "Draf milik penulis-a" in page and "Draf milik penulis-b" in page

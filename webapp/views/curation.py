@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from kb.errors import Conflict, Forbidden, Invalid, NotFound, RecordProblem
-from kb.access import check_change
+from kb.access import check_change, may_read
 from kb.io import FileProblem, RawRecord, decode, detect_format, parse_text
 
 from .. import get_kb, limiter
@@ -55,10 +55,10 @@ def logout():
 @role_required("contributor")
 def dashboard():
     kb = get_kb()
-    drafts = kb.store.records(states=("draft",))
-    if not current_user.can("editor"):
-        drafts = [d for d in drafts if d["created_by"] == current_user.username]
-    deleted = kb.store.records(states=("deleted",)) if current_user.can("editor") else []
+    actor = current_actor()
+    drafts = [d for d in kb.store.records(states=("draft",)) if may_read(actor, d)]
+    # Deleted records are listed to be restored, which only an editor may do (kb.access).
+    deleted = kb.store.records(states=("deleted",)) if actor.can("editor") else []
     return render_template("curation/dashboard.html", drafts=drafts, deleted=deleted)
 
 
