@@ -431,6 +431,13 @@ class Store:
         return int(conn.execute(q).scalar() or 0)
 
     @staticmethod
+    def changed_ids_in(conn: Connection, since: int) -> list[str]:
+        """Inside a :meth:`read_snapshot`: the ids of the records with a revision newer than
+        ``since`` (a value of :meth:`head`)."""
+        changed = select(Revision.record_pk).where(Revision.pk > since).distinct().scalar_subquery()
+        return list(conn.execute(select(Record.id).where(Record.pk.in_(changed))).scalars())
+
+    @staticmethod
     def iter_changes(conn: Connection, since: int, *, batch: int = 500) -> Iterator[dict]:
         """Inside a :meth:`read_snapshot`: the current state of every record with a revision
         newer than ``since`` (data with ``version``, ``state`` and ``first_revision``, the key

@@ -14,9 +14,9 @@
   reader waits for it and finds the head caught up.
 - **Stale.** More than ``PATCH_LIMIT`` records changed at once (a bulk import by another
   process), or the store's head went back (a rebuilt store): the model is not patched. The
-  snapshot is then ``stale``: it carries ``live_versions`` (``{id: version}`` of the records
-  published at its head), its records and regions are only those whose fitted version is still
-  live, and a reader leaves out every row whose version is not in ``live_versions``. So a
+  snapshot is then ``stale``: it carries ``superseded``, the ids of the fitted records changed
+  since the fit (read from the revision log: as many as changed, not as many as there are), its
+  records and regions are only the others, and a reader leaves out every superseded row. So a
   record deleted or edited since the fit is never answered in its old form; a record new since
   then is missing until the refit is in.
 - **Refits.** Once enough rows are patched (``REFIT_MIN_ROWS`` and ``REFIT_SHARE`` of the
@@ -84,19 +84,18 @@ class Snapshot:
 
     ``records``: the slim form of every record the model may answer with, by id;
     ``cases_by_region``: the ids of the cases each region takes part in. ``stale`` and
-    ``live_versions``: see the module's rules; ``live_versions`` is None when not stale."""
+    ``superseded``: see the module's rules; ``superseded`` is None when not stale."""
 
     model: CaseSimilarity
     head: int
     records: Mapping[str, dict]
     cases_by_region: Mapping[str, list[str]]
     stale: bool = False
-    live_versions: Mapping[str, int] | None = None
+    superseded: frozenset[str] | None = None
 
     def is_live(self, record_id: str) -> bool:
         """Whether the model's row of ``record_id`` is the record as it is (always, unless stale)."""
-        return self.live_versions is None or \
-            self.live_versions.get(record_id) == self.model.versions_.get(record_id)
+        return self.superseded is None or record_id not in self.superseded
 
 
 def slim(rec: dict) -> dict:
@@ -230,15 +229,31 @@ class ModelHolder:
         return Snapshot(model, head, records, by_region)
 
     def _stale(self, base: Snapshot) -> Snapshot:
-        """``base`` as of the store's head without patching: only the rows still live."""
+        """``base`` as of the store's head without patching: only the rows still live. Every
+        stored change gives a record a new version, so the rows superseded are those of the
+        records changed since ``base.head`` (a store whose head went back: those whose version
+        differs). Runs at each new head while stale: its cost follows the changes."""
+        versions = base.model.versions_
         with self.kb.store.read_snapshot() as conn:
             head = self.kb.store.head_in(conn)
-            live = self.kb.store.versions_in(conn)
-        versions = base.model.versions_
-        records = {rid: rec for rid, rec in base.records.items() if live.get(rid) == versions.get(rid)}
-        by_region = {code: kept for code, ids in base.cases_by_region.items()
-                     if (kept := [rid for rid in ids if rid in records])}
-        return Snapshot(base.model, head, records, by_region, stale=True, live_versions=live)
+            if head >= base.head:
+                changed = self.kb.store.changed_ids_in(conn, base.head)
+            else:
+                live = self.kb.store.versions_in(conn)
+                changed = [rid for rid in versions if live.get(rid) != versions[rid]]
+        superseded = frozenset(rid for rid in changed if rid in versions)
+        records = dict(base.records)
+        by_region = dict(base.cases_by_region)
+        for rid in superseded:
+            old = records.pop(rid, None)
+            for code in (old or {}).get("regions", []) if (old or {}).get("kind") == "case" else []:
+                if code in by_region:
+                    kept = [x for x in by_region[code] if x != rid]
+                    if kept:
+                        by_region[code] = kept
+                    else:
+                        del by_region[code]
+        return Snapshot(base.model, head, records, by_region, stale=True, superseded=superseded)
 
     def _refit_due(self, snap: Snapshot) -> bool:
         if snap.stale:
