@@ -367,7 +367,10 @@ class ModelHolder:
             proc.join()
         finally:
             lock.release()
-        if proc.exitcode != 0:
+        if proc.exitcode is None or proc.exitcode < 0:  # ended by a signal: a stopping server ends it
+            log.info("background refit stopped before it finished (signal %s); the next start refits",
+                     -(proc.exitcode or 0) or "?")
+        elif proc.exitcode != 0:
             log.warning("background refit failed (exit code %s); patching goes on", proc.exitcode)
             return
         self._reload_saved()
