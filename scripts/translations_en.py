@@ -109,6 +109,8 @@ EN = {
         "This map is drawn without map tiles, so it works offline; small dots are regencies and cities, circles are regions named in cases.",
     "Daerah terbanyak": "Regions with most records", "Per status": "By status",
     "Per dasawarsa mulai": "By decade of start", "Jaringan daerah yang bekerja sama": "Network of cooperating regions",
+    "Peta menampilkan %(shown)d pasangan yang paling sering bekerja sama dari %(total)d pasangan.":
+        "The map shows the %(shown)d pairs that cooperate most often, of %(total)d pairs.",
     "Garis menghubungkan kabupaten/kota yang tercatat dalam kasus yang sama; lingkaran makin besar makin banyak kemitraannya.":
         "Lines join regencies and cities named in the same case; the larger the circle, the more partnerships.",
     "Pasangan yang paling sering bekerja sama": "Pairs that cooperate most often", "Kasus": "Cases",

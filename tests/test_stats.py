@@ -182,3 +182,23 @@ def test_statistics_api_answers_the_page_numbers_in_the_documented_shape(kb):
     assert [e.message for e in validator.iter_errors(answer)] == []
     page = c.get("/statistik").get_data(as_text=True)
     assert f"{answer['total']} catatan terbit" in page
+
+
+def test_the_network_map_draws_the_strongest_pairs_and_says_so(shared_app, monkeypatch):
+    import re
+
+    import webapp.views.main as main_views
+
+    c = shared_app.test_client()
+    shared_app.extensions.pop("sinergi_statistics", None)
+    whole = c.get("/statistik").get_data(as_text=True)
+    assert "pasangan yang paling sering bekerja sama dari" not in whole  # the corpus's pairs all fit
+    monkeypatch.setattr(main_views, "MAX_NETWORK_LINKS", 5)
+    shared_app.extensions.pop("sinergi_statistics", None)
+    for lang, note in (("id", r"Peta menampilkan 5 pasangan yang paling sering bekerja sama dari (\d+) pasangan"),
+                       ("en", r"The map shows the 5 pairs that cooperate most often, of (\d+) pairs")):
+        page = c.get(f"/statistik?lang={lang}").get_data(as_text=True)
+        total = int(re.search(note, page).group(1))
+        assert total > 5
+        assert page.count("<line") < whole.count("<line") and page.count("<line") <= 5
+    shared_app.extensions.pop("sinergi_statistics", None)

@@ -98,9 +98,10 @@ def _stats_parts(kb) -> dict:
     draw = get_template_attribute("main/_charts.html", "bar_chart")
     charts = {name: draw(layout) for name, layout in layouts.items()}
     pairs = _statistics(kb)["pairs"]
-    network = _network_map(pairs)
+    network = _network_map(dict(list(pairs.items())[:MAX_NETWORK_LINKS]), _degree(pairs))
     top_pairs = [(facet_label("region", a), facet_label("region", b), n) for (a, b), n in list(pairs.items())[:10]]
     return {"st": st, "charts": charts, "network": network, "top_pairs": top_pairs,
+            "links": (min(len(pairs), MAX_NETWORK_LINKS), len(pairs)),
             "tables": [_table(st["tables"]["sector_status"], _("Bidang menurut status")),
                        _table(st["tables"]["island_type"], _("Pulau menurut jenis kerja sama"))]}
 
@@ -122,11 +123,16 @@ def _table(table: dict, title: str) -> dict:
                      for row in table["data"]]}
 
 
-def _network_map(pairs: dict[tuple[str, str], int]):
-    """Regions that appear in the same case joined by a line on the province outlines; a
-    region's circle grows with its number of partnerships and links to its page."""
+# The most lines the network map draws: the pairs named in the most cases (a map of a hundred
+# thousand lines is neither readable nor a page a browser should have to draw).
+MAX_NETWORK_LINKS = 1000
+
+
+def _network_map(pairs: dict[tuple[str, str], int], degree: Counter):
+    """Regions that appear in the same case joined by a line on the province outlines (the
+    ``pairs`` drawn); a region's circle grows with its number of partnerships (``degree``, over
+    every pair) and links to its page."""
     g = gazetteer()
-    degree = _degree(pairs)
     top = max(degree.values(), default=1)
     shapes = [Shape("province", p.code, "base") for p in g.provinces()]
     markers = [Marker(c, 2.5 + 7 * math.sqrt(n / top), "hub", url_for("regions.region", code=c),
