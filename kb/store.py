@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sqlite3
+import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -136,6 +138,21 @@ def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _wal(cur, wait: float = 60.0) -> None:
+    """Put the connection's database in WAL mode. Switching a new file's journal mode does not
+    wait on SQLite's busy handler: when processes open a new database at once, one may find it
+    locked by another's switch, so the switch is tried again until ``wait`` seconds have passed."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``.
 
@@ -154,7 +171,7 @@ def make_engine(url: str) -> Engine:
             conn.isolation_level = None
             cur = conn.cursor()
             cur.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # a new file only; must precede WAL
-            cur.execute("PRAGMA journal_mode=WAL")
+            _wal(cur)
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
