@@ -213,6 +213,11 @@ _KEEP = (update(Revision.__table__)
          .values(data=bindparam("old")))
 
 
+def _kept(rec: Record) -> dict:
+    """:data:`_KEEP`'s parameters for ``rec`` before it changes."""
+    return {"pk_": rec.pk, "version_": rec.version, "old": rec.data}
+
+
 def _create_private_sqlite_file(url: str) -> None:
     """Create a new SQLite database file readable by its owner only (0600): it holds password
     and token hashes. SQLite gives its -wal and -shm files the database file's permissions."""
@@ -527,7 +532,7 @@ class Store:
                     if rec.data == data and rec.state == state:
                         continue
                     if rec.data != data:
-                        kept.append({"pk_": rec.pk, "version_": rec.version, "old": rec.data})
+                        kept.append(_kept(rec))
                     self._apply(rec, data, author, now, state)
                     updated.append(rec.id)
                     record_pk, version, rec_state = rec.pk, rec.version, rec.state
@@ -578,7 +583,7 @@ class Store:
         """Before ``rec`` takes ``data``: its newest revision, whose data is the record's (NULL),
         keeps the record's current data, unless the data does not change."""
         if rec.data != data:
-            s.execute(_KEEP, [{"pk_": rec.pk, "version_": rec.version, "old": rec.data}])
+            s.execute(_KEEP, [_kept(rec)])
 
     @staticmethod
     def _apply(rec: Record, data: dict, author: str, now: dt.datetime, state: str | None = None) -> None:

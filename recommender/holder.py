@@ -103,6 +103,20 @@ def slim(rec: dict) -> dict:
     return {k: rec[k] for k in SLIM_KEYS if k in rec}
 
 
+def _without(base: Snapshot, ids) -> tuple[dict[str, dict], dict[str, list[str]]]:
+    """Copies of ``base``'s records and regions' case lists without ``ids``. Older snapshots keep
+    theirs: a region's list is copied before it changes."""
+    records = dict(base.records)
+    by_region = dict(base.cases_by_region)
+    for rid in ids:
+        old = records.pop(rid, None)
+        if old and old["kind"] == "case":
+            for code in old.get("regions", []):
+                if rid in by_region.get(code, ()):
+                    by_region[code] = [x for x in by_region[code] if x != rid]
+    return records, by_region
+
+
 def _by_region(records: Mapping[str, dict]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = defaultdict(list)
     for rid, rec in records.items():
@@ -212,15 +226,7 @@ class ModelHolder:
         published = [c for c in changes if c["state"] == "published"]
         removed = [c["id"] for c in changes if c["state"] != "published"]
         model = base.model.with_changes(published, removed)
-        records = dict(base.records)
-        # Older snapshots keep their lists: a region's list is copied before it changes.
-        by_region = dict(base.cases_by_region)
-        for rid in removed + [c["id"] for c in published]:
-            old = records.pop(rid, None)
-            if old and old["kind"] == "case":
-                for code in old.get("regions", []):
-                    if rid in by_region.get(code, ()):
-                        by_region[code] = [x for x in by_region[code] if x != rid]
+        records, by_region = _without(base, removed + [c["id"] for c in published])
         for c in published:
             records[c["id"]] = slim(c)
             if c["kind"] == "case":
@@ -242,17 +248,7 @@ class ModelHolder:
                 live = self.kb.store.versions_in(conn)
                 changed = [rid for rid in versions if live.get(rid) != versions[rid]]
         superseded = frozenset(rid for rid in changed if rid in versions)
-        records = dict(base.records)
-        by_region = dict(base.cases_by_region)
-        for rid in superseded:
-            old = records.pop(rid, None)
-            for code in (old or {}).get("regions", []) if (old or {}).get("kind") == "case" else []:
-                if code in by_region:
-                    kept = [x for x in by_region[code] if x != rid]
-                    if kept:
-                        by_region[code] = kept
-                    else:
-                        del by_region[code]
+        records, by_region = _without(base, superseded)
         return Snapshot(base.model, head, records, by_region, stale=True, superseded=superseded)
 
     def _refit_due(self, snap: Snapshot) -> bool:

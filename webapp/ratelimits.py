@@ -21,12 +21,12 @@ from pathlib import Path
 
 from flask import current_app
 from limits.storage import Storage
-from sqlalchemy import case, create_engine, delete, event, select, text
+from sqlalchemy import case, delete, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from kb.base import KnowledgeBase
-from kb.store import RateLimit
+from kb.store import RateLimit, make_engine
 
 EXTENSION = "sinergi_rate_limits"
 _TABLE = RateLimit.__table__
@@ -42,15 +42,8 @@ def engine_for(kb: KnowledgeBase) -> Engine:
 
 
 def _sqlite_engine(path: Path) -> Engine:
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 10})
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(conn, _record):  # pragma: no cover - trivial
-        cur = conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.close()
-
+    """The store's SQLite engine settings (WAL, busy waits) for the counters' own file."""
+    engine = make_engine(f"sqlite:///{path}")
     _TABLE.create(engine, checkfirst=True)
     return engine
 

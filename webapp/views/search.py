@@ -55,14 +55,8 @@ def download():
     """The filtered result set as CSV (the interchange format), in result order: at most
     MAX_DOWNLOAD rows, streamed; a last row says so when the results were cut. Cells that a
     spreadsheet would run as formulas are neutralised."""
-    params = search_params()
-    kb = get_kb()
-    first = run_search({**params, "page": 1, "limit": DOWNLOAD_PAGE}, facets=())
-    shown = min(first.total, MAX_DOWNLOAD)
-    headers = {"Content-Disposition": 'attachment; filename="sinergi-hasil-pencarian.csv"',
-               "X-Sinergi-Rows": f"{shown} of {first.total}"}
-    return Response(stream_csv(FIELD_ORDER, _rows(kb, params, first)), content_type="text/csv; charset=utf-8",
-                    headers=headers)
+    rows, headers = _download("csv")
+    return Response(stream_csv(FIELD_ORDER, rows), content_type="text/csv; charset=utf-8", headers=headers)
 
 
 @bp.get("/cari.xlsx")
@@ -71,13 +65,18 @@ def download_xlsx():
     """The rows of ``/cari.csv`` as a workbook (one sheet): the same columns, cap, note and
     neutralised cells, every cell text. Built whole (a workbook cannot be streamed), so the cap
     bounds its memory."""
+    rows, headers = _download("xlsx")
+    return Response(workbook(FIELD_ORDER, rows), content_type=XLSX_MEDIA_TYPE, headers=headers)
+
+
+def _download(extension: str):
+    """The request's search results as download rows (:func:`_rows`) and the answer's headers:
+    the file name and how many rows of how many results."""
     params = search_params()
-    kb = get_kb()
     first = run_search({**params, "page": 1, "limit": DOWNLOAD_PAGE}, facets=())
-    shown = min(first.total, MAX_DOWNLOAD)
-    headers = {"Content-Disposition": 'attachment; filename="sinergi-hasil-pencarian.xlsx"',
-               "X-Sinergi-Rows": f"{shown} of {first.total}"}
-    return Response(workbook(FIELD_ORDER, _rows(kb, params, first)), content_type=XLSX_MEDIA_TYPE, headers=headers)
+    headers = {"Content-Disposition": f'attachment; filename="sinergi-hasil-pencarian.{extension}"',
+               "X-Sinergi-Rows": f"{min(first.total, MAX_DOWNLOAD)} of {first.total}"}
+    return _rows(get_kb(), params, first), headers
 
 
 def _rows(kb, params: dict, first):
