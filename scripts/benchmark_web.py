@@ -4,7 +4,7 @@ every second. Bounded in requests and time; talks to 127.0.0.1 only.
     python scripts/benchmark.py --n 10000 --workdir bench-out   # builds bench-out/instance
     python scripts/benchmark_web.py --home bench-out/instance --clients 8 --seconds 60
 
-Prints p50/p95 of the search page (also split by whether a request began within 100 ms after a
+Prints p50/p95 of the search page (``--search api``: of the JSON search API; also split by whether a request began within 100 ms after a
 save began) and of POST /api/v1/recommend, the error count, and how long each saved case took to
 become searchable.
 """
@@ -135,6 +135,21 @@ def process_tree_rss(root: int) -> dict[int, float]:
     return out
 
 
+def memory_rollup(pid: int) -> dict[str, float]:
+    """MB of a process's memory by kind (Linux /proc/PID/smaps_rollup): ``rss``; ``pss``, its
+    share of pages shared with other processes (a file mapped by two workers counts half in
+    each); ``anon``, its private heap, which no other process can share."""
+    out: dict[str, float] = {}
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("Rss", "Pss", "Anonymous"):
+                out[{"Rss": "rss", "Pss": "pss", "Anonymous": "anon"}[key]] = int(rest.split()[0]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return out
+
+
 AFTER_SAVE_S = 0.1  # a save takes a worker away for about this long (see ARCHITECTURE.md)
 
 
@@ -172,7 +187,10 @@ def main() -> int:
     ap.add_argument("--max-requests", type=int, default=20_000)
     ap.add_argument("--workers", type=int, default=None, help="server worker processes (default: the server's)")
     ap.add_argument("--threads", type=int, default=None, help="threads per worker (default: the server's)")
+    ap.add_argument("--search", choices=("page", "api"), default="page",
+                    help="what the readers' searches ask for: the search page (/cari) or the JSON API")
     args = ap.parse_args()
+    search_path = "/cari?" if args.search == "page" else "/api/v1/search?"
     env = {**os.environ, "SINERGI_HOME": args.home}
     cli = [sys.executable, "-m", "webapp.cli"]
     subprocess.run(cli + ["db", "upgrade"], env=env, capture_output=True, check=True)  # an older instance
@@ -224,7 +242,7 @@ def main() -> int:
                 try:
                     if rng.random() < 0.8:
                         t = time.perf_counter()
-                        client.request("GET", "/cari?" + urllib.parse.urlencode({"q": q}))
+                        client.request("GET", search_path + urllib.parse.urlencode({"q": q}))
                         if t >= window["begin"]:
                             ms = (time.perf_counter() - t) * 1000
                             with lock:  # the two lists stay aligned
@@ -282,7 +300,7 @@ def main() -> int:
         server_cpu = (process_tree_cpu(server.pid) - server_cpu0) / wall
         print(f"{args.clients} clients, {args.seconds} s, {count[0]} reads, {len(fresh_s)} saves; "
               f"cores used: server {server_cpu:.2f}, client {client_cpu:.2f}, of {os.cpu_count()}")
-        print(f"  search page   p50 {statistics.median(search_ms):7.1f} ms  p95 {pct(search_ms, 95):7.1f} ms"
+        print(f"  search {args.search:4}   p50 {statistics.median(search_ms):7.1f} ms  p95 {pct(search_ms, 95):7.1f} ms"
               if search_ms else "  no search requests")
         near, later = _by_time_since_save(search_at, search_ms, save_at, AFTER_SAVE_S)
         if near and later:
@@ -297,6 +315,13 @@ def main() -> int:
         rss = process_tree_rss(server.pid)
         print(f"  server RSS: {len(rss)} processes, largest {max(rss.values(), default=0):.0f} MB, "
               f"all {sum(rss.values()):.0f} MB")
+        rollups = {pid: memory_rollup(pid) for pid in rss}
+        if any(rollups.values()):
+            for pid, m in sorted(rollups.items(), key=lambda kv: -kv[1].get("pss", 0)):
+                print(f"    pid {pid}: RSS {m.get('rss', 0):.0f} MB, PSS {m.get('pss', 0):.0f} MB, "
+                      f"private heap {m.get('anon', 0):.0f} MB")
+            print(f"  server PSS (shared pages split between the processes mapping them): all "
+                  f"{sum(m.get('pss', 0) for m in rollups.values()):.0f} MB")
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import os
 import random
+import threading
 
 import pytest
 from whoosh.filedb.filestore import RamStorage
@@ -224,3 +227,70 @@ def test_a_write_larger_than_the_pool_goes_on_in_further_segments_with_the_same_
     assert _results(split, queries + ["segmen"]) == _results(whole, queries + ["segmen"])
     assert split.search("segmen", limit=500).total == whole.search("segmen", limit=500).total >= len(changed)
     assert split.ix.doc_count() == whole.ix.doc_count() == len(records) - 1
+
+
+def test_a_large_write_has_its_full_segments_written_by_forked_processes(tmp_path, records, monkeypatch):
+    queries = ["sampah regional", "air minum", "\"kerja sama\"", "waste management", "perbatasan"]
+    whole = SearchIndex(tmp_path / "whole")
+    whole.rebuild(records, count=len(records))
+
+    forks = []
+    start = kb_index._ForkedPart.start
+    monkeypatch.setattr(kb_index._ForkedPart, "start", classmethod(lambda cls, part: forks.append(1) or start(part)))
+    monkeypatch.setattr(kb_index, "analysis_processes", lambda count: 2)  # a "large" write
+    monkeypatch.setattr(kb_indexing, "ANALYSIS_BATCH", 7)
+    monkeypatch.setattr(kb_index, "NEXT_SEGMENT_AT", 0.004)
+    split = SearchIndex(tmp_path / "split")
+    split.parallel_writes = True
+    split.rebuild(iter(records), count=len(records))
+    assert len(forks) >= 2
+    leaves = split.ix.reader().leaf_readers()
+    assert len(leaves) == len(forks) + 1 and sum(r.doc_count_all() for r, _ in leaves) == len(records)
+    assert _results(split, queries) == _results(whole, queries)
+    assert split.search("sampah").facets == whole.search("sampah").facets
+    assert {p.suffix for p in (tmp_path / "split").iterdir()} <= {".seg", ".toc", ""} | {
+        p.suffix for p in (tmp_path / "whole").iterdir()}  # no half-written files left
+
+
+def test_a_failed_forked_segment_write_fails_the_whole_write(tmp_path, records, monkeypatch):
+    si = SearchIndex(tmp_path / "ix")
+    si.update(records[:5], new_ids={d["id"] for d in records[:5]})
+    si.parallel_writes = True
+    before = _files(si)
+    monkeypatch.setattr(kb_index, "analysis_processes", lambda count: 2)
+    monkeypatch.setattr(kb_index, "NEXT_SEGMENT_AT", 0.004)
+
+    def broken(self):
+        raise OSError("disk full (simulated in the child)")
+
+    monkeypatch.setattr(kb_index.SegmentWriter, "_finalize_segment", broken)
+    with pytest.raises(OSError, match="writing a segment of the search index in process"):
+        si.update(records[5:], new_ids={d["id"] for d in records[5:]}, count=len(records) - 5)
+    assert _files(SearchIndex(tmp_path / "ix")) == before
+    assert si.search("sampah").total == SearchIndex(tmp_path / "ix").search("sampah").total
+
+
+def test_a_forked_segment_write_does_not_wait_on_another_threads_blocked_file(tmp_path, records, monkeypatch):
+    # Another thread of the process is blocked writing to a full pipe (as the feeds of the
+    # analysis processes are, while this thread is busy): the fork must not wait for its file.
+    monkeypatch.setattr(kb_index, "analysis_processes", lambda count: 2)
+    monkeypatch.setattr(kb_index, "NEXT_SEGMENT_AT", 0.004)
+    r, w = os.pipe()
+    blocked = io.BufferedWriter(io.FileIO(w, "wb"), buffer_size=1 << 16)
+    feeder = threading.Thread(target=lambda: (blocked.write(b"x" * (1 << 22)), blocked.flush()), daemon=True)
+    feeder.start()
+    si = SearchIndex(tmp_path / "ix")
+    si.parallel_writes = True
+    writing = threading.Thread(target=si.rebuild, args=(records,), kwargs={"count": len(records)}, daemon=True)
+    writing.start()
+    writing.join(60)
+    hung = writing.is_alive()
+    with io.FileIO(r, "rb") as reader:  # let the feeder finish either way
+        left = 1 << 22
+        while left:
+            left -= len(reader.read(left))
+    feeder.join(10)
+    writing.join(120)
+    blocked.close()
+    assert not hung
+    assert si.search("sampah").total > 0

@@ -87,3 +87,78 @@ def test_scores_do_not_depend_on_how_the_index_is_split_into_segments(index):
         assert ours.keys() == theirs.keys()
         for rid, score in theirs.items():
             assert ours[rid] == pytest.approx(score, rel=1e-2), (field, text, rid)
+
+
+# -- decoded postings mapped from a file (kb.search.decoded) ------------------------------------
+
+MANY = [_record(f"m{i}", f"Sampah kota {i}", f"Sampah dan air kota nomor {i}.",
+                "sampah " * (1 + i % 5) + "air " * (i % 3) + ("wisata " if i % 7 == 0 else ""))
+        for i in range(80)]
+
+
+@pytest.fixture
+def decoded_index(tmp_path, monkeypatch) -> SearchIndex:
+    from kb.search import decoded
+
+    # the thresholds of a large segment and a frequent term, scaled to a test index
+    monkeypatch.setattr(decoded, "MIN_SEGMENT_DOCS", 50)
+    monkeypatch.setattr(decoded, "MIN_DF", 3)
+    ix = SearchIndex(tmp_path / "index")
+    ix.rebuild(RECORDS + MANY, count=len(RECORDS + MANY))
+    return ix
+
+
+def _decoded_files(ix: SearchIndex) -> list:
+    return sorted(p.name for p in ix.path.glob("*.decoded"))
+
+
+def _results(ix: SearchIndex, text: str) -> list[tuple[str, float]]:
+    return [(h.id, round(h.score, 4)) for h in ix.search(text, limit=20).results]
+
+
+def test_warming_writes_a_large_segments_postings_once_and_searches_read_them(decoded_index, tmp_path):
+    plain = SearchIndex(decoded_index.path)  # a process that has not warmed: decodes from the segment
+    queries = ["sampah", "air minum", "wisata kota", "sampah laut nelayan", "kompos"]
+    before = {q: _results(plain, q) for q in queries}
+    assert not _decoded_files(decoded_index)
+
+    assert decoded_index.warm() > 0
+    files = _decoded_files(decoded_index)
+    assert len(files) == 1 and files[0].startswith(decoded_index.snapshot().parts[0][2].sid)
+    data = decoded_index.snapshot().parts[0][2]
+    assert data.decoded is not None and data.decoded.get("body_id", b"sampah") is not None
+    assert not any(k[0] == data.sid for k in decoded_index._postings.postings)  # no private copies
+    assert {q: _results(decoded_index, q) for q in queries} == before
+    assert _assert_equal_scores(decoded_index) > 20
+
+    # another worker maps the written file at its first search, without writing it again
+    stamp = (decoded_index.path / files[0]).stat().st_mtime_ns
+    other = SearchIndex(decoded_index.path)
+    assert other.snapshot().parts[0][2].decoded is not None
+    assert {q: _results(other, q) for q in queries} == before
+    other.warm()
+    assert (decoded_index.path / files[0]).stat().st_mtime_ns == stamp
+
+
+def test_mapped_postings_follow_deletions_and_go_with_their_segment(decoded_index):
+    decoded_index.warm()
+    decoded_index.update([], delete_ids=["m0", "m5", "a"])
+    assert _assert_equal_scores(decoded_index) > 20
+    assert not {"m0", "m5", "a"} & {h.id for h in decoded_index.search("sampah", limit=100).results}
+    old = _decoded_files(decoded_index)
+    decoded_index.ix.optimize()  # the segments merged into a new one: the old file is removed
+    decoded_index.update([_record("z", "Sampah baru", "Sampah.", "sampah")])
+    assert not set(old) & set(_decoded_files(decoded_index))
+    assert "z" in {h.id for h in decoded_index.search("sampah", limit=100).results}
+
+
+def test_a_damaged_decoded_file_is_written_again(decoded_index):
+    plain = _results(SearchIndex(decoded_index.path), "sampah air")
+    decoded_index.warm()
+    path = decoded_index.path / _decoded_files(decoded_index)[0]
+    path.write_bytes(path.read_bytes()[:100])  # cut short, as a full disk would leave it
+    fresh = SearchIndex(decoded_index.path)
+    assert fresh.snapshot().parts[0][2].decoded is None  # not mapped: decoded from the segment
+    assert _results(fresh, "sampah air") == plain
+    fresh.warm()
+    assert fresh.snapshot().parts[0][2].decoded is not None and _results(fresh, "sampah air") == plain

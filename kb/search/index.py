@@ -9,10 +9,15 @@ concept tokens of :mod:`kb.text` let each meet the other where the vocabulary al
 from __future__ import annotations
 
 import copy
+import gc
+import io
 import os
+import pickle
+import signal
 import threading
+import traceback
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -45,12 +50,15 @@ class SearchIndex:
     def __init__(self, path: Path | str):
         whooshfix.apply()
         self.path = Path(path)
+        # Large writes: full segments written by forked processes while adding goes on
+        # (faster, but each fork holds a copy of a pool: see _add_documents). Off by default.
+        self.parallel_writes = False
         self._lock = FileLock(str(self.path) + ".lock", timeout=600)
         self._searcher = None
         self._segreaders: dict[str, SegmentReader] = {}
         self._snapshot: Snapshot | None = None
-        self._postings = PostingCache({spec.key: spec.numeric for spec in FACET_SPECS})
         self._text_fields = tuple(f"{spec.name}_{lang}" for lang in LANGS for spec in TEXT_SPECS)
+        self._postings = PostingCache({spec.key: spec.numeric for spec in FACET_SPECS}, self.path, self._text_fields)
         self._mutex = threading.RLock()
         self.schema = build_schema()
         if not index.exists_in(self.path):
@@ -124,7 +132,7 @@ class SearchIndex:
                             stale.append(d["id"])
                         yield document_for(d)
 
-                n = _add_documents(w, docs(), count, progress, self.ix)
+                n = _add_documents(w, docs(), count, progress, self.ix, self.parallel_writes)
                 stale += delete_ids  # read after the stream: it may name ids as it goes
                 for docnum in self._docnums(w, stale):  # older documents only: new ones come later
                     w.delete_document(docnum)
@@ -165,7 +173,8 @@ class SearchIndex:
             self.ix = index.create_in(self.path, self.schema)
             w = self._writer(limitmb=256)
             try:
-                n = _add_documents(w, map(document_for, records), count, progress, self.ix)
+                n = _add_documents(w, map(document_for, records), count, progress, self.ix,
+                                   self.parallel_writes)
                 if applied is not None:
                     self._mark(w.generation, applied)
                 _commit(w, optimize=True)
@@ -221,28 +230,39 @@ class SearchIndex:
             return self._snapshot
 
     def warm(self, max_postings: int | None = None, progress=None) -> int:
-        """Load the postings of the most frequent terms of the current segments into memory,
-        so that the first search for a common word does not read them from disk, then the words
-        that spelling suggestions choose from (a serving process calls this in a background
-        thread; searches go on meanwhile: the lock is taken per term). Returns the number of
-        postings loaded."""
+        """Make the first searches as fast as later ones (a serving process calls this in a
+        background thread; searches go on meanwhile: the lock is taken per step). Each large
+        segment's decoded postings are mapped, written first by the first process to get there
+        (:mod:`kb.search.decoded`); the postings of the most frequent terms of the other segments
+        are loaded into this process's cache; then the words that spelling suggestions choose
+        from. Returns the number of postings made ready."""
         budget = int(max_postings if max_postings is not None else MAX_CACHED_POSTINGS * 0.9)
         with self._mutex:
             snap = self.snapshot()
-            plans = [(segreader, data, self._postings.warm_plan(segreader, self._text_fields))
-                     for segreader, _, data in snap.parts]
         loaded = 0
+        plans = []
+        for segreader, _, data in snap.parts:
+            if self._snapshot is not snap:  # a commit replaced the view: stop here
+                return loaded
+            if self._postings.decode(segreader, data):  # (outside the search lock: it may take long)
+                loaded += data.decoded.postings
+                if progress:
+                    progress(data.decoded.postings)
+            else:
+                plans.append((segreader, data, self._postings.warm_plan(segreader, self._text_fields)))
         terms = ((segreader, data, name, btext) for segreader, data, plan in plans for _, name, btext in plan)
+        cached = 0
         for segreader, data, name, btext in terms:
-            if loaded >= budget:
+            if cached >= budget:
                 break
             with self._mutex:
-                if self._snapshot is not snap:  # a commit replaced the view: stop here
+                if self._snapshot is not snap:
                     return loaded
                 ids = self._postings.postings_of(segreader, data, name, btext)[0]
-            loaded += ids.size
+            cached += ids.size
             if progress:
                 progress(ids.size)
+        loaded += cached
         with self._mutex:  # the words for spelling suggestions (one scan of each term table)
             if self._snapshot is snap:
                 snap.vocab()
@@ -360,7 +380,7 @@ POOL_MB = 256
 NEXT_SEGMENT_AT = 0.9
 
 
-def _add_documents(writer, docs: Iterable[dict], count: int | None, progress, ix) -> int:
+def _add_documents(writer, docs: Iterable[dict], count: int | None, progress, ix, parallel: bool = False) -> int:
     """Add ``docs`` through the fast segment writer (:mod:`kb.search.writer`), analysing their
     text in other processes when there are many (``count``); ``progress(1)`` per document.
 
@@ -368,24 +388,157 @@ def _add_documents(writer, docs: Iterable[dict], count: int | None, progress, ix
     spilling postings to disk: when a pool is nearly full, its segment is written whole from
     memory by the fast path, and the next documents go to a new segment; ``writer``'s commit
     lists them all (:func:`_commit`). Spilled runs are merged back and written a posting at a
-    time, several times slower per posting than a segment written from memory."""
-    adder = prepare_writer(writer, POOL_MB)
+    time, several times slower per posting than a segment written from memory.
+
+    ``parallel``, in a large write (one with analysis processes): the documents go to segments
+    of their own from the start, and a full segment is written by a forked copy of this process
+    while this one goes on adding (:class:`_ForkedPart`). Writing segments is ~38% of a
+    100,000-record import, with the analysis processes idle meanwhile; forked, the import is
+    ~1.5x faster, but the child's copy-on-write pages (reference counts touched in every object
+    it reads) about double the peak memory. See docs/performance.md."""
+    forked = parallel and analysis_processes(count) > 0 and hasattr(os, "fork")
+    adder = prepare_writer(SegmentWriter(ix, _lk=False, limitmb=POOL_MB) if forked else writer, POOL_MB)
     writer.sinergi_segments = []
+    pending: _ForkedPart | None = None
     n = 0
-    for doc, analyzed in analyzed_documents(adder, docs, analysis_processes(count)):
-        adder.add_analyzed(doc, analyzed)
-        n += 1
-        if progress:
-            progress(1)
-        if not n & 63 and getattr(adder.writer.pool, "filled", lambda: 0.0)() >= NEXT_SEGMENT_AT:
-            _finish_part(writer, adder.writer)
-            adder = prepare_writer(SegmentWriter(ix, _lk=False, limitmb=POOL_MB), POOL_MB)
+    try:
+        with _no_cycle_collection() if forked else nullcontext():
+            for doc, analyzed in analyzed_documents(adder, docs, analysis_processes(count)):
+                adder.add_analyzed(doc, analyzed)
+                n += 1
+                if progress:
+                    progress(1)
+                if not n & 63 and getattr(adder.writer.pool, "filled", lambda: 0.0)() >= NEXT_SEGMENT_AT:
+                    if forked:
+                        if pending is not None:  # one at a time: it has had a pool's time to finish
+                            writer.sinergi_segments.append(pending.segment())
+                        pending = _ForkedPart.start(adder.writer)
+                    else:
+                        _finish_part(writer, adder.writer)
+                    adder = prepare_writer(SegmentWriter(ix, _lk=False, limitmb=POOL_MB), POOL_MB)
+                    if forked:
+                        gc.collect()  # a finished writer's pool is in reference cycles
+        if pending is not None:
+            writer.sinergi_segments.append(pending.segment())
+            pending = None
+    except BaseException:
+        if adder.writer is not writer:  # the writer's own files are closed by its cancel
+            try:
+                adder.writer._close_segment()
+            except Exception:  # noqa: BLE001 - the first error is the one to report
+                pass
+        raise
+    finally:
+        if pending is not None:  # a failure on the way: the child's segment is never listed
+            pending.abandon()
     if adder.writer is not writer:  # (its temporary folder is the writer's, removed at its end)
         if adder.writer._added:
             _finish_part(writer, adder.writer)
         else:
             adder.writer._close_segment()
     return n
+
+
+class _ForkedPart:
+    """A helper writer's segment written by a forked child of this process, which sends the
+    finished segment's description back through a pipe.
+
+    The child inherits the writer's open files. They are flushed before the fork, so this
+    process's copies of them hold nothing to write when they are closed after the child is done;
+    this process never writes to them again, and keeps the writer (its pool's memory shared with
+    the child, page for page) until then. The child touches nothing else, and leaves with
+    ``os._exit`` (no buffers of this process's other files are flushed twice)."""
+
+    def __init__(self, pid: int, fd: int, part, files: list):
+        self.pid, self.fd, self.part, self.files = pid, fd, part, files
+
+    @classmethod
+    def start(cls, part) -> _ForkedPart:
+        # The part's files: its segment's, and the temporary file of its per-document columns.
+        own = [part.newsegment.segment_id()]
+        columns = getattr(getattr(part, "perdocwriter", None), "_cols", None)
+        if getattr(columns, "_tempname", None):
+            own.append(columns._tempname)
+        files = []
+        for obj in gc.get_objects():
+            if type(obj) in (io.BufferedWriter, io.BufferedRandom) and not obj.closed \
+                    and any(o in os.path.basename(str(getattr(obj, "name", ""))) for o in own):
+                obj.flush()  # (only these: another thread may be blocked writing to a pipe)
+                files.append(obj)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: write the segment, report it, leave without any clean-up
+            code = 1
+            try:
+                os.close(r)
+                data = pickle.dumps(part._finalize_segment(), protocol=pickle.HIGHEST_PROTOCOL)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(w, view):]
+                code = 0
+            except BaseException:  # noqa: BLE001 - reported by the parent from the exit status
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        os.close(w)
+        return cls(pid, r, part, files)
+
+    def _release(self) -> None:
+        """Close this process's copies of the part's files (empty buffers: nothing is written)."""
+        for f in self.files:
+            try:
+                f.close()
+            except (OSError, ValueError):
+                pass
+        self.files, self.part = [], None
+
+    def segment(self):
+        """The written segment (waits for the child); an error if the child failed."""
+        chunks = []
+        try:
+            while chunk := os.read(self.fd, 1 << 16):
+                chunks.append(chunk)
+        finally:
+            os.close(self.fd)
+            pid, self.pid = self.pid, None
+            _, status = os.waitpid(pid, 0)
+            self._release()
+        if status != 0 or not chunks:
+            raise OSError(f"writing a segment of the search index in process {pid} failed "
+                          f"(exit status {status}); see the messages above")
+        return pickle.loads(b"".join(chunks))
+
+    def abandon(self) -> None:
+        """End the child unless :meth:`segment` has waited for it already."""
+        if self.pid is None:
+            return
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except OSError:
+            pass
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+        os.waitpid(self.pid, 0)
+        self.pid = None
+        self._release()
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while documents are added for forked segment writes:
+    every few hundred allocations a collection would walk the objects of the pool being written
+    by the child, and copy the pages it touches. A finished part's pool is collected
+    explicitly."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _finish_part(writer, part) -> None:

@@ -8,7 +8,8 @@ languages). Here the same query tree is evaluated with numpy instead:
 - a term's postings are read from its segment block by block (document numbers and term
   frequencies as arrays) and cached per segment: Whoosh segments never change once written,
   only their deletions do, so a save (which writes a new small segment) keeps the arrays of the
-  others;
+  others; a large segment's postings are decoded once into a file that every process maps
+  (:mod:`kb.search.decoded`), and then read from there;
 - every node of the tree gives a score vector and a match mask over all documents; BM25 per
   field (Whoosh's formula and defaults), times the field and query boosts, summed over the
   fields and words that match, plus a coordination bonus for each further query word found;
@@ -26,6 +27,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 from scipy import sparse
@@ -34,6 +36,8 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
 from ..text import normalize
+from . import decoded
+from .decoded import DecodedPostings
 from .phrases import ExactPhrase, literal_pattern, literal_words
 
 K1 = 1.2  # Whoosh's BM25F defaults
@@ -85,6 +89,7 @@ class SegmentData:
         self.term_keys: frozenset[tuple[str, bytes]] | None = None
         if self.ndocs <= SMALL_SEGMENT_DOCS:
             self.term_keys = frozenset(segreader.all_terms())
+        self.decoded: DecodedPostings | None = None  # see kb.search.decoded
         self.facets: dict[str, dict[str, np.ndarray]] = {}
         self.years = np.zeros(self.ndocs, dtype=np.int32)
         for name, numeric in facet_fields.items():
@@ -190,8 +195,11 @@ def read_postings(segreader, fieldname: str, btext: bytes) -> tuple[np.ndarray, 
 class PostingCache:
     """Segment data and term postings, shared by the snapshots of one index (LRU by size)."""
 
-    def __init__(self, facet_fields: dict[str, bool]):
+    def __init__(self, facet_fields: dict[str, bool], folder: Path | None = None,
+                 text_fields: Iterable[str] = ()):
         self.facet_fields = facet_fields
+        self.folder = folder  # the index folder, where segments' decoded postings are mapped from
+        self.text_fields = tuple(text_fields)
         self.segments: dict[str, SegmentData] = {}
         self.postings: OrderedDict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
         self.size = 0
@@ -203,6 +211,9 @@ class PostingCache:
             data = self.segments.get(sid)
         if data is None:
             data = SegmentData(segreader, self.facet_fields)
+            if self.folder is not None:  # mapped if some process wrote it (see decode)
+                data.decoded = decoded.open_or_build(self.folder, segreader, self.text_fields, read_postings,
+                                                     build=False)
             with self.lock:
                 self.segments[sid] = data
         return data
@@ -217,6 +228,19 @@ class PostingCache:
                 del self.segments[sid]
             for key in [k for k in self.postings if k[0] in gone]:
                 self.size -= self.postings.pop(key)[0].size
+
+    def decode(self, segreader, data: SegmentData) -> bool:
+        """Map ``segreader``'s decoded postings, writing them first if no process has (see
+        :mod:`kb.search.decoded`); then this cache's private copies of its terms are dropped.
+        False when the segment is small or its folder cannot be written."""
+        if data.decoded is None and self.folder is not None:
+            data.decoded = decoded.open_or_build(self.folder, segreader, self.text_fields, read_postings)
+            if data.decoded is not None:
+                data.decoded.willneed()
+                with self.lock:
+                    for key in [k for k in self.postings if k[0] == data.sid]:
+                        self.size -= self.postings.pop(key)[0].size
+        return data.decoded is not None
 
     def warm_plan(self, segreader, fieldnames: Iterable[str], min_docs: int = 128) -> list[tuple]:
         """The terms of one segment worth loading ahead (in at least ``min_docs`` documents:
@@ -237,6 +261,10 @@ class PostingCache:
                     btext: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Local document numbers, term frequencies and field lengths of a term's documents in
         one segment."""
+        if data.decoded is not None:
+            mapped = data.decoded.get(fieldname, btext)
+            if mapped is not None:
+                return mapped[0], mapped[1], data.field_lengths(segreader, fieldname)[mapped[0]]
         key = (data.sid, fieldname, btext)
         with self.lock:
             hit = self.postings.get(key)
