@@ -4,7 +4,10 @@
 :class:`Snapshot` and answer from that alone. The rules it keeps:
 
 - **The saved model.** ``models/recommender.joblib`` holds a full fit, the store head it reflects
-  (records and head read in one snapshot of the store) and the records' slim forms. Only a full
+  (records and head read in one snapshot of the store), the records' slim forms (packed:
+  :mod:`recommender.records`) and the cases of each region. Its arrays (the model's matrix and
+  its column copy, the packed records) are memory-mapped when loaded, so every worker on the
+  machine reads the same pages of the operating system's page cache. Only a full
   fit writes it (:meth:`ModelHolder.refit`, in this process or in the refit process), to a
   temporary file that then replaces it, so a reader sees a whole file, old or new. Patches are
   never saved. A file of another ``MODEL_FORMAT`` (or unreadable) counts as no file.
@@ -58,11 +61,12 @@ from kb.base import KnowledgeBase
 from kb.errors import Unavailable
 
 from .model import CaseSimilarity
+from .records import PackedRecords, RecordsView
 
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "recommender.joblib"
-MODEL_FORMAT = 5              # bump when the saved model's shape changes (older files are refitted)
+MODEL_FORMAT = 6              # bump when the saved model's shape changes (older files are refitted)
 PATCH_LIMIT = 500             # more changed records than this at once: stale until the refit is in
 REFIT_MIN_ROWS = 50           # refit in the background once this many rows were patched,
 REFIT_SHARE = 0.05            # and this share of the fitted rows,
@@ -103,18 +107,18 @@ def slim(rec: dict) -> dict:
     return {k: rec[k] for k in SLIM_KEYS if k in rec}
 
 
-def _without(base: Snapshot, ids) -> tuple[dict[str, dict], dict[str, list[str]]]:
-    """Copies of ``base``'s records and regions' case lists without ``ids``. Older snapshots keep
-    theirs: a region's list is copied before it changes."""
-    records = dict(base.records)
+def _without(base: Snapshot, ids) -> tuple[RecordsView, dict[str, list[str]]]:
+    """``base``'s records and a copy of its regions' case lists without ``ids``. Older snapshots
+    keep theirs: a region's list is copied before it changes."""
+    ids = list(ids)
     by_region = dict(base.cases_by_region)
     for rid in ids:
-        old = records.pop(rid, None)
+        old = base.records.get(rid)
         if old and old["kind"] == "case":
             for code in old.get("regions", []):
                 if rid in by_region.get(code, ()):
                     by_region[code] = [x for x in by_region[code] if x != rid]
-    return records, by_region
+    return RecordsView.of(base.records).without(ids), by_region
 
 
 def _by_region(records: Mapping[str, dict]) -> dict[str, list[str]]:
@@ -186,7 +190,7 @@ class ModelHolder:
                 self._saved_mtime = mtime
                 if saved is not None:
                     saved["model"].prepare()
-                    self._install(saved["model"], saved["head"], saved["records"])
+                    self._install(saved["model"], saved["head"], saved["records"], saved["by_region"])
         if self._current is not None:
             return self._current
         if not self.background_refit:
@@ -227,8 +231,8 @@ class ModelHolder:
         removed = [c["id"] for c in changes if c["state"] != "published"]
         model = base.model.with_changes(published, removed)
         records, by_region = _without(base, removed + [c["id"] for c in published])
+        records = records.adding({c["id"]: slim(c) for c in published})
         for c in published:
-            records[c["id"]] = slim(c)
             if c["kind"] == "case":
                 for code in c.get("regions", []):
                     by_region[code] = by_region.get(code, []) + [c["id"]]
@@ -273,7 +277,7 @@ class ModelHolder:
         if mtime is None:
             return None, None
         try:
-            saved = joblib.load(self.path)
+            saved = joblib.load(self.path, mmap_mode="r")  # arrays shared through the page cache
         except Exception:  # an unreadable or foreign file: as if none
             return None, mtime
         if not isinstance(saved, dict) or saved.get("format") != MODEL_FORMAT:
@@ -298,22 +302,27 @@ class ModelHolder:
         with self._patching:
             self._saved_mtime = mtime
             if saved is not None:
-                self._install(saved["model"], saved["head"], saved["records"])
+                self._install(saved["model"], saved["head"], saved["records"], saved["by_region"])
 
-    def _install(self, model: CaseSimilarity, head: int, records: dict[str, dict]) -> None:
+    def _install(self, model: CaseSimilarity, head: int, records: Mapping[str, dict],
+                 by_region: Mapping[str, list[str]] | None = None) -> None:
         """Inside ``_patching``: a full fit (prepared) becomes the model, unless the fit in use is
         newer."""
         if head < self._fit_head:
             return
-        self._current = self._base = Snapshot(model, head, records, _by_region(records))
+        by_region = by_region if by_region is not None else _by_region(records)
+        self._current = self._base = Snapshot(model, head, RecordsView.of(records), by_region)
         self._fit_head = head
         self._patched_at = None
 
     def _save(self, model: CaseSimilarity, head: int, records: dict[str, dict]) -> int | None:
-        """Write the saved file (whole, by replacing it); its new mtime."""
+        """Write the saved file (whole, by replacing it); its new mtime. The model is saved
+        prepared (with its column copy), so that loading maps that too."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        joblib.dump({"format": MODEL_FORMAT, "model": model, "head": head, "records": records}, tmp)
+        model.prepare()
+        joblib.dump({"format": MODEL_FORMAT, "model": model, "head": head, "records": PackedRecords(records),
+                     "by_region": _by_region(records)}, tmp)
         tmp.replace(self.path)
         return self._mtime()
 

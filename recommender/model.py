@@ -146,10 +146,7 @@ class CaseSimilarity(BaseEstimator):
         """
         check_is_fitted(self, "matrix_")
         records = list(records)
-        new = copy.copy(self)  # copies what __getstate__ gives: the column matrix is not in it
-        columns = self.__dict__.get("_columns_")
-        if columns is not None:  # the fitted matrix is the same: so is its column copy
-            new.__dict__["_columns_"] = columns
+        new = copy.copy(self)  # shares the fitted matrix and its column copy
         new.ids_ = list(self.ids_)
         new.index_ = dict(self.index_)
         new.versions_ = dict(self.versions_)
@@ -253,17 +250,13 @@ class CaseSimilarity(BaseEstimator):
             self._columns()
 
     def _columns(self) -> sparse.csc_matrix | None:
-        """The fitted matrix by column (built on first use, never saved), when it is small
-        enough to hold twice (``MAX_COLUMN_COPY_NNZ``); else None (score by row)."""
+        """The fitted matrix by column (built on first use, saved with the model so that every
+        process maps one copy), when it is small enough to hold twice (``MAX_COLUMN_COPY_NNZ``); else None (score by row)."""
         columns = self.__dict__.get("_columns_")
         if columns is None and self.matrix_.nnz <= MAX_COLUMN_COPY_NNZ and self.matrix_.shape[0]:
             columns = self.__dict__["_columns_"] = self.matrix_.tocsc()
         return columns
 
-    def __getstate__(self):
-        state = dict(super().__getstate__())  # a copy: the instance keeps its column matrix
-        state.pop("_columns_", None)
-        return state
 
     def record_vector(self, record_id: str) -> sparse.csr_matrix:
         check_is_fitted(self, "matrix_")

@@ -146,3 +146,30 @@ def test_without_a_saved_model_the_command_line_fits_at_once(writable_corpus_kb)
     r = Recommender(kb, background_refit=False)
     assert r.recommend({"description": WASTE}).cases
     assert Recommender(KnowledgeBase(kb.home, create=False), background_refit=False).model().base_rows_ > 100
+
+
+def test_a_loaded_model_maps_its_arrays_and_answers_as_the_fit_that_saved_it(writable_corpus_kb):
+    """Workers share the saved model through the page cache: its matrix, column copy and packed
+    records are memory maps of the file, not private copies, and the answers are the fit's."""
+    import numpy as np
+
+    kb = writable_corpus_kb
+    fitter = Recommender(kb)
+    fitter.holder.refit()  # fits, saves and answers from the fit in memory
+    fitted = fitter.recommend(YOGYA)
+    loaded = Recommender(KnowledgeBase(kb.home, create=False))
+    snap = loaded.snapshot()
+    model = snap.model
+    assert isinstance(model.matrix_.data, np.memmap) and isinstance(model.__dict__["_columns_"].data, np.memmap)
+    assert isinstance(snap.records.packed.blob, np.memmap)
+    res = loaded.recommend(YOGYA)
+    assert [c["id"] for c in res.cases] == [c["id"] for c in fitted.cases]
+    assert [p["code"] for p in res.partners] == [p["code"] for p in fitted.partners]
+    assert res.cases[0]["title"] == kb.get(res.cases[0]["id"])["title"]
+    # A save patches the mapped model (nothing is written into the read-only maps).
+    kb.create(EEL_CASE, author="uji")
+    assert loaded.recommend({"description": EEL}).cases[0]["id"] == "budidaya-sidat-uji"
+    deleted = res.cases[0]["id"]
+    kb.set_state(deleted, "deleted", author="uji")
+    again = loaded.recommend(YOGYA)
+    assert deleted not in shown(again) and again.cases
