@@ -64,9 +64,11 @@ def _pre_analyzed(doc: list[str]) -> list[str]:
 
 
 # The fitted matrix is also kept by column (for scoring a proposal by its terms only) up to this
-# many stored values: 8M is ~64 MB more per process; at 100k synthetic records (~17M) scoring
-# goes by row instead (the 1 GB per process budget).
-MAX_COLUMN_COPY_NNZ = 8_000_000
+# many stored values (8 bytes each). The copy is saved with the model and memory-mapped by every
+# worker, so it costs page cache once per machine, not memory per process: at 100k synthetic
+# records (~18M values) it is ~144 MB, and a recommendation reads only its terms' columns
+# instead of multiplying the whole matrix.
+MAX_COLUMN_COPY_NNZ = 64_000_000
 
 
 class CaseSimilarity(BaseEstimator):

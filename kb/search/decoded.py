@@ -70,8 +70,8 @@ class DecodedPostings:
     def get(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray] | None:
         """The document numbers and frequencies of a term, or None when the file does not hold
         it (a term in fewer than ``MIN_DF`` documents, or none)."""
-        h = key_hash(fieldname, btext)
-        i = int(np.searchsorted(self.hashes, h))
+        h = np.uint64(key_hash(fieldname, btext))  # (a Python int above 2**63 would make
+        i = int(np.searchsorted(self.hashes, h))    # numpy compare the whole table as floats)
         if i >= self.terms or int(self.hashes[i]) != h:
             return None
         start, count = int(self.starts[i]), int(self.counts[i])
