@@ -294,3 +294,19 @@ def test_a_forked_segment_write_does_not_wait_on_another_threads_blocked_file(tm
     blocked.close()
     assert not hung
     assert si.search("sampah").total > 0
+
+
+def test_facet_counts_are_the_same_counted_by_value_or_by_matched_document(tmp_path, records, monkeypatch):
+    import kb.search.ranking as ranking
+
+    si = SearchIndex(tmp_path / "ix")
+    si.rebuild(records[:-10], count=len(records) - 10)
+    si.update(records[-10:], delete_ids=[records[0]["id"]], new_ids={d["id"] for d in records[-10:]})
+    queries = ["sampah", "air minum", "perbatasan laut", "kerja sama", "wisata", "tidakadakatasemacamini"]
+    counted = {}
+    for few in (10**9, 0):  # every value in one product; each matched document's values
+        monkeypatch.setattr(ranking, "FEW_MATCHES", few)
+        fresh = SearchIndex(tmp_path / "ix")
+        counted[few] = [fresh.search(q).facets for q in queries] + [fresh.search("").facets]
+    assert counted[0] == counted[10**9]
+    assert any(f and any(v for v in f.values()) for f in counted[0])

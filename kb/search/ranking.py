@@ -54,6 +54,7 @@ def bm25(tf: np.ndarray, length: np.ndarray, avg_length: float, df: int, ndocs: 
     return idf * (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * length / (avg_length or 1.0)))
 
 
+FEW_MATCHES = 8  # facet values are counted per matched document below 1/FEW_MATCHES of them
 MAX_CACHED_POSTINGS = 8_000_000  # postings kept across segments (12 bytes each)
 _NO_IDS = np.zeros(0, dtype=np.int32)
 _NO_SCORES = np.zeros(0, dtype=np.float32)
@@ -326,6 +327,7 @@ class Snapshot:
                     merged.setdefault(value, []).append(ids + offset if offset else ids)
             self.facets[name] = {v: (np.concatenate(a) if len(a) > 1 else a[0]) for v, a in merged.items()}
         self._facets_csr: tuple | None = None  # all facets as one sparse matrix: see _facet_matrix
+        self._facets_csc: sparse.csc_matrix | None = None  # the same by document, made on first use
         self._terms: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._word_cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # see _word
         self._literal_candidates: dict[tuple[str, str], np.ndarray] = {}  # see _literal_phrase
@@ -386,13 +388,28 @@ class Snapshot:
         """``{facet: [(value, count), ...]}``: every value of each facet in ``names`` counted
         among the documents of ``mask`` (values with no document left out)."""
         matrix, slices = self._facet_matrix()
-        counts = matrix @ mask.view(np.uint8)  # every value of every facet in one product
+        matched = np.flatnonzero(mask) if np.count_nonzero(mask) * FEW_MATCHES < self.ndocs else None
+        if matched is None:
+            counts = matrix @ mask.view(np.uint8)  # every value of every facet in one product
+        else:  # few documents: count their values (0.1-0.5 ms instead of ~1.5 at 100k)
+            by_doc = self._facet_values_by_doc()
+            starts = by_doc.indptr[matched]
+            lengths = by_doc.indptr[matched + 1] - starts
+            ends = np.cumsum(lengths)
+            at = np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if ends.size else 0)
+            counts = np.bincount(by_doc.indices[at], minlength=matrix.shape[0])
         out = {}
         for name in names:
             start, values = slices.get(name, (0, ()))
             part = counts[start:start + len(values)]
             out[name] = [(values[i], int(part[i])) for i in np.flatnonzero(part)]
         return out
+
+    def _facet_values_by_doc(self) -> sparse.csc_matrix:
+        """The facet matrix by document (column): each document's facet values as row numbers."""
+        if self._facets_csc is None:
+            self._facets_csc = self._facet_matrix()[0].tocsc()
+        return self._facets_csc
 
     def _facet_matrix(self) -> tuple[sparse.csr_matrix, dict[str, tuple[int, list[str]]]]:
         """A values × documents 0/1 matrix of all facets (a row per facet value, its documents as
