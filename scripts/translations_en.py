@@ -26,6 +26,9 @@ EN = {
     "Nama pengguna": "User name", "Kata sandi": "Password", "ID (slug, boleh kosong)": "ID (slug, may be empty)",
     "Jenis catatan": "Record kind", "Studi kasus": "Case study", "Praktik baik": "Good practice",
     "Diakses": "Accessed", "Diperiksa terhadap sumbernya pada": "Checked against its sources on",
+    "Angka ini dari sebelum perubahan terakhir; angka baru sedang dihitung. Muat ulang halaman sebentar lagi.":
+        "These figures are from before the latest change; the new ones are being worked out. Reload the page "
+        "in a moment.",
     "Bahasa": "Language", "Judul": "Title", "Ringkasan": "Summary", "Uraian (Markdown)": "Description (Markdown)",
     "Daerah (satu per baris: nama atau kode Kemendagri)": "Regions (one a line: name or Kemendagri code)",
     "Pihak ketiga (satu per baris)": "Third parties (one a line)", "Bidang": "Sectors",

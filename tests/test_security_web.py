@@ -275,3 +275,31 @@ def test_api_names_the_field_with_a_control_character(app, auth):
     assert r.status_code == 400
     fields = {p["field"]: p["message"] for p in r.get_json()["error"]["details"]}
     assert "U+0007" in fields["summary"] and "U+0000" in fields["sources.0.title"]
+
+
+def test_slow_statistics_answer_with_the_previous_figures_while_the_new_ones_are_worked_out(app, monkeypatch):
+    """At 100,000 records the statistics take seconds to work out after each change: a request
+    then gets the previous figures at once, marked as being updated, and the new ones after."""
+    import time as _time
+
+    import webapp.views.main as main_views
+
+    monkeypatch.setattr(main_views, "SLOW_STATISTICS_S", -1.0)  # every result counts as slow
+    kb = app.extensions["sinergi_kb"]
+    c = app.test_client()
+    first = c.get("/statistik").get_data(as_text=True)
+    n = int(re.search(r"(\d+) catatan terbit", first).group(1))
+    assert "sedang dihitung" not in first
+    kb.create({"title": "Kerja sama statistik lambat", "summary": "Catatan baru untuk statistik."}, author="uji")
+    stale = c.get("/statistik").get_data(as_text=True)
+    assert f"{n} catatan terbit" in stale and "sedang dihitung" in stale
+    with app.app_context():
+        cache = main_views._statistics_cache()
+        deadline = _time.monotonic() + 30
+        while cache.updating() and _time.monotonic() < deadline:
+            _time.sleep(0.05)
+        assert not cache.updating()
+    fresh = c.get("/statistik").get_data(as_text=True)
+    assert f"{n + 1} catatan terbit" in fresh and "sedang dihitung" not in fresh
+    english = c.get("/statistik", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert f"{n + 1}" in english

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections import Counter
 
-from flask import Blueprint, current_app, get_template_attribute, redirect, render_template, request, url_for
+from flask import (Blueprint, copy_current_request_context, current_app, get_template_attribute, has_request_context,
+                   redirect, render_template, request, url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -45,18 +48,83 @@ def set_language(code: str):
     return redirect(safe_next(request.args.get("next"), "/"))
 
 
+# Statistics that took longer than this to work out are, after the next change, worked out again
+# in a background thread while requests get the previous figures (at 100,000 records ~6 s).
+SLOW_STATISTICS_S = 1.0
+
+
+class _StatisticsCache:
+    """Results of ``compute()`` by name, for one store head and index view at a time.
+
+    A result is worked out once per change, not per request. When the previous result of a name
+    took longer than ``SLOW_STATISTICS_S``, a change does not make requests wait: they get the
+    previous result while one background thread per name works out the new one (with a copy of
+    the request's context: the page's parts depend on its language); :meth:`updating` says so."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.key: tuple | None = None
+        self.values: dict = {}
+        self.previous: dict = {}   # name -> (value, seconds it took), whatever its key
+        self.running: set = set()  # names being worked out in the background
+        self.local = threading.local()
+
+    def _current(self, key) -> bool:
+        return self.key is not None and self.key[0] == key[0] and self.key[1] is key[1]
+
+    def get(self, key: tuple, name, compute):
+        with self.lock:
+            if not self._current(key):
+                self.key, self.values = key, {}
+            if name in self.values:
+                return self.values[name]
+            previous = self.previous.get(name)
+            background = (previous is not None and previous[1] > SLOW_STATISTICS_S
+                          and not getattr(self.local, "refreshing", False) and has_request_context())
+            if background and name not in self.running:
+                self.running.add(name)
+                threading.Thread(target=copy_current_request_context(self._refresh), args=(key, name, compute),
+                                 name="sinergi-statistics", daemon=True).start()
+        if background:
+            return previous[0]
+        return self._work_out(key, name, compute)
+
+    def _work_out(self, key: tuple, name, compute):
+        t0 = time.perf_counter()
+        value = compute()
+        with self.lock:
+            self.previous[name] = (value, time.perf_counter() - t0)
+            if self._current(key):
+                self.values[name] = value
+        return value
+
+    def _refresh(self, key: tuple, name, compute) -> None:
+        self.local.refreshing = True  # what compute() reads from this cache is worked out here too
+        try:
+            self._work_out(key, name, compute)
+        except Exception:  # noqa: BLE001 - the next request tries again
+            current_app.logger.exception("working out the statistics failed")
+        finally:
+            with self.lock:
+                self.running.discard(name)
+
+    def updating(self) -> bool:
+        with self.lock:
+            return bool(self.running)
+
+
+def _statistics_cache() -> _StatisticsCache:
+    cache = current_app.extensions.get("sinergi_statistics")
+    if cache is None:
+        cache = current_app.extensions.setdefault("sinergi_statistics", _StatisticsCache())
+    return cache
+
+
 def _cached(kb, name, compute):
     """``compute()``, kept until the store has a new revision or the index a new view: the
     statistics are worked out once per change, not per request (the network of regions reads
-    every published record, its map draws every link)."""
-    key = (kb.store.head(), kb.index.snapshot())
-    entry = current_app.extensions.get("sinergi_statistics")
-    if entry is None or entry[0][0] != key[0] or entry[0][1] is not key[1]:
-        entry = current_app.extensions["sinergi_statistics"] = (key, {})
-    values = entry[1]
-    if name not in values:
-        values[name] = compute()
-    return values[name]
+    every published record, its map draws every link); see :class:`_StatisticsCache`."""
+    return _statistics_cache().get((kb.store.head(), kb.index.snapshot()), name, compute)
 
 
 def _statistics(kb) -> dict:
@@ -79,7 +147,7 @@ def cached_statistics(kb) -> dict:
 def stats():
     kb = get_kb()
     parts = _cached(kb, ("page", str(get_locale())), lambda: _stats_parts(kb))
-    return render_template("main/stats.html", **parts)
+    return render_template("main/stats.html", updating=_statistics_cache().updating(), **parts)
 
 
 def _stats_parts(kb) -> dict:
