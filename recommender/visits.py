@@ -66,24 +66,29 @@ def plan(candidates: list[Arrangement]) -> list[tuple[Arrangement, float]]:
     """
     rest = sorted(candidates, key=lambda a: -a.score)
     floor = RELEVANT_SHARE * rest[0].score if rest else 0.0
+    sets = [frozenset(a.members) for a in rest]
+    overlap = [0.0] * len(rest)  # each one's largest overlap with a chosen arrangement so far
     chosen: list[tuple[Arrangement, float]] = []
     member_sets: set[frozenset[str]] = set()
     islands: Counter[str | None] = Counter()
     while rest:
         scored = []
         for i, a in enumerate(rest):
-            overlap = max((_overlap(a.members, c.members) for c, _ in chosen), default=0.0)
             crowded = len(chosen) < DIVERSE_TOP and islands[a.island] >= SAME_ISLAND_LIMIT
-            scored.append((a.score * (1.0 - OVERLAP_PENALTY * overlap), crowded, i))
+            scored.append((a.score * (1.0 - OVERLAP_PENALTY * overlap[i]), crowded, i))
         others = [x for x in scored if not x[1] and x[0] >= floor]
         adj, _, i = max(others or scored, key=lambda x: (x[0], -x[2]))
-        a = rest.pop(i)
-        members = frozenset(a.members)
+        a, members = rest.pop(i), sets.pop(i)
+        overlap.pop(i)
         if not members or members in member_sets:
             continue
         member_sets.add(members)
         islands[a.island] += 1
         chosen.append((a, adj))
+        for j, other in enumerate(sets):  # (the overlap with the newly chosen one only)
+            union = len(members | other)
+            if union and len(members & other) / union > overlap[j]:
+                overlap[j] = len(members & other) / union
     return chosen
 
 

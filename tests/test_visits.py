@@ -266,3 +266,46 @@ def test_peer_precision_is_also_reported_over_the_peers_that_can_be_found():
     # precision over what can be found is complete.
     assert _peer_metrics(["a", "x", "b", "y", "z"], ["a", "b"]) == (1.0, 0.4, 1.0)
     assert _peer_metrics(["x", "y"], ["a", "b", "c", "d", "e", "f"]) == (0.0, 0.0, 0.0)
+
+
+def _plan_by_definition(candidates):
+    """The visit plan as its docstring defines it, each step comparing every remaining
+    arrangement with every chosen one (the reference for the incremental version)."""
+    from collections import Counter
+
+    from recommender import visits as v
+
+    rest = sorted(candidates, key=lambda a: -a.score)
+    floor = v.RELEVANT_SHARE * rest[0].score if rest else 0.0
+    chosen, member_sets, islands = [], set(), Counter()
+    while rest:
+        scored = []
+        for i, a in enumerate(rest):
+            overlap = max((v._overlap(a.members, c.members) for c, _ in chosen), default=0.0)
+            crowded = len(chosen) < v.DIVERSE_TOP and islands[a.island] >= v.SAME_ISLAND_LIMIT
+            scored.append((a.score * (1.0 - v.OVERLAP_PENALTY * overlap), crowded, i))
+        others = [x for x in scored if not x[1] and x[0] >= floor]
+        adj, _, i = max(others or scored, key=lambda x: (x[0], -x[2]))
+        a = rest.pop(i)
+        if not a.members or frozenset(a.members) in member_sets:
+            continue
+        member_sets.add(frozenset(a.members))
+        islands[a.island] += 1
+        chosen.append((a, adj))
+    return chosen
+
+
+def test_the_visit_plan_is_the_one_its_definition_gives_on_random_candidates():
+    import random
+
+    from recommender.visits import Arrangement, plan
+
+    rng = random.Random(11)
+    codes = [f"{i}.{j:02d}" for i in range(11, 20) for j in range(1, 12)]
+    for _ in range(300):
+        cands = [Arrangement(f"c{k}", round(rng.random(), rng.choice([1, 3])),
+                             tuple(dict.fromkeys(rng.sample(codes, rng.randint(0, 4)))),
+                             rng.choice(["sumatera", "jawa", "sulawesi", None]))
+                 for k in range(rng.randint(0, 40))]
+        cands += [Arrangement(f"d{k}", c.score, c.members, c.island) for k, c in enumerate(cands[:3])]
+        assert [(a.id, s) for a, s in plan(cands)] == [(a.id, s) for a, s in _plan_by_definition(cands)]
