@@ -247,13 +247,14 @@ class CaseSimilarity(BaseEstimator):
         return sims * self.alive_
 
     def prepare(self) -> None:
-        """Build what scoring needs that is not saved (the column copy of the matrix)."""
+        """Build what scoring needs beside the fitted matrix (its column copy), unless it is
+        there already (a loaded model brings the saved one)."""
         if hasattr(self, "matrix_"):
             self._columns()
 
     def _columns(self) -> sparse.csc_matrix | None:
         """The fitted matrix by column (built on first use, saved with the model so that every
-        process maps one copy), when it is small enough to hold twice (``MAX_COLUMN_COPY_NNZ``); else None (score by row)."""
+        process maps one copy), up to ``MAX_COLUMN_COPY_NNZ`` values; else None (score by row)."""
         columns = self.__dict__.get("_columns_")
         if columns is None and self.matrix_.nnz <= MAX_COLUMN_COPY_NNZ and self.matrix_.shape[0]:
             columns = self.__dict__["_columns_"] = self.matrix_.tocsc()
