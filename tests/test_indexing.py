@@ -310,3 +310,17 @@ def test_facet_counts_are_the_same_counted_by_value_or_by_matched_document(tmp_p
         counted[few] = [fresh.search(q).facets for q in queries] + [fresh.search("").facets]
     assert counted[0] == counted[10**9]
     assert any(f and any(v for v in f.values()) for f in counted[0])
+
+
+def test_facets_extended_save_by_save_equal_those_merged_afresh(tmp_path, records):
+    si = SearchIndex(tmp_path / "ix")
+    si.rebuild(records[:-6], count=len(records) - 6)
+    si.search("sampah")  # the first view merges every segment's facets
+    for i, rec in enumerate(records[-6:]):  # each save a segment of its own after the others
+        deleted = [records[i]["id"]] if i % 2 else []
+        si.update([rec], delete_ids=deleted, new_ids={rec["id"]})
+        fresh = SearchIndex(tmp_path / "ix")  # its own cache: merged from every segment
+        for q, filters in (("", None), ("sampah", None), ("air", {"sector": [rec["sectors"][0]]} if rec.get("sectors") else None)):
+            mine, theirs = si.search(q, filters=filters), fresh.search(q, filters=filters)
+            assert mine.facets == theirs.facets and [h.id for h in mine.results] == [h.id for h in theirs.results]
+    assert len(si.ix.reader().leaf_readers()) > 1

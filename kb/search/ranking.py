@@ -202,6 +202,7 @@ class PostingCache:
         self.folder = folder  # the index folder, where segments' decoded postings are mapped from
         self.text_fields = tuple(text_fields)
         self.segments: dict[str, SegmentData] = {}
+        self._merged: dict[tuple, dict[str, dict[str, np.ndarray]]] = {}  # see merged_facets
         self.postings: OrderedDict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
         self.size = 0
         self.lock = threading.Lock()
@@ -229,6 +230,33 @@ class PostingCache:
                 del self.segments[sid]
             for key in [k for k in self.postings if k[0] in gone]:
                 self.size -= self.postings.pop(key)[0].size
+
+    def merged_facets(self, parts: list[tuple]) -> dict[str, dict[str, np.ndarray]]:
+        """Every facet value's documents over ``parts`` (``(segreader, offset, data)``, as a
+        snapshot lists them), with global document numbers. A save adds a small segment after
+        the others: the lists merged for the previous snapshot are extended rather than merged
+        again from every segment (~10 ms at 100,000 records, in each worker, at each save)."""
+        key = tuple((data.sid, offset) for _, offset, data in parts)
+        with self.lock:
+            hit = self._merged.get(key)
+            if hit is not None:
+                return hit
+            done, base = 0, None
+            for k, v in self._merged.items():  # the longest merged prefix of these parts
+                if len(k) > done and key[:len(k)] == k:
+                    done, base = len(k), v
+        out: dict[str, dict[str, np.ndarray]] = {}
+        for name in self.facet_fields:
+            merged: dict[str, list[np.ndarray]] = {v: [ids] for v, ids in base[name].items()} if base else {}
+            for _, offset, data in parts[done:]:
+                for value, ids in data.facets.get(name, {}).items():
+                    merged.setdefault(value, []).append(ids + offset if offset else ids)
+            out[name] = {v: (np.concatenate(a) if len(a) > 1 else a[0]) for v, a in merged.items()}
+        with self.lock:
+            self._merged[key] = out
+            while len(self._merged) > 2:  # the current view and the one before it
+                self._merged.pop(next(iter(self._merged)))
+        return out
 
     def decode(self, segreader, data: SegmentData) -> bool:
         """Map ``segreader``'s decoded postings, writing them first if no process has (see
@@ -319,13 +347,7 @@ class Snapshot:
         for name in self.text_fields:
             total = reader.field_length(name) if name in reader.schema else 0
             self.avg_length[name] = (total / self.ndocs) if self.ndocs else 1.0
-        self.facets: dict[str, dict[str, np.ndarray]] = {}
-        for name in cache.facet_fields:
-            merged: dict[str, list[np.ndarray]] = {}
-            for _, offset, data in self.parts:
-                for value, ids in data.facets.get(name, {}).items():
-                    merged.setdefault(value, []).append(ids + offset if offset else ids)
-            self.facets[name] = {v: (np.concatenate(a) if len(a) > 1 else a[0]) for v, a in merged.items()}
+        self.facets = cache.merged_facets(self.parts)  # (shared with other snapshots: read only)
         self._facets_csr: tuple | None = None  # all facets as one sparse matrix: see _facet_matrix
         self._facets_csc: sparse.csc_matrix | None = None  # the same by document, made on first use
         self._terms: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
