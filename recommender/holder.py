@@ -92,7 +92,7 @@ class Snapshot:
 
     model: CaseSimilarity
     head: int
-    records: Mapping[str, dict]
+    records: RecordsView
     cases_by_region: Mapping[str, list[str]]
     stale: bool = False
     superseded: frozenset[str] | None = None
@@ -118,7 +118,7 @@ def _without(base: Snapshot, ids) -> tuple[RecordsView, dict[str, list[str]]]:
             for code in old.get("regions", []):
                 if rid in by_region.get(code, ()):
                     by_region[code] = [x for x in by_region[code] if x != rid]
-    return RecordsView.of(base.records).without(ids), by_region
+    return base.records.without(ids), by_region
 
 
 def _by_region(records: Mapping[str, dict]) -> dict[str, list[str]]:
@@ -190,7 +190,8 @@ class ModelHolder:
                 self._saved_mtime = mtime
                 if saved is not None:
                     saved["model"].prepare()
-                    self._install(saved["model"], saved["head"], saved["records"], saved["by_region"])
+                    self._install(saved["model"], saved["head"], RecordsView(saved["records"]),
+                                  saved["by_region"])
         if self._current is not None:
             return self._current
         if not self.background_refit:
@@ -302,27 +303,27 @@ class ModelHolder:
         with self._patching:
             self._saved_mtime = mtime
             if saved is not None:
-                self._install(saved["model"], saved["head"], saved["records"], saved["by_region"])
+                self._install(saved["model"], saved["head"], RecordsView(saved["records"]), saved["by_region"])
 
-    def _install(self, model: CaseSimilarity, head: int, records: Mapping[str, dict],
-                 by_region: Mapping[str, list[str]] | None = None) -> None:
+    def _install(self, model: CaseSimilarity, head: int, records: RecordsView,
+                 by_region: Mapping[str, list[str]]) -> None:
         """Inside ``_patching``: a full fit (prepared) becomes the model, unless the fit in use is
         newer."""
         if head < self._fit_head:
             return
-        by_region = by_region if by_region is not None else _by_region(records)
-        self._current = self._base = Snapshot(model, head, RecordsView.of(records), by_region)
+        self._current = self._base = Snapshot(model, head, records, by_region)
         self._fit_head = head
         self._patched_at = None
 
-    def _save(self, model: CaseSimilarity, head: int, records: dict[str, dict]) -> int | None:
+    def _save(self, model: CaseSimilarity, head: int, records: dict[str, dict],
+              by_region: dict[str, list[str]]) -> int | None:
         """Write the saved file (whole, by replacing it); its new mtime. The model is saved
         prepared (with its column copy), so that loading maps that too."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         model.prepare()
         joblib.dump({"format": MODEL_FORMAT, "model": model, "head": head, "records": PackedRecords(records),
-                     "by_region": _by_region(records)}, tmp)
+                     "by_region": by_region}, tmp)
         tmp.replace(self.path)
         return self._mtime()
 
@@ -337,12 +338,12 @@ class ModelHolder:
                     and not base.model.patched_rows_:
                 return
             model, head, records = fit_store(self.kb)
-            mtime = self._save(model, head, records)
+            by_region = _by_region(records)
+            mtime = self._save(model, head, records, by_region)  # (prepares the model)
             if install:
-                model.prepare()
                 with self._patching:
                     self._saved_mtime = mtime
-                    self._install(model, head, records)
+                    self._install(model, head, RecordsView(changed=records), by_region)
 
     def refit_in_background(self) -> bool:
         """Start a full refit in a separate process unless one runs from here already (a serving

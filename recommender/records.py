@@ -19,9 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 
-
-def _dumps(rec: dict) -> bytes:
-    return json.dumps(rec, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+from kb.store import _json  # the store's compact JSON
 
 
 class PackedRecords(Mapping):
@@ -33,7 +31,7 @@ class PackedRecords(Mapping):
         encoded = [rid.encode("utf-8") for rid in ids]
         if any(e.endswith(b"\0") for e in encoded):  # numpy's S dtype drops trailing NULs
             raise ValueError("a record id ends with a NUL character")
-        chunks = [_dumps(records[rid]) for rid in ids]
+        chunks = [_json(records[rid]).encode("utf-8") for rid in ids]
         self.ids = np.array(encoded, dtype=f"S{max((len(e) for e in encoded), default=1)}")
         self.offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
         np.cumsum([len(c) for c in chunks], out=self.offsets[1:])
@@ -77,15 +75,6 @@ class RecordsView(Mapping):
         self.gone = frozenset(gone)
         self._len = len(self.packed) - len(self.gone) + sum(
             1 for rid in self.changed if rid not in self.packed or rid in self.gone)
-
-    @classmethod
-    def of(cls, records: Mapping[str, dict]) -> RecordsView:
-        """A view of ``records``: a packed mapping as it is, a dict as changes over nothing."""
-        if isinstance(records, RecordsView):
-            return records
-        if isinstance(records, PackedRecords):
-            return cls(records)
-        return cls(changed=records)
 
     def without(self, ids: Iterable[str]) -> RecordsView:
         ids = set(ids)

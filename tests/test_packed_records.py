@@ -34,7 +34,7 @@ def test_packed_records_read_back_as_the_dicts_they_pack():
 
 def test_a_view_removes_and_adds_without_touching_the_packed_records():
     packed = PackedRecords(RECORDS)
-    view = RecordsView.of(packed)
+    view = RecordsView(packed)
     edited = {**RECORDS["a"], "title": "Diubah"}
     new = {"id": "baru", "kind": "case", "title": "Baru"}
     after = view.without(["a", "zona-sekolah", "tidak-ada"]).adding({"a": edited, "baru": new})
@@ -44,4 +44,4 @@ def test_a_view_removes_and_adds_without_touching_the_packed_records():
     gone = after.without(["a", "baru"])
     assert set(gone) == {"tpa-regional", "air-minum-ñ"} and len(gone) == 2 and gone.get("a") is None
     assert view["a"] == RECORDS["a"] and len(view) == 4  # the older view is unchanged
-    assert dict(RecordsView.of({"x": {"id": "x"}})) == {"x": {"id": "x"}}
+    assert dict(RecordsView(changed={"x": {"id": "x"}})) == {"x": {"id": "x"}}

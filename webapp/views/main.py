@@ -108,9 +108,11 @@ class _StatisticsCache:
             with self.lock:
                 self.running.discard(name)
 
-    def updating(self) -> bool:
+    def updating(self, name) -> bool:
+        """Whether the result of ``name`` being answered is the previous one (its new one is
+        being worked out)."""
         with self.lock:
-            return bool(self.running)
+            return name in self.running
 
 
 def _statistics_cache() -> _StatisticsCache:
@@ -146,8 +148,9 @@ def cached_statistics(kb) -> dict:
 @bp.get("/statistik")
 def stats():
     kb = get_kb()
-    parts = _cached(kb, ("page", str(get_locale())), lambda: _stats_parts(kb))
-    return render_template("main/stats.html", updating=_statistics_cache().updating(), **parts)
+    name = ("page", str(get_locale()))
+    parts = _cached(kb, name, lambda: _stats_parts(kb))
+    return render_template("main/stats.html", updating=_statistics_cache().updating(name), **parts)
 
 
 def _stats_parts(kb) -> dict:
