@@ -303,3 +303,27 @@ def test_slow_statistics_answer_with_the_previous_figures_while_the_new_ones_are
     assert f"{n + 1} catatan terbit" in fresh and "sedang dihitung" not in fresh
     english = c.get("/statistik", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert f"{n + 1}" in english
+
+
+def test_a_result_first_worked_out_while_another_is_refreshed_is_made_of_fresh_figures(app, monkeypatch):
+    """The English page, never shown before, is worked out while the Indonesian one is being
+    refreshed in the background: it must count the new record, not the previous figures."""
+    import threading as _threading
+
+    import webapp.views.main as main_views
+
+    monkeypatch.setattr(main_views, "SLOW_STATISTICS_S", -1.0)
+    release = _threading.Event()
+    refresh = main_views._StatisticsCache._refresh
+    monkeypatch.setattr(main_views._StatisticsCache, "_refresh",
+                        lambda self, *a: (release.wait(30), refresh(self, *a)))
+    kb = app.extensions["sinergi_kb"]
+    c = app.test_client()
+    n = int(re.search(r"(\d+) catatan terbit", c.get("/statistik").get_data(as_text=True)).group(1))
+    kb.create({"title": "Kerja sama statistik bahasa", "summary": "Catatan baru untuk statistik."}, author="uji")
+    try:
+        assert f"{n} catatan terbit" in c.get("/statistik").get_data(as_text=True)  # previous, refreshing
+        english = c.get("/statistik?lang=en", headers={"Accept-Language": "en"}).get_data(as_text=True)
+        assert f"{n + 1} published records" in english
+    finally:
+        release.set()

@@ -80,7 +80,7 @@ class _StatisticsCache:
                 return self.values[name]
             previous = self.previous.get(name)
             background = (previous is not None and previous[1] > SLOW_STATISTICS_S
-                          and not getattr(self.local, "refreshing", False) and has_request_context())
+                          and not getattr(self.local, "working_out", False) and has_request_context())
             if background and name not in self.running:
                 self.running.add(name)
                 threading.Thread(target=copy_current_request_context(self._refresh), args=(key, name, compute),
@@ -90,8 +90,15 @@ class _StatisticsCache:
         return self._work_out(key, name, compute)
 
     def _work_out(self, key: tuple, name, compute):
+        # What compute() reads from this cache is worked out fresh too: a result made of a
+        # previous one would be kept as current.
+        outer = getattr(self.local, "working_out", False)
+        self.local.working_out = True
         t0 = time.perf_counter()
-        value = compute()
+        try:
+            value = compute()
+        finally:
+            self.local.working_out = outer
         with self.lock:
             self.previous[name] = (value, time.perf_counter() - t0)
             if self._current(key):
@@ -99,7 +106,6 @@ class _StatisticsCache:
         return value
 
     def _refresh(self, key: tuple, name, compute) -> None:
-        self.local.refreshing = True  # what compute() reads from this cache is worked out here too
         try:
             self._work_out(key, name, compute)
         except Exception:  # noqa: BLE001 - the next request tries again
