@@ -254,6 +254,82 @@ def _join(words: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
     return out
 
 
+def _index_words(text: str) -> list[str]:
+    """The words of :func:`_raw_words` without their spans (the index writer's form: a word
+    with a hyphen or an apostrophe, the rare case, goes through :func:`_raw_words` itself)."""
+    out: list[str] = []
+    aliases = _WORD_ALIASES
+    for word in _WORD.findall(text):
+        if "-" in word or "'" in word or "’" in word:
+            out.extend([w for w, _, _ in _raw_words(word)])
+        else:
+            word = word.casefold()
+            out.append(aliases.get(word, word))
+    return out
+
+
+def _join_words(words: list[str]) -> list[str]:
+    """:func:`_join` of words without their spans."""
+    out: list[str] = []
+    i, n = 0, len(words)
+    compounds, prefixes = _COMPOUND_SET, BOUND_PREFIXES
+    while i < n:
+        w = words[i]
+        if i + 1 < n:
+            w2 = words[i + 1]
+            if (w, w2) in compounds or (w in prefixes and w2.isalpha() and w != "lintas"):
+                joined = w + w2
+                out.append(_WORD_ALIASES.get(joined, joined))
+                i += 2
+                continue
+            if w == "bekerja" and w2 == "sama":
+                out.append("kerjasama")
+                i += 2
+                continue
+        out.append(w)
+        i += 1
+    return out
+
+
+def index_positions(text: str, lang: str = "id") -> tuple[dict[str, list[int]], int]:
+    """``(term -> its positions, number of terms)`` of ``text``: the terms and positions of
+    :func:`analyze_tuples` (spans left out), grouped by term in order of first appearance.
+    This is what the index writer stores; it is several times cheaper than building tuples."""
+    words = _join_words(_index_words(normalize(text)))
+    phrases, longest, starts = _phrases()
+    stops = stop_words("en" if lang == "en" else "id")
+    stemmer = stem_en if lang == "en" else stem_id
+    poses: dict[str, list[int]] = {}
+    n = len(words)
+    count = 0
+    skip_until = 0
+    for i, w in enumerate(words):
+        if i >= skip_until and w in starts:
+            for size in range(min(longest, n - i), 0, -1):
+                concepts = phrases.get(tuple(words[i:i + size]))
+                if concepts:
+                    for c in concepts:
+                        p = poses.get(c)
+                        if p is None:
+                            poses[c] = [i]
+                        else:
+                            p.append(i)
+                    count += len(concepts)
+                    if size > 1:
+                        skip_until = i + size
+                    break
+        if i < skip_until or w in stops:
+            continue
+        t = stemmer(w)
+        p = poses.get(t)
+        if p is None:
+            poses[t] = [i]
+        else:
+            p.append(i)
+        count += 1
+    return poses, count
+
+
 @dataclass(frozen=True, slots=True)
 class Term:
     """One analyzed term: its text, position and span in the normalised input."""

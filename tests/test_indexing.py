@@ -324,3 +324,28 @@ def test_facets_extended_save_by_save_equal_those_merged_afresh(tmp_path, record
             mine, theirs = si.search(q, filters=filters), fresh.search(q, filters=filters)
             assert mine.facets == theirs.facets and [h.id for h in mine.results] == [h.id for h in theirs.results]
     assert len(si.ix.reader().leaf_readers()) > 1
+
+
+def test_a_forked_child_does_not_hold_the_analysis_processes_input_open(tmp_path):
+    # A child forked to write a segment must close its copies of the analysis processes'
+    # pipes: while it holds one, that process never sees the end of its input, and the
+    # writing process waits for the child before it can write its last segment.
+    import time
+
+    helpers = kb_indexing.AnalysisProcesses({"title_id": ("positions", "id")}, 2)
+    helpers.send(0, [{"title_id": "Pengelolaan sampah regional"}])
+    assert helpers.receive(0)[0]["title_id"][1] > 0
+    pid = os.fork()
+    if pid == 0:
+        kb_indexing.close_helper_pipes()
+        time.sleep(8)
+        os._exit(0)
+    try:
+        t = time.monotonic()
+        helpers.close()
+        closed_after = time.monotonic() - t
+        assert [p.returncode for p in helpers.procs] == [0, 0]
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    assert closed_after < 4, f"the analysis processes ended only {closed_after:.1f} s later, with the child"

@@ -1,4 +1,7 @@
-from kb.text import analyze, terms
+from kb.base import corpus_files
+from kb.documents import document_for
+from kb.io import iter_file
+from kb.text import analyze, analyze_tuples, index_positions, terms
 
 
 def test_kerjasama_spellings_meet():
@@ -131,3 +134,32 @@ def test_plain_text_leaves_out_markdown_markup_and_keeps_the_words():
     assert plain_text("> kutipan\n\n---\n***a** b*") == "kutipan\n\n\na b"
     # Not markup: an underscore inside a word, a lone asterisk, a year.
     assert plain_text("snake_case_name, 5 * 3, tahun 2024") == "snake_case_name, 5 * 3, tahun 2024"
+
+
+def _grouped(text: str, lang: str) -> tuple[dict[str, list[int]], int]:
+    poses: dict[str, list[int]] = {}
+    tuples = analyze_tuples(text, lang)
+    for term, pos, _, _ in tuples:
+        poses.setdefault(term, []).append(pos)
+    return poses, len(tuples)
+
+
+def test_the_index_writers_analysis_gives_the_terms_and_positions_of_the_full_analysis():
+    # index_positions is the writer's fast path; a term it gives differently from analyze
+    # (what queries go through) would never be found.
+    texts = [
+        "Kerja sama antar-daerah: daerah-daerah bekerja sama; Kab. Sleman's plan’s non-APBD",
+        "İstanbul STRASSE straße ﬁnance ＡＢＣ １２３ lintas batas antarkota TPA/TPST",
+        "", "-", "'a' ’b’ a--b a-'b", "bekerja-sama bekerjasama dikerjasamakan kerjasamanya",
+        "Pemerintah Kota Yogyakarta, Kabupaten Sleman dan Kabupaten Bantul (Kartamantul) "
+        "mengelola sampah di TPST Piyungan bersama-sama sejak 2001.",
+    ]
+    for path in corpus_files():
+        for item in iter_file(path):
+            texts += [v for v in document_for(item.data).values() if isinstance(v, str)]
+    assert len(texts) > 100
+    for lang in ("id", "en"):
+        for text in texts:
+            got = index_positions(text, lang)
+            want = _grouped(text, lang)
+            assert got == want and list(got[0]) == list(want[0]), (lang, text[:80])

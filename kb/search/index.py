@@ -36,7 +36,7 @@ from .query import Queries, filter_query, suggest, unknown_filter_values
 from .ranking import MAX_CACHED_POSTINGS, PostingCache, Snapshot, positive_terms, top
 from .results import Hit, SearchResult, facet_counts
 from .specs import DEFAULT_FACETS, FACET_SPECS, FACETS, LANGS, TEXT_SPECS, build_schema
-from .writer import analysis_processes, analyzed_documents, prepare_writer
+from .writer import analysis_processes, analyzed_documents, close_helper_pipes, prepare_writer
 
 MAX_QUERY_CHARS = 1000
 MAX_QUERY_WORDS = 64
@@ -375,8 +375,10 @@ def _rebased(old: SegmentReader, segment) -> SegmentReader:
 
 
 # The posting pool's memory budget per segment (MB), and the share of it at which a large write
-# goes on in a new segment.
+# goes on in a new segment. Forked writes (``parallel``) keep smaller pools: a forked child
+# holds the pool it writes while this process fills the next one.
 POOL_MB = 256
+FORKED_POOL_MB = 128
 NEXT_SEGMENT_AT = 0.9
 
 
@@ -397,7 +399,8 @@ def _add_documents(writer, docs: Iterable[dict], count: int | None, progress, ix
     ~1.5x faster, but the child's copy-on-write pages (reference counts touched in every object
     it reads) about double the peak memory. See docs/performance.md."""
     forked = parallel and analysis_processes(count) > 0 and hasattr(os, "fork")
-    adder = prepare_writer(SegmentWriter(ix, _lk=False, limitmb=POOL_MB) if forked else writer, POOL_MB)
+    pool_mb = FORKED_POOL_MB if forked else POOL_MB
+    adder = prepare_writer(SegmentWriter(ix, _lk=False, limitmb=pool_mb) if forked else writer, pool_mb)
     writer.sinergi_segments = []
     pending: _ForkedPart | None = None
     n = 0
@@ -415,12 +418,18 @@ def _add_documents(writer, docs: Iterable[dict], count: int | None, progress, ix
                         pending = _ForkedPart.start(adder.writer)
                     else:
                         _finish_part(writer, adder.writer)
-                    adder = prepare_writer(SegmentWriter(ix, _lk=False, limitmb=POOL_MB), POOL_MB)
+                    adder = prepare_writer(SegmentWriter(ix, _lk=False, limitmb=pool_mb), pool_mb)
                     if forked:
                         gc.collect()  # a finished writer's pool is in reference cycles
+        last = None
+        if adder.writer is not writer and adder.writer._added:
+            # written here while a forked child writes the previous segment
+            last = adder.writer._finalize_segment()
         if pending is not None:
             writer.sinergi_segments.append(pending.segment())
             pending = None
+        if last is not None:
+            writer.sinergi_segments.append(last)
     except BaseException:
         if adder.writer is not writer:  # the writer's own files are closed by its cancel
             try:
@@ -431,11 +440,8 @@ def _add_documents(writer, docs: Iterable[dict], count: int | None, progress, ix
     finally:
         if pending is not None:  # a failure on the way: the child's segment is never listed
             pending.abandon()
-    if adder.writer is not writer:  # (its temporary folder is the writer's, removed at its end)
-        if adder.writer._added:
-            _finish_part(writer, adder.writer)
-        else:
-            adder.writer._close_segment()
+    if adder.writer is not writer and last is None:  # no documents (its temporary folder is
+        adder.writer._close_segment()  # the writer's, removed at its end)
     return n
 
 
@@ -471,6 +477,7 @@ class _ForkedPart:
             code = 1
             try:
                 os.close(r)
+                close_helper_pipes()
                 data = pickle.dumps(part._finalize_segment(), protocol=pickle.HIGHEST_PROTOCOL)
                 view = memoryview(data)
                 while view:
@@ -481,6 +488,10 @@ class _ForkedPart:
             finally:
                 os._exit(code)
         os.close(w)
+        # The child has the pool: this process frees its copy now, not when the child is done
+        # (two pools at once otherwise; freeing copies the pages of the objects it frees, whose
+        # memory the next pool reuses).
+        part.pool._reset()
         return cls(pid, r, part, files)
 
     def _release(self) -> None:

@@ -14,25 +14,20 @@ from __future__ import annotations
 import pickle
 import struct
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import BinaryIO
 
-from ..text import analyze_tuples
+from ..text import index_positions
 
 _HEADER = struct.Struct("<Q")
 
 
 def text_terms(kind: str, arg, value: str) -> tuple[dict, int]:
     """``(term -> positions or count, number of tokens)`` of ``value``: ``kind`` ``positions``
-    analyzes with :func:`kb.text.analyze_tuples` in language ``arg``; ``frequency`` counts the
+    analyzes with :func:`kb.text.index_positions` in language ``arg``; ``frequency`` counts the
     lower-cased matches of the compiled expression ``arg``."""
     if kind == "positions":
-        poses: defaultdict[str, list[int]] = defaultdict(list)
-        n = 0
-        for text, pos, _, _ in analyze_tuples(value, arg):
-            poses[text].append(pos)
-            n += 1
-        return poses, n
+        return index_positions(value, arg)
     if arg.groups:  # findall would give the groups, not the whole match
         tokens = [m.group(0) for m in arg.finditer(value)]
     else:

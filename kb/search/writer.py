@@ -523,6 +523,22 @@ def analysis_processes(count: int | None) -> int:
     return min(cores, 3)
 
 
+# The pipe ends of the running analysis processes held by this process. A forked child
+# closes them first (:func:`close_helper_pipes`): holding a copy of a process's input would keep
+# it from seeing the end of its input until the child exits.
+_HELPER_FDS: set[int] = set()
+
+
+def close_helper_pipes() -> None:
+    """In a forked child: close its copies of the analysis processes' pipes."""
+    for fd in list(_HELPER_FDS):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELPER_FDS.clear()
+
+
 class AnalysisProcesses:
     """``n`` processes running :mod:`kb.search.textworker`, fed batches in turn. A thread per process
     writes its input, so that a process blocked on writing a result never blocks this one."""
@@ -534,11 +550,14 @@ class AnalysisProcesses:
         self.procs: list[subprocess.Popen] = []
         self.feeds: list[queue.Queue] = []
         self.threads: list[threading.Thread] = []
+        self.fds: list[int] = []
         try:
             for _ in range(n):
                 proc = subprocess.Popen([sys.executable, "-m", "kb.search.textworker"], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, env=env)
                 self.procs.append(proc)
+                self.fds += [proc.stdin.fileno(), proc.stdout.fileno()]
+                _HELPER_FDS.update(self.fds)
                 feed: queue.Queue = queue.Queue()
                 self.feeds.append(feed)
                 thread = threading.Thread(target=self._feed, args=(proc, feed), daemon=True,
@@ -577,6 +596,7 @@ class AnalysisProcesses:
                                f"(exit status {proc.wait()})") from None
 
     def close(self, kill: bool = False) -> None:
+        _HELPER_FDS.difference_update(self.fds)
         for feed in self.feeds:
             feed.put(None)
         for proc in self.procs:
