@@ -88,9 +88,10 @@ def _command(*args, group: bool = False, **kwargs):
     return add
 
 
-def new_group(*, after_change: tuple[Callable[[KnowledgeBase], None], ...] = ()) -> click.Group:
-    """A ``sinergi`` command group holding kb's commands; ``after_change(kb)`` runs after a
-    command changed the store (the recommender refits its models there)."""
+def new_group(*, after_change: tuple[Callable[..., bool | None], ...] = ()) -> click.Group:
+    """A ``sinergi`` command group holding kb's commands; ``after_change(kb, deferrable=…)`` runs
+    after a command changed the store (the recommender refits its models there; ``deferrable``:
+    it may leave that to later, and answers False when it does)."""
 
     @click.group()
     @click.option("--home", type=click.Path(file_okay=False), envvar="SINERGI_HOME",
@@ -132,10 +133,15 @@ def init(ctx: click.Context, empty: bool) -> None:
     click.echo(f"Instance ready at {kb.home} in {time.perf_counter() - t0:.1f} s.")
 
 
-def _fit_models(kb: KnowledgeBase) -> None:
+def _fit_models(kb: KnowledgeBase, *, deferrable: bool = False) -> None:
+    """Run the group's ``after_change(kb, deferrable=…)`` hooks (the recommender's refit); a hook
+    that answers False has left its work to later (``deferrable``: an import), which is said."""
     ctx = click.get_current_context(silent=True)  # its obj is the group's (click passes it down)
     for hook in ctx.obj.get("after_change", ()) if ctx and ctx.obj else ():
-        hook(kb)
+        if hook(kb, deferrable=deferrable) is False:
+            click.echo("The recommender's model is refitted on its next use, not now (a large store): "
+                       "`sinergi serve` refits it in the background while it answers with the previous "
+                       "model; `sinergi recommend` fits it first.", err=True)
 
 
 @_command("import")
@@ -162,7 +168,7 @@ def import_(ctx: click.Context, files: tuple[str, ...], dry_run: bool, upsert: b
     kb.index.parallel_writes = parallel_index_writes
     report = kb.import_files(files, upsert=upsert, dry_run=dry_run, author="cli", progress=_bar_factory(progress))
     if not dry_run:
-        _fit_models(kb)
+        _fit_models(kb, deferrable=True)
     if as_json:
         echo_json(report.as_dict())
     elif dry_run:

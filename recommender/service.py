@@ -343,10 +343,22 @@ def forget_instances() -> None:
     _INSTANCES.clear()
 
 
-def refresh_models(kb: KnowledgeBase) -> None:
-    """Fit and save the model now (after init, import and reindex)."""
+# An import into a store of more published records than this leaves the model's refit to its
+# next use (at 100,000 records a fit takes ~2.5 min and ~1.5 GB, more than the import itself).
+FIT_NOW_MAX = 20_000
+
+
+def refresh_models(kb: KnowledgeBase, *, deferrable: bool = False) -> bool:
+    """Fit and save the model now (after init, import and reindex); whether it was fitted.
+
+    ``deferrable`` (an import): in a store of more than :data:`FIT_NOW_MAX` published records
+    the fit is left to the model's next use instead: ``serve`` refits a stale model in a
+    background process while it answers with the previous one, ``recommend`` fits on demand."""
+    if deferrable and kb.store.count() > FIT_NOW_MAX:
+        return False
     recommender_for(kb).refresh()
+    return True
 
 
-__all__ = ["EXTERNALITY_SECTORS", "ModelNotReady", "Recommender", "ProposalIn", "Snapshot", "parse_proposal",
+__all__ = ["EXTERNALITY_SECTORS", "FIT_NOW_MAX", "ModelNotReady", "Recommender", "ProposalIn", "Snapshot", "parse_proposal",
            "recommender_for", "refresh_models"]

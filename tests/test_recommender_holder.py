@@ -4,6 +4,9 @@ saved by one process is used by another, and no answer waits for a fit."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 import recommender.holder as holder_module
@@ -173,3 +176,31 @@ def test_a_loaded_model_maps_its_arrays_and_answers_as_the_fit_that_saved_it(wri
     kb.set_state(deleted, "deleted", author="uji")
     again = loaded.recommend(YOGYA)
     assert deleted not in shown(again) and again.cases
+
+
+def test_an_import_into_a_large_store_leaves_the_refit_to_the_next_use(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import recommender.service as service
+    from webapp.cli import main
+
+    home = tmp_path / "inst"
+    model = home / "models" / "recommender.joblib"
+    small = Path(__file__).parent / "data" / "small.jsonl"
+    runner = CliRunner()
+    assert runner.invoke(main, ["--home", str(home), "init", "--empty"]).exit_code == 0
+    monkeypatch.setattr(service, "FIT_NOW_MAX", 1)  # "large": more than one record
+    out = runner.invoke(main, ["--home", str(home), "import", str(small)])
+    assert out.exit_code == 0, out.output
+    assert "refitted on its next use" in out.stderr
+    assert not model.exists()
+    got = runner.invoke(main, ["--home", str(home), "recommend", "--text", "pengelolaan sampah regional bersama",
+                               "--json"])
+    assert got.exit_code == 0, got.output
+    assert model.exists() and json.loads(got.stdout)["cases"]
+
+    monkeypatch.setattr(service, "FIT_NOW_MAX", 10_000)
+    model.unlink()
+    out = runner.invoke(main, ["--home", str(home), "import", "--upsert", str(small)])
+    assert out.exit_code == 0 and "next use" not in out.stderr
+    assert model.exists()
