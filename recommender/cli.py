@@ -14,7 +14,6 @@ from kb.errors import Invalid, RecordProblem
 
 from .legal import FOREIGN_KINDS, split_named, worded
 from .reasons import N_, Gettext, Wording
-from .service import Recommender
 
 # The catalogue of a language (``lang -> gettext``): the message catalogue lives with the web
 # app, whose console script hands it over with :func:`use_catalogue`. Without one, Indonesian.
@@ -91,6 +90,8 @@ def recommend(ctx, text, file_, region, learn_from_failure, partners, third_part
     for key, value in (("burdens_community", burdens_community), ("in_current_budget", in_current_budget)):
         if value is not None:
             proposal[key] = value
+    from .service import Recommender  # (scikit-learn: loaded by the commands that need it)
+
     res = Recommender(kb, background_refit=False).recommend(proposal, limit=limit)
     w = wording(lang)
     _ = w.gettext
@@ -184,6 +185,8 @@ def _print_plan(w: Wording, visits: list[dict], route: list[dict]) -> None:
 def peers(ctx, topic, region, learn_from_failure, limit, as_json, lang) -> None:
     """Study-visit destinations grouped by arrangement, with the route from --region."""
     kb = kbcli.ready_kb(ctx)
+    from .service import Recommender
+
     res = Recommender(kb, background_refit=False).peers_for(topic, region, limit=limit, learn_from_failure=learn_from_failure)
     w = wording(lang)
     if as_json:

@@ -10,9 +10,18 @@ import click
 
 from kb import cli as kbcli
 from recommender import cli as recommender_cli
-from recommender.service import refresh_models
 
 from .i18n import gettext_for
+
+
+def refresh_models(kb, *, deferrable: bool = False) -> bool:
+    """The recommender's refit (:func:`recommender.service.refresh_models`), with scikit-learn
+    loaded only when a command gets here: an import of 100,000 records would otherwise carry
+    its ~95 MB into every forked segment writer."""
+    from recommender.service import refresh_models as refresh
+
+    return refresh(kb, deferrable=deferrable)
+
 
 recommender_cli.use_catalogue(gettext_for)
 # The whole command set: kb's, the recommender's (models refitted after a change), the web app's.
