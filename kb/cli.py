@@ -153,7 +153,7 @@ def _fit_models(kb: KnowledgeBase, *, deferrable: bool = False) -> None:
               help="Progress bars on stderr (default: only when stderr is a terminal).")
 @click.option("--parallel-index-writes/--serial-index-writes", default=True, show_default=True,
               help="In a large write, full index segments are written by forked processes while "
-                   "indexing goes on (where the system can fork); serial: one process, ~1.7x "
+                   "indexing goes on (where the system can fork); serial: one process, ~1.3x "
                    "slower, ~10% less peak memory.")
 @click.pass_context
 @handle_errors
@@ -252,7 +252,7 @@ def export(ctx, fmt: str, output: str | None) -> None:
 @_command()
 @click.option("--parallel-index-writes/--serial-index-writes", default=True, show_default=True,
               help="In a large write, full index segments are written by forked processes while "
-                   "indexing goes on (where the system can fork); serial: one process, ~1.7x "
+                   "indexing goes on (where the system can fork); serial: one process, ~1.3x "
                    "slower, ~10% less peak memory.")
 @click.pass_context
 @handle_errors

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.benchmark_web import process_tree_rss  # noqa: E402
+from scripts.benchmark_web import memory_rollup, process_tree_rss  # noqa: E402
 from scripts.synthetic import WORDS, generate  # noqa: E402
 
 
@@ -149,12 +149,18 @@ def run_import(home: Path, data: Path) -> None:
     t = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "kb.cli", "import", str(data)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # The import may start analysis processes: sample the whole tree's RSS as well.
-    tree_peak, analysis = 0.0, 0
+    # The import starts analysis processes and forks segment writers: sample the whole tree,
+    # as PSS (a page shared by a parent and its forked child counted once), RSS where the
+    # system has no smaps_rollup.
+    tree_peak, tree_pss_peak, helpers = 0.0, 0.0, 0
+    n = 0
     while proc.poll() is None:
         rss = process_tree_rss(proc.pid)
         tree_peak = max(tree_peak, sum(rss.values()))
-        analysis = max(analysis, len(rss) - 1)
+        helpers = max(helpers, len(rss) - 1)
+        if not n % 5:  # (smaps_rollup walks every mapping: twice a second)
+            tree_pss_peak = max(tree_pss_peak, sum(memory_rollup(pid).get("pss", 0.0) for pid in rss))
+        n += 1
         time.sleep(0.1)
     if proc.returncode:
         raise SystemExit(f"import failed with exit status {proc.returncode}")
@@ -162,7 +168,8 @@ def run_import(home: Path, data: Path) -> None:
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print("\nImport (validate, store, index):")
     print(f"  wall time {import_s:.1f} s; peak RSS of the import process {max(peak, before) / 1024:.0f} MB; "
-          f"peak RSS of it and its {analysis} analysis process(es) together {tree_peak:.0f} MB (sampled)")
+          f"of it and up to {helpers} helper process(es) (analysis, forked segment writers), sampled: "
+          f"PSS {tree_pss_peak:.0f} MB, RSS {tree_peak:.0f} MB (counts pages shared after a fork twice)")
 
 
 def raw_whoosh(records: list[dict], path: Path):
