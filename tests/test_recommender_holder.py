@@ -204,3 +204,24 @@ def test_an_import_into_a_large_store_leaves_the_refit_to_the_next_use(tmp_path,
     out = runner.invoke(main, ["--home", str(home), "import", "--upsert", str(small)])
     assert out.exit_code == 0 and "next use" not in out.stderr
     assert model.exists()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+def test_the_refit_process_runs_only_when_a_core_is_idle():
+    """The refit process gives way to every serving process: its scheduling class is idle, so
+    a request never waits behind it for a core."""
+    import multiprocessing
+    import os
+
+    def report(queue):
+        holder_module._lowest_priority()
+        queue.put(os.sched_getscheduler(0))
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=report, args=(queue,))
+    proc.start()
+    policy = queue.get(timeout=30)
+    proc.join(timeout=30)
+    assert policy == os.SCHED_IDLE
+    assert os.sched_getscheduler(0) != os.SCHED_IDLE  # the caller keeps its own class
