@@ -138,13 +138,18 @@ def process_tree_rss(root: int) -> dict[int, float]:
 def memory_rollup(pid: int) -> dict[str, float]:
     """MB of a process's memory by kind (Linux /proc/PID/smaps_rollup): ``rss``; ``pss``, its
     share of pages shared with other processes (a file mapped by two workers counts half in
-    each); ``anon``, its private heap, which no other process can share."""
+    each), split into ``pss_anon`` (heap) and ``pss_file`` (mapped files: index segments,
+    decoded postings, the model; clean page cache, kept once per machine and reclaimable);
+    ``uss``, the pages no other process maps (what ending this process would free); ``anon``,
+    its heap, private or still shared with the process it was forked from."""
+    names = {"Rss": "rss", "Pss": "pss", "Pss_Anon": "pss_anon", "Pss_File": "pss_file",
+             "Anonymous": "anon", "Private_Clean": "uss", "Private_Dirty": "uss"}
     out: dict[str, float] = {}
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
             key, _, rest = line.partition(":")
-            if key in ("Rss", "Pss", "Anonymous"):
-                out[{"Rss": "rss", "Pss": "pss", "Anonymous": "anon"}[key]] = int(rest.split()[0]) / 1024
+            if key in names:
+                out[names[key]] = out.get(names[key], 0.0) + int(rest.split()[0]) / 1024
     except (OSError, ValueError, IndexError):
         pass
     return out
@@ -318,8 +323,9 @@ def main() -> int:
         rollups = {pid: memory_rollup(pid) for pid in rss}
         if any(rollups.values()):
             for pid, m in sorted(rollups.items(), key=lambda kv: -kv[1].get("pss", 0)):
-                print(f"    pid {pid}: RSS {m.get('rss', 0):.0f} MB, PSS {m.get('pss', 0):.0f} MB, "
-                      f"private heap {m.get('anon', 0):.0f} MB")
+                print(f"    pid {pid}: RSS {m.get('rss', 0):.0f} MB, PSS {m.get('pss', 0):.0f} MB "
+                      f"(heap {m.get('pss_anon', 0):.0f}, mapped files {m.get('pss_file', 0):.0f}), "
+                      f"USS {m.get('uss', 0):.0f} MB, heap {m.get('anon', 0):.0f} MB")
             print(f"  server PSS (shared pages split between the processes mapping them): all "
                   f"{sum(m.get('pss', 0) for m in rollups.values()):.0f} MB")
     finally:

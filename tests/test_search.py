@@ -195,6 +195,36 @@ def test_word_shortcut_scores_like_the_general_evaluation(corpus_kb):
     assert snap._word_cache  # the rarer words went the short way (common ones go the general way)
 
 
+def test_query_caches_stay_within_their_byte_budget_and_answer_alike(corpus_kb, monkeypatch):
+    """The terms, words and phrases of recent queries are kept up to a byte budget, whatever
+    the number of different words asked for; a search answers the same whether its terms come
+    from the cache, after the caches were emptied, or are read afresh."""
+    import kb.search.ranking as ranking
+
+    queries = ["pengelolaan sampah regional", "air minum", "transportasi angkutan umum",
+               '"tempat pemrosesan akhir"', "pariwisata", "perbatasan", "kesehatan rujukan",
+               "sampah AND NOT air", "daerah aliran sungai", "pendidikan"]
+
+    def answers():
+        return [[(h.id, round(h.score, 4)) for h in corpus_kb.search(q, limit=20).results] for q in queries]
+
+    corpus_kb.index.snapshot()._terms.clear()
+    expected = answers()
+    budget = 4096
+    monkeypatch.setattr(ranking, "MAX_CACHED_TERM_BYTES", budget)
+    snap = corpus_kb.index.snapshot()
+    for cache in (snap._terms, snap._word_cache, snap._literal_candidates):
+        cache.clear()
+    snap._cached_bytes = 0
+    for _ in range(2):
+        assert answers() == expected
+        held = sum(a.nbytes for v in snap._terms.values() for a in v)
+        held += sum(a.nbytes for v in snap._word_cache.values() for a in v)
+        held += sum(v.nbytes for v in snap._literal_candidates.values())
+        assert held <= snap._cached_bytes <= budget
+    assert snap._terms  # small terms are still kept
+
+
 def test_an_unknown_filter_value_is_named_not_silently_empty(corpus_kb):
     res = corpus_kb.search("sampah", filters={"island": ["atlantis"], "status": ["berjalan"]})
     assert res.total == 0

@@ -59,6 +59,9 @@ MAX_CACHED_POSTINGS = 8_000_000  # postings kept across segments (12 bytes each)
 _NO_IDS = np.zeros(0, dtype=np.int32)
 _NO_SCORES = np.zeros(0, dtype=np.float32)
 MAX_CACHED_DOCS = 1024  # stored documents kept per segment (see SegmentData.stored)
+# Bytes of recent queries' terms, words and phrase candidates a snapshot keeps (see
+# Snapshot._remember). Bytes, not entries: a common term's entry at 100,000 documents is ~0.8 MB.
+MAX_CACHED_TERM_BYTES = 48 * 2**20
 SMALL_SEGMENT_DOCS = 256  # segments this small keep the set of their terms (see SegmentData)
 
 
@@ -353,6 +356,7 @@ class Snapshot:
         self._terms: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._word_cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # see _word
         self._literal_candidates: dict[tuple[str, str], np.ndarray] = {}  # see _literal_phrase
+        self._cached_bytes = 0  # held by the three caches above (see _remember)
         self._sort_keys: dict[str, np.ndarray] = {}
         self._vocab: tuple[dict[str, int], list[str]] | None = None
 
@@ -402,9 +406,23 @@ class Snapshot:
                 ids, tf, dl = np.concatenate(ids_parts), np.concatenate(tf_parts), np.concatenate(len_parts)
             scores = bm25(tf, dl, self.avg_length.get(fieldname, 1.0), df, self.ndocs)
             value = (ids, scores.astype(np.float32, copy=False))
-        if len(self._terms) < 4096:
-            self._terms[key] = value
+        self._remember(self._terms, key, value, value[0].nbytes + value[1].nbytes)
         return value
+
+    def _remember(self, cache: dict, key, value, nbytes: int) -> None:
+        """Keep ``value`` in one of the query caches, all of which are emptied once together
+        they would hold more than ``MAX_CACHED_TERM_BYTES`` (they refill with what the next
+        queries use)."""
+        nbytes += 200  # the entry and its key
+        if self._cached_bytes + nbytes > MAX_CACHED_TERM_BYTES:
+            self._terms.clear()
+            self._word_cache.clear()
+            self._literal_candidates.clear()
+            self._cached_bytes = 0
+            if nbytes > MAX_CACHED_TERM_BYTES:
+                return
+        cache[key] = value
+        self._cached_bytes += nbytes
 
     def facet_counts(self, names: Iterable[str], mask: np.ndarray) -> dict[str, list[tuple[str, int]]]:
         """``{facet: [(value, count), ...]}``: every value of each facet in ``names`` counted
@@ -598,8 +616,7 @@ class Snapshot:
                 mask[ids] = True
             ids = np.flatnonzero(mask)
             value = (ids, self._boosted(scores[ids], q))
-        if len(self._word_cache) < 4096:
-            self._word_cache[key] = value
+        self._remember(self._word_cache, key, value, value[0].nbytes + value[1].nbytes)
         return value
 
     def _eval_phrase(self, q: query.Phrase) -> tuple[np.ndarray, np.ndarray]:
@@ -657,8 +674,7 @@ class Snapshot:
                 candidates &= held
             if "language" in schema and lang:  # a field of one language holds its records only
                 candidates &= self._fallback(query.Term("language", lang))[1]
-            if len(self._literal_candidates) < 256:
-                self._literal_candidates[key] = candidates
+            self._remember(self._literal_candidates, key, candidates, candidates.nbytes)
         for doc in np.flatnonzero(candidates & ~found):
             value = self.stored(int(doc)).get(fieldname)
             if value and pattern.search(normalize(value)):
