@@ -162,3 +162,42 @@ def test_a_damaged_decoded_file_is_written_again(decoded_index):
     assert _results(fresh, "sampah air") == plain
     fresh.warm()
     assert fresh.snapshot().parts[0][2].decoded is not None and _results(fresh, "sampah air") == plain
+
+
+# -- a term's postings over the leading large segments, kept across views -----------------------
+
+def test_a_save_reuses_the_large_segments_postings_and_deletions_are_honoured(tmp_path, monkeypatch):
+    """A save adds a small segment after the large ones: the next view takes the terms'
+    postings over the large segments from the process's cache and reads only the new one. What
+    a user sees is the same as from a process that read everything afresh, through saves
+    (new documents found) and deletions in the large segment (deleted ones gone)."""
+    from kb.search import ranking
+
+    monkeypatch.setattr(ranking, "SMALL_SEGMENT_DOCS", 10)  # the 86 documents make a large segment
+    ix = SearchIndex(tmp_path / "index")
+    ix.rebuild(RECORDS + MANY, count=len(RECORDS + MANY))
+    queries = ["sampah", "air minum", "wisata kota", "sampah laut nelayan", "kompos pasar"]
+
+    def fresh() -> dict:  # another process: no cache of its own yet
+        return {q: _results(SearchIndex(ix.path), q) for q in queries}
+
+    first = {q: _results(ix, q) for q in queries}
+    assert first == fresh()
+    cache = ix._postings
+    leading = cache._leading_parts
+    assert leading and len(leading) == 1 and ("body_id", b"sampah") in cache._leading
+
+    ix.update([_record("g", "Sampah regional baru", "Sampah dari empat kota.", "sampah " * 9)])
+    assert len(ix.snapshot().parts) == 2
+    after_save = {q: _results(ix, q) for q in queries}
+    assert cache._leading_parts == leading  # the large segment's postings were reused
+    assert "g" in {rid for rid, _ in after_save["sampah"]}
+    assert after_save == fresh()
+    assert _assert_equal_scores(ix) > 20
+
+    ix.update([], delete_ids=["m3", "a"])  # deletions in the large segment: a new key
+    after_delete = {q: _results(ix, q) for q in queries}
+    assert cache._leading_parts != leading
+    assert not {"m3", "a"} & {rid for rid, _ in after_delete["sampah"]}
+    assert after_delete == fresh()
+    assert _assert_equal_scores(ix) > 20

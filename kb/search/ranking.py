@@ -58,10 +58,15 @@ FEW_MATCHES = 8  # facet values are counted per matched document below 1/FEW_MAT
 MAX_CACHED_POSTINGS = 8_000_000  # postings kept across segments (12 bytes each)
 _NO_IDS = np.zeros(0, dtype=np.int32)
 _NO_SCORES = np.zeros(0, dtype=np.float32)
+_NO_TF = _NO_LENGTHS = _NO_SCORES
 MAX_CACHED_DOCS = 1024  # stored documents kept per segment (see SegmentData.stored)
 # Bytes of recent queries' terms, words and phrase candidates a snapshot keeps (see
 # Snapshot._remember). Bytes, not entries: a common term's entry at 100,000 documents is ~0.8 MB.
 MAX_CACHED_TERM_BYTES = 48 * 2**20
+# Bytes of terms' postings over a view's leading large segments that a process keeps across
+# views (see PostingCache.leading_postings): a save adds a small segment after them, so the next
+# view reads only that one.
+MAX_LEADING_BYTES = 64 * 2**20
 SMALL_SEGMENT_DOCS = 256  # segments this small keep the set of their terms (see SegmentData)
 
 
@@ -208,6 +213,9 @@ class PostingCache:
         self._merged: dict[tuple, dict[str, dict[str, np.ndarray]]] = {}  # see merged_facets
         self.postings: OrderedDict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
         self.size = 0
+        self._leading: OrderedDict[tuple, tuple] = OrderedDict()  # see leading_postings
+        self._leading_parts: tuple | None = None
+        self._leading_bytes = 0
         self.lock = threading.Lock()
 
     def segment(self, segreader) -> SegmentData:
@@ -260,6 +268,34 @@ class PostingCache:
             while len(self._merged) > 2:  # the current view and the one before it
                 self._merged.pop(next(iter(self._merged)))
         return out
+
+    def leading_postings(self, parts_key: tuple, fieldname: str, btext: bytes, compute) -> tuple:
+        """A term's ``(ids, tf, lengths, df)`` over a view's leading large segments, identified
+        by ``parts_key`` (their ids, offsets and deletion counts), kept across views: ``compute()``
+        runs when this process has not seen the term over those same segments. Entries of other
+        segments are dropped (a merge or a deletion in one of them makes a new key), and the
+        least recently used beyond ``MAX_LEADING_BYTES``. The arrays are read-only."""
+        key = (fieldname, btext)
+        with self.lock:
+            if parts_key != self._leading_parts:
+                self._leading.clear()
+                self._leading_parts, self._leading_bytes = parts_key, 0
+            hit = self._leading.get(key)
+            if hit is not None:
+                self._leading.move_to_end(key)
+                return hit
+        value = compute()
+        for a in value[:3]:
+            a.flags.writeable = False
+        nbytes = sum(a.nbytes for a in value[:3]) + 200
+        with self.lock:
+            if parts_key == self._leading_parts and nbytes <= MAX_LEADING_BYTES:
+                self._leading[key] = value
+                self._leading_bytes += nbytes
+                while self._leading_bytes > MAX_LEADING_BYTES:
+                    _, old = self._leading.popitem(last=False)
+                    self._leading_bytes -= sum(a.nbytes for a in old[:3]) + 200
+        return value
 
     def decode(self, segreader, data: SegmentData) -> bool:
         """Map ``segreader``'s decoded postings, writing them first if no process has (see
@@ -339,6 +375,13 @@ class Snapshot:
             years.append(data.years)
         cache.forget_except({data.sid for _, _, data in self.parts})
         self._offsets = [offset for _, offset, _ in self.parts]
+        # The leading large segments, whose terms' postings the next views reuse (see term).
+        self._leading = 0
+        while self._leading < len(self.parts) and self.parts[self._leading][2].ndocs > SMALL_SEGMENT_DOCS:
+            self._leading += 1
+        self._leading_key = tuple(
+            (data.sid, offset, 0 if live is None else int(data.ndocs - live.sum()))
+            for (_, offset, data), live in zip(self.parts[:self._leading], self._part_live))
         self.live = np.concatenate(lives) if lives else np.zeros(0, dtype=bool)
         self.years = np.concatenate(years) if years else np.zeros(0, dtype=np.int32)
         self.ndocs = int(self.live.size)
@@ -381,33 +424,53 @@ class Snapshot:
             return hit
         fobj = self.searcher.schema[fieldname]
         btext = fobj.to_bytes(text) if not isinstance(text, bytes) else text
+        # The leading large segments' postings come from the process's cache when an earlier
+        # view had the same segments (a save adds one after them); the rest are read here.
+        pieces = []
+        if self._leading:
+            pieces.append(self.cache.leading_postings(
+                self._leading_key, fieldname, btext, lambda: self._postings(fieldname, btext, 0, self._leading)))
+        if self._leading < len(self.parts):
+            pieces.append(self._postings(fieldname, btext, self._leading, len(self.parts)))
+        df = sum(p[3] for p in pieces)  # deleted documents count, as in Whoosh's document frequency
+        pieces = [p for p in pieces if p[0].size]
+        if not pieces:
+            value = (_NO_IDS, _NO_SCORES)
+        else:
+            if len(pieces) == 1:
+                ids, tf, dl = pieces[0][:3]
+            else:
+                ids, tf, dl = (np.concatenate([p[i] for p in pieces]) for i in range(3))
+            scores = bm25(tf, dl, self.avg_length.get(fieldname, 1.0), df, self.ndocs)
+            value = (ids, scores.astype(np.float32, copy=False))
+        self._remember(self._terms, key, value, value[0].nbytes + value[1].nbytes)
+        return value
+
+    def _postings(self, fieldname: str, btext: bytes, start: int, stop: int) -> tuple:
+        """``(ids, tf, lengths, df)`` of a term over ``parts[start:stop]``: global numbers of
+        live documents, their term frequencies and field lengths, and the documents holding it
+        (deleted ones included)."""
         key_in_segment = (fieldname, btext)
         ids_parts, tf_parts, len_parts = [], [], []
         df = 0
-        for (segreader, offset, data), live in zip(self.parts, self._part_live):
+        for (segreader, offset, data), live in zip(self.parts[start:stop], self._part_live[start:stop]):
             if data.term_keys is not None and key_in_segment not in data.term_keys:
                 continue
             ids, tf, dl = self.cache.postings_of(segreader, data, fieldname, btext)
             if not ids.size:
                 continue
-            df += ids.size  # deleted documents count, as in Whoosh's document frequency
+            df += ids.size
             if live is not None:
                 keep = live[ids]
                 ids, tf, dl = ids[keep], tf[keep], dl[keep]
             ids_parts.append(ids + offset if offset else ids)
             tf_parts.append(tf)
             len_parts.append(dl)
-        if not df:
-            value = (_NO_IDS, _NO_SCORES)
-        else:
-            if len(ids_parts) == 1:
-                ids, tf, dl = ids_parts[0], tf_parts[0], len_parts[0]
-            else:
-                ids, tf, dl = np.concatenate(ids_parts), np.concatenate(tf_parts), np.concatenate(len_parts)
-            scores = bm25(tf, dl, self.avg_length.get(fieldname, 1.0), df, self.ndocs)
-            value = (ids, scores.astype(np.float32, copy=False))
-        self._remember(self._terms, key, value, value[0].nbytes + value[1].nbytes)
-        return value
+        if not ids_parts:
+            return _NO_IDS, _NO_TF, _NO_LENGTHS, df
+        if len(ids_parts) == 1:
+            return ids_parts[0], tf_parts[0], len_parts[0], df
+        return np.concatenate(ids_parts), np.concatenate(tf_parts), np.concatenate(len_parts), df
 
     def _remember(self, cache: dict, key, value, nbytes: int) -> None:
         """Keep ``value`` in one of the query caches, all of which are emptied once together
