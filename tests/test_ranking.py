@@ -201,3 +201,23 @@ def test_a_save_reuses_the_large_segments_postings_and_deletions_are_honoured(tm
     assert not {"m3", "a"} & {rid for rid, _ in after_delete["sampah"]}
     assert after_delete == fresh()
     assert _assert_equal_scores(ix) > 20
+
+
+def test_spelling_suggestions_know_the_large_and_the_saved_segments_words(tmp_path, monkeypatch):
+    """A misspelt word is corrected to a word of the large segment or of a save after it; the
+    large segments' words are merged once and kept while they lead the views."""
+    from kb.search import ranking
+
+    monkeypatch.setattr(ranking, "SMALL_SEGMENT_DOCS", 10)
+    ix = SearchIndex(tmp_path / "index")
+    ix.rebuild(RECORDS + MANY, count=len(RECORDS + MANY))
+    assert ix.search("nelayam").corrected_query == "nelayan"  # a word of the large segment
+    held = ix._postings._vocab
+    assert held is not None and held[0] == (ix.snapshot().parts[0][2].sid,)
+    assert ix.snapshot().parts[0][2]._words is None  # kept merged only, not twice
+
+    ix.update([_record("g", "Sidat muara", "Budidaya sidat di muara.", "sidat muara kolam")])
+    assert ix.search("budidaja").corrected_query == "budidaya"  # a word of the saved segment
+    assert ix._postings._vocab is held  # the large segment's words were not merged again
+    assert ix.search("nelayam").corrected_query == "nelayan"
+    assert ix.search("sampah").suggestion is None

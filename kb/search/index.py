@@ -328,7 +328,7 @@ class SearchIndex:
         counted = facet_counts(snap, mask, [k for k in facets if k in FACETS])
         suggestion = None
         if text and total < 3:
-            suggestion = suggest(text, *snap.vocab())
+            suggestion = suggest(text, snap.vocab())
         result = SearchResult(text, total, page, limit, hits, counted, suggestion, None, notes)
         if total == 0 and suggestion and retry:
             again = self._search(suggestion, filters=filters, year_from=year_from, year_to=year_to, sort=sort,

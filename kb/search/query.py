@@ -80,9 +80,13 @@ class Queries:
 
 
 
-def suggest(text: str, vocab: dict[str, int], vocab_list: list[str]) -> str | None:
+def suggest(text: str, vocab: list[tuple[dict[str, int], list[str]]]) -> str | None:
     """A corrected query when some of its words are unknown and a close known word exists
-    (``vocab``: known words with their document frequencies)."""
+    (``vocab``: parts of the known words, each ``({word: document frequency}, [word, ...])``;
+    a word's frequency is summed over the parts)."""
+    def frequency(word: str) -> int:
+        return sum(words.get(word, 0) for words, _ in vocab)
+
     changed = False
     out = []
     for tok in re.findall(r"\S+", text):
@@ -90,15 +94,17 @@ def suggest(text: str, vocab: dict[str, int], vocab_list: list[str]) -> str | No
             out.append(tok)
             continue
         w = tok.lower().strip(".,;!?")
-        if len(w) < 4 or w in vocab or not w.isalpha():
+        if len(w) < 4 or not w.isalpha() or any(w in words for words, _ in vocab):
             out.append(tok)
             continue
         maxd = 1 if len(w) <= 5 else 2
-        hits = process.extract(w, vocab_list, scorer=Levenshtein.distance, score_cutoff=maxd,
-                               limit=20)
+        hits: dict[str, int] = {}
+        for _, listed in vocab:
+            for word, distance, _ in process.extract(w, listed, scorer=Levenshtein.distance, score_cutoff=maxd,
+                                                     limit=20):
+                hits[word] = distance
         if hits:
-            best = min(hits, key=lambda x: (x[1], -vocab[x[0]]))[0]
-            out.append(best)
+            out.append(min(hits, key=lambda word: (hits[word], -frequency(word))))
             changed = True
         else:
             out.append(tok)

@@ -120,15 +120,17 @@ class SegmentData:
                     self.years[ids] = int(value)
             self.facets[name] = values
 
-    def words(self, segreader, fieldname: str = "words") -> dict[str, int]:
+    def words(self, segreader, fieldname: str = "words", keep: bool = True) -> dict[str, int]:
         """``{word: document frequency}`` of this segment's unstemmed words (for suggestions;
-        read once per segment by one scan of its term table)."""
+        one scan of its term table, kept unless ``keep`` is false: a large segment's words are
+        kept merged with the others', see :meth:`PostingCache.leading_vocab`)."""
         words = self._words
         if words is None:
             words = {}
             if fieldname in segreader.schema:
                 words = {b.decode("utf-8"): ti.doc_frequency() for b, ti in segreader.iter_field(fieldname)}
-            self._words = words
+            if keep:
+                self._words = words
         return words
 
     def stored(self, segreader, docnum: int) -> dict:
@@ -216,6 +218,7 @@ class PostingCache:
         self._leading: OrderedDict[tuple, tuple] = OrderedDict()  # see leading_postings
         self._leading_parts: tuple | None = None
         self._leading_bytes = 0
+        self._vocab: tuple | None = None  # see leading_vocab
         self.lock = threading.Lock()
 
     def segment(self, segreader) -> SegmentData:
@@ -268,6 +271,27 @@ class PostingCache:
             while len(self._merged) > 2:  # the current view and the one before it
                 self._merged.pop(next(iter(self._merged)))
         return out
+
+    def leading_vocab(self, parts: list[tuple]) -> tuple[dict[str, int], list[str]]:
+        """The words of ``parts`` (a view's leading large segments, ``(segreader, offset,
+        data)``) with their document frequencies, and the same words as a list: merged once per
+        process and kept while those segments lead the views (a save adds a small segment after
+        them; when its kind have grown into a large one, the merge is extended with it)."""
+        key = tuple(data.sid for _, _, data in parts)
+        with self.lock:
+            held = self._vocab
+        if held is not None and held[0] == key:
+            return held[1], held[2]
+        start, words = 0, {}
+        if held is not None and key[:len(held[0])] == held[0]:
+            start, words = len(held[0]), dict(held[1])
+        for segreader, _, data in parts[start:]:
+            for w, df in data.words(segreader, keep=False).items():
+                words[w] = words.get(w, 0) + df
+        value = (key, words, list(words))
+        with self.lock:
+            self._vocab = value
+        return value[1], value[2]
 
     def leading_postings(self, parts_key: tuple, fieldname: str, btext: bytes, compute) -> tuple:
         """A term's ``(ids, tf, lengths, df)`` over a view's leading large segments, identified
@@ -401,18 +425,20 @@ class Snapshot:
         self._literal_candidates: dict[tuple[str, str], np.ndarray] = {}  # see _literal_phrase
         self._cached_bytes = 0  # held by the three caches above (see _remember)
         self._sort_keys: dict[str, np.ndarray] = {}
-        self._vocab: tuple[dict[str, int], list[str]] | None = None
+        self._vocab: list[tuple[dict[str, int], list[str]]] | None = None
 
-    def vocab(self) -> tuple[dict[str, int], list[str]]:
+    def vocab(self) -> list[tuple[dict[str, int], list[str]]]:
         """Surface words of the unstemmed ``words`` field with their document frequencies, and
-        the same words as a list (built on first use: spelling suggestions only)."""
+        the same words as a list, in parts: the leading large segments' merged (kept across
+        views, see :meth:`PostingCache.leading_vocab`), then each small segment's (built on
+        first use: spelling suggestions only)."""
         if self._vocab is None:
-            parts = sorted((data.words(segreader) for segreader, _, data in self.parts), key=len, reverse=True)
-            words = dict(parts[0]) if parts else {}
-            for part in parts[1:]:  # after a save: the big segment plus a few small new ones
-                for w, df in part.items():
-                    words[w] = words.get(w, 0) + df
-            self._vocab = (words, list(words))
+            vocab = [self.cache.leading_vocab(self.parts[:self._leading])] if self._leading else []
+            for segreader, _, data in self.parts[self._leading:]:
+                words = data.words(segreader)
+                if words:
+                    vocab.append((words, list(words)))
+            self._vocab = vocab
         return self._vocab
 
     # -- terms -------------------------------------------------------------------------------
