@@ -199,7 +199,7 @@ def test_query_caches_stay_within_their_byte_budget_and_answer_alike(corpus_kb, 
     """The terms, words and phrases of recent queries are kept up to a byte budget, whatever
     the number of different words asked for; a search answers the same whether its terms come
     from the cache, after the caches were emptied, or are read afresh."""
-    import kb.search.ranking as ranking
+    from kb.search import ranking
 
     queries = ["pengelolaan sampah regional", "air minum", "transportasi angkutan umum",
                '"tempat pemrosesan akhir"', "pariwisata", "perbatasan", "kesehatan rujukan",

@@ -170,7 +170,17 @@ def _share_before_fork() -> None:
     visits, so without the freeze each worker's first full collection copied most of them."""
     import gc
 
-    from .views import agreements, api, cases, curation, feeds, main, proposals, regions, search  # noqa: F401
+    from .views import (  # noqa: F401
+        agreements,
+        api,
+        cases,
+        curation,
+        feeds,
+        main,
+        proposals,
+        regions,
+        search,
+    )
 
     gc.collect()
     gc.freeze()
