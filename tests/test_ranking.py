@@ -221,3 +221,26 @@ def test_spelling_suggestions_know_the_large_and_the_saved_segments_words(tmp_pa
     assert ix._postings._vocab is held  # the large segment's words were not merged again
     assert ix.search("nelayam").corrected_query == "nelayan"
     assert ix.search("sampah").suggestion is None
+
+
+def test_saves_merge_small_segments_and_never_rewrite_a_large_one(tmp_path, monkeypatch):
+    """Each save writes a small segment; once enough are small, a save merges the smallest of
+    them, never a large one (rewriting the whole index held the write lock for minutes at
+    100,000 records), and every saved record stays findable."""
+    from kb.search import index as index_module
+
+    monkeypatch.setattr(index_module, "MERGE_FACTOR", 4)
+    monkeypatch.setattr(index_module, "MERGE_MAX_DOCS", 10)
+    ix = SearchIndex(tmp_path / "index")
+    ix.rebuild(RECORDS + MANY, count=len(RECORDS + MANY))
+    large = ix.snapshot().parts[0][2].sid
+    merged = False
+    for i in range(40):
+        ix.update([_record(f"s{i}", f"Simpan nomor {i}", "Catatan simpan.", "simpan")])
+        sizes = [data.ndocs for _, _, data in ix.snapshot().parts]
+        assert ix.snapshot().parts[0][2].sid == large and sizes[0] == len(RECORDS + MANY)
+        assert sum(1 for n in sizes if n < 10) <= 4
+        assert all(n <= 10 for n in sizes[1:])
+        merged = merged or any(n > 1 for n in sizes[1:])
+    assert merged and len(sizes) < 15
+    assert ix.search("simpan", limit=100).total == 40

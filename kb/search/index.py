@@ -560,12 +560,51 @@ def _finish_part(writer, part) -> None:
         writer._added = False  # its documents are in the listed segment: the commit only closes it
 
 
+MERGE_FACTOR = 10       # a write merges the smallest segments once this many are small,
+MERGE_MAX_DOCS = 1_000  # and never merges a segment this large or makes a larger one
+
+
+def _doc_count(segment) -> int:
+    return segment.doc_count_all()
+
+
+def merge_small_segments(writer, segments: list) -> list:
+    """The merge policy of every write but ``optimize`` (in place of Whoosh's ``MERGE_SMALL``):
+    once ``MERGE_FACTOR`` segments hold under ``MERGE_MAX_DOCS`` documents each, the smallest
+    of them, up to ``MERGE_MAX_DOCS`` documents together, are merged into the new segment.
+    Whoosh's policy chooses by a running total that small segments can push past its bound, and
+    then merges every segment: at 100,000 records, after a few hundred saves, one save rewrote
+    the whole index (several minutes with the write lock held; the other saves were refused).
+    Segments of saves thus grow to ~``MERGE_MAX_DOCS`` documents and stay; ``sinergi reindex``
+    writes the index anew in large segments."""
+    small = sorted((seg for seg in segments if seg.doc_count_all() < MERGE_MAX_DOCS), key=_doc_count)
+    if len(small) < MERGE_FACTOR:
+        return segments
+    chosen, total = [], 0
+    for seg in small:
+        if chosen and total + seg.doc_count_all() > MERGE_MAX_DOCS:
+            break
+        chosen.append(seg)
+        total += seg.doc_count_all()
+    if len(chosen) < 2:
+        return segments
+    for seg in chosen:
+        reader = SegmentReader(writer.storage, writer.schema, seg)
+        writer.add_reader(reader)
+        reader.close()
+    merged = {seg.segment_id() for seg in chosen}
+    return [seg for seg in segments if seg.segment_id() not in merged]
+
+
 def _commit(writer, **kw) -> None:
-    """``writer.commit(**kw)``, with the segments of :func:`_add_documents` listed in the new
-    generation after the ones kept. No merge then: the writer's own segment, which a merge
-    would add to, may already be written. Touches whoosh3's ``SegmentWriter._commit_toc``."""
+    """``writer.commit(**kw)`` (merging by :func:`merge_small_segments` unless ``kw`` says
+    otherwise), with the segments of :func:`_add_documents` listed in the new generation after
+    the ones kept. No merge then: the writer's own segment, which a merge would add to, may
+    already be written. Touches whoosh3's ``SegmentWriter._commit_toc``."""
     extra = getattr(writer, "sinergi_segments", [])
     if not extra:
+        if not kw:
+            kw = {"mergetype": merge_small_segments}
         writer.commit(**kw)
         return
     commit_toc = writer._commit_toc
