@@ -33,7 +33,7 @@ from ..text import normalize, plain_text
 from . import whooshfix
 from .highlight import escape, highlight
 from .query import Queries, filter_query, suggest, unknown_filter_values
-from .ranking import MAX_CACHED_POSTINGS, PostingCache, Snapshot, positive_terms, top
+from .ranking import LEADING_MIN_DOCS, MAX_CACHED_POSTINGS, PostingCache, Snapshot, positive_terms, top
 from .results import Hit, SearchResult, facet_counts
 from .specs import DEFAULT_FACETS, FACET_SPECS, FACETS, LANGS, TEXT_SPECS, build_schema
 from .writer import analysis_processes, analyzed_documents, close_helper_pipes, prepare_writer
@@ -560,33 +560,36 @@ def _finish_part(writer, part) -> None:
         writer._added = False  # its documents are in the listed segment: the commit only closes it
 
 
-MERGE_FACTOR = 10       # a write merges the smallest segments once this many are small,
-MERGE_MAX_DOCS = 1_000  # and never merges a segment this large or makes a larger one
+MERGE_FACTOR = 10       # a write merges this many segments of one size class,
+MERGE_MAX_DOCS = LEADING_MIN_DOCS  # each under this many documents (larger ones are never merged by a write)
 
 
 def _doc_count(segment) -> int:
     return segment.doc_count_all()
 
 
+def _size_class(docs: int) -> int:
+    """1–9 documents: 0, 10–99: 1, 100–999: 2, ..."""
+    return len(str(max(docs, 1))) - 1
+
+
 def merge_small_segments(writer, segments: list) -> list:
     """The merge policy of every write but ``optimize`` (in place of Whoosh's ``MERGE_SMALL``):
-    once ``MERGE_FACTOR`` segments hold under ``MERGE_MAX_DOCS`` documents each, the smallest
-    of them, up to ``MERGE_MAX_DOCS`` documents together, are merged into the new segment.
-    Whoosh's policy chooses by a running total that small segments can push past its bound, and
-    then merges every segment: at 100,000 records, after a few hundred saves, one save rewrote
-    the whole index (several minutes with the write lock held; the other saves were refused).
-    Segments of saves thus grow to ~``MERGE_MAX_DOCS`` documents and stay; ``sinergi reindex``
-    writes the index anew in large segments."""
-    small = sorted((seg for seg in segments if seg.doc_count_all() < MERGE_MAX_DOCS), key=_doc_count)
-    if len(small) < MERGE_FACTOR:
-        return segments
-    chosen, total = [], 0
-    for seg in small:
-        if chosen and total + seg.doc_count_all() > MERGE_MAX_DOCS:
-            break
-        chosen.append(seg)
-        total += seg.doc_count_all()
-    if len(chosen) < 2:
+    once ``MERGE_FACTOR`` segments under ``MERGE_MAX_DOCS`` documents are of one size class
+    (1–9, 10–99, 100–999 documents), they are merged into the new segment, the smallest class
+    first. A saved record is thus merged at most three times, and a save never rewrites a large
+    segment. Whoosh's policy chooses by a running total that small segments can push past its
+    bound, and then merges every segment: at 100,000 records, after a few hundred saves, one
+    save rewrote the whole index (minutes with the write lock held; the other saves were
+    refused). Segments of saves grow to ~``MERGE_MAX_DOCS`` documents and stay; ``sinergi
+    reindex`` writes the index anew in large segments."""
+    classes: dict[int, list] = {}
+    for seg in segments:
+        if seg.doc_count_all() < MERGE_MAX_DOCS:
+            classes.setdefault(_size_class(seg.doc_count_all()), []).append(seg)
+    chosen = next((sorted(group, key=_doc_count)[:MERGE_FACTOR] for _, group in sorted(classes.items())
+                   if len(group) >= MERGE_FACTOR), None)
+    if not chosen:
         return segments
     for seg in chosen:
         reader = SegmentReader(writer.storage, writer.schema, seg)

@@ -68,6 +68,9 @@ MAX_CACHED_TERM_BYTES = 48 * 2**20
 # view reads only that one.
 MAX_LEADING_BYTES = 64 * 2**20
 SMALL_SEGMENT_DOCS = 256  # segments this small keep the set of their terms (see SegmentData)
+# Segments this large lead a view (see Snapshot.term): writes do not merge them
+# (kb.search.index.MERGE_MAX_DOCS), so they change only by deletions or a reindex.
+LEADING_MIN_DOCS = 1_000
 
 
 def _segment_readers(reader) -> list[tuple[object, int]]:
@@ -295,10 +298,11 @@ class PostingCache:
 
     def leading_postings(self, parts_key: tuple, fieldname: str, btext: bytes, compute) -> tuple:
         """A term's ``(ids, tf, lengths, df)`` over a view's leading large segments, identified
-        by ``parts_key`` (their ids, offsets and deletion counts), kept across views: ``compute()``
-        runs when this process has not seen the term over those same segments. Entries of other
-        segments are dropped (a merge or a deletion in one of them makes a new key), and the
-        least recently used beyond ``MAX_LEADING_BYTES``. The arrays are read-only."""
+        by ``parts_key`` (their ids and offsets), kept across views: ``compute()`` runs when this
+        process has not seen the term over those same segments. The documents are all the
+        segments hold, deleted ones included (a deletion does not change the key: the view
+        drops them). Entries of other segments are dropped, and the least recently used beyond
+        ``MAX_LEADING_BYTES``. The arrays are read-only."""
         key = (fieldname, btext)
         with self.lock:
             if parts_key != self._leading_parts:
@@ -401,11 +405,10 @@ class Snapshot:
         self._offsets = [offset for _, offset, _ in self.parts]
         # The leading large segments, whose terms' postings the next views reuse (see term).
         self._leading = 0
-        while self._leading < len(self.parts) and self.parts[self._leading][2].ndocs > SMALL_SEGMENT_DOCS:
+        while self._leading < len(self.parts) and self.parts[self._leading][2].ndocs >= LEADING_MIN_DOCS:
             self._leading += 1
-        self._leading_key = tuple(
-            (data.sid, offset, 0 if live is None else int(data.ndocs - live.sum()))
-            for (_, offset, data), live in zip(self.parts[:self._leading], self._part_live))
+        self._leading_key = tuple((data.sid, offset) for _, offset, data in self.parts[:self._leading])
+        self._leading_deletions = any(live is not None for live in self._part_live[:self._leading])
         self.live = np.concatenate(lives) if lives else np.zeros(0, dtype=bool)
         self.years = np.concatenate(years) if years else np.zeros(0, dtype=np.int32)
         self.ndocs = int(self.live.size)
@@ -454,8 +457,12 @@ class Snapshot:
         # view had the same segments (a save adds one after them); the rest are read here.
         pieces = []
         if self._leading:
-            pieces.append(self.cache.leading_postings(
-                self._leading_key, fieldname, btext, lambda: self._postings(fieldname, btext, 0, self._leading)))
+            piece = self.cache.leading_postings(self._leading_key, fieldname, btext,
+                                                lambda: self._postings(fieldname, btext, 0, self._leading, live=False))
+            if self._leading_deletions and piece[0].size:  # kept with deleted documents: drop them here
+                keep = self.live[piece[0]]
+                piece = (piece[0][keep], piece[1][keep], piece[2][keep], piece[3])
+            pieces.append(piece)
         if self._leading < len(self.parts):
             pieces.append(self._postings(fieldname, btext, self._leading, len(self.parts)))
         df = sum(p[3] for p in pieces)  # deleted documents count, as in Whoosh's document frequency
@@ -472,22 +479,22 @@ class Snapshot:
         self._remember(self._terms, key, value, value[0].nbytes + value[1].nbytes)
         return value
 
-    def _postings(self, fieldname: str, btext: bytes, start: int, stop: int) -> tuple:
+    def _postings(self, fieldname: str, btext: bytes, start: int, stop: int, live: bool = True) -> tuple:
         """``(ids, tf, lengths, df)`` of a term over ``parts[start:stop]``: global numbers of
-        live documents, their term frequencies and field lengths, and the documents holding it
-        (deleted ones included)."""
+        live documents (``live``: false, deleted ones too), their term frequencies and field
+        lengths, and the number of documents holding it (deleted ones included)."""
         key_in_segment = (fieldname, btext)
         ids_parts, tf_parts, len_parts = [], [], []
         df = 0
-        for (segreader, offset, data), live in zip(self.parts[start:stop], self._part_live[start:stop]):
+        for (segreader, offset, data), alive in zip(self.parts[start:stop], self._part_live[start:stop]):
             if data.term_keys is not None and key_in_segment not in data.term_keys:
                 continue
             ids, tf, dl = self.cache.postings_of(segreader, data, fieldname, btext)
             if not ids.size:
                 continue
             df += ids.size
-            if live is not None:
-                keep = live[ids]
+            if live and alive is not None:
+                keep = alive[ids]
                 ids, tf, dl = ids[keep], tf[keep], dl[keep]
             ids_parts.append(ids + offset if offset else ids)
             tf_parts.append(tf)
