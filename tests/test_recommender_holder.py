@@ -225,3 +225,31 @@ def test_the_refit_process_runs_only_when_a_core_is_idle():
     proc.join(timeout=30)
     assert policy == os.SCHED_IDLE
     assert os.sched_getscheduler(0) != os.SCHED_IDLE  # the caller keeps its own class
+
+
+def test_a_stale_snapshot_follows_every_later_change(writable_corpus_kb, monkeypatch):
+    """While the model is stale, each new store head narrows the snapshot before it by the
+    newly changed records: what it answers equals a stale snapshot made from the fit at once,
+    and no deleted case shows up, in the answers or in any region's list of cases."""
+    monkeypatch.setattr(holder_module, "PATCH_LIMIT", 2)
+    kb = writable_corpus_kb
+    r = Recommender(kb)
+    r.refresh()
+    monkeypatch.setattr(r.holder, "refit_in_background", lambda *a, **kw: None)  # it stays stale
+    ids = [c["id"] for c in r.recommend(YOGYA).cases]
+    assert len(ids) >= 5
+    other = KnowledgeBase(kb.home, create=False)
+    for rid in ids[:3]:
+        other.set_state(rid, "deleted", author="uji")
+    assert not set(ids[:3]) & shown(r.recommend(YOGYA)) and r.snapshot().stale
+    for n in (4, 5):  # later heads, each narrowed from the stale snapshot before it
+        other.set_state(ids[n - 1], "deleted", author="uji")
+        res = r.recommend(YOGYA)
+        snap = r.snapshot()
+        assert snap.stale and not set(ids[:n]) & shown(res)
+        assert not any(set(ids[:n]) & set(cases) for cases in snap.cases_by_region.values())
+        at_once = r.holder._stale(r.holder._base)
+        assert at_once.superseded == snap.superseded
+        assert {k: sorted(v) for k, v in at_once.cases_by_region.items()} == \
+            {k: sorted(v) for k, v in snap.cases_by_region.items()}
+        assert set(at_once.records) == set(snap.records)
