@@ -246,10 +246,9 @@ class ModelHolder:
         """``base`` as of the store's head without patching: only the rows still live. Every
         stored change gives a record a new version, so the rows superseded are those of the
         records changed since ``base.head`` (a store whose head went back: those whose version
-        differs). Runs at each new head while stale: ``previous``, the stale snapshot of the
-        head before, is narrowed by the newly superseded rows only (at 100,000 records with
-        1,000 superseded, taking them all from ``base`` again was ~20% of a worker's time under
-        a save a second)."""
+        differs). Runs at each new head while stale, so it narrows ``previous``, the stale
+        snapshot of the head before, by the newly superseded rows only: its cost follows the
+        changes since that head, not all changes since the fit."""
         versions = base.model.versions_
         with self.kb.store.read_snapshot() as conn:
             head = self.kb.store.head_in(conn)
@@ -404,9 +403,8 @@ class ModelHolder:
 
 def _lowest_priority() -> None:
     """The serving processes come first: on Linux this process runs only when a core has
-    nothing else to run (``SCHED_IDLE``); elsewhere at ``nice`` 19. At 100,000 records, with
-    this refit running beside 8 clients of the search API, the API's p95 was 141 ms against
-    179 ms at ``nice`` 10 (docs/performance.md)."""
+    nothing else to run (``SCHED_IDLE``); elsewhere at ``nice`` 19 (figures in
+    docs/performance.md)."""
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         return

@@ -51,6 +51,14 @@ class _SessionInterface(SecureCookieSessionInterface):
             cached = self._serializer = (keys, super().get_signing_serializer(app))
         return cached[1]
 
+def blueprints() -> list:
+    """Every view module's blueprint, in the order the app registers them (importing the views:
+    ``serve`` calls this before forking its workers, so that they share the imported modules)."""
+    from .views import agreements, api, cases, curation, feeds, main, proposals, regions, search
+
+    return [main.bp, search.bp, cases.bp, proposals.bp, regions.bp, curation.bp, api.bp, agreements.bp, feeds.bp]
+
+
 def create_app(test_config: dict | None = None, *, home: str | os.PathLike | None = None) -> Flask:
     """The app for the instance at ``home`` (or ``$SINERGI_HOME``); created with the bundled
     corpus on first start."""
@@ -78,9 +86,9 @@ def create_app(test_config: dict | None = None, *, home: str | os.PathLike | Non
     app.extensions[ratelimits.EXTENSION] = ratelimits.engine_for(kb)
     limiter.init_app(app)
 
-    from .views import agreements, api, cases, curation, feeds, main, proposals, regions, search
+    from .views import api
 
-    for bp in (main.bp, search.bp, cases.bp, proposals.bp, regions.bp, curation.bp, api.bp, agreements.bp, feeds.bp):
+    for bp in blueprints():
         app.register_blueprint(bp)
     csrf.exempt(api.bp)
 

@@ -170,18 +170,9 @@ def _share_before_fork() -> None:
     visits, so without the freeze each worker's first full collection copied most of them."""
     import gc
 
-    from .views import (  # noqa: F401
-        agreements,
-        api,
-        cases,
-        curation,
-        feeds,
-        main,
-        proposals,
-        regions,
-        search,
-    )
+    from . import blueprints
 
+    blueprints()  # imports the views
     gc.collect()
     gc.freeze()
 

@@ -585,8 +585,8 @@ def merge_small_segments(writer, segments: list) -> list:
     reindex`` writes the index anew in large segments."""
     classes: dict[int, list] = {}
     for seg in segments:
-        if seg.doc_count_all() < MERGE_MAX_DOCS:
-            classes.setdefault(_size_class(seg.doc_count_all()), []).append(seg)
+        if _doc_count(seg) < MERGE_MAX_DOCS:
+            classes.setdefault(_size_class(_doc_count(seg)), []).append(seg)
     chosen = next((sorted(group, key=_doc_count)[:MERGE_FACTOR] for _, group in sorted(classes.items())
                    if len(group) >= MERGE_FACTOR), None)
     if not chosen:

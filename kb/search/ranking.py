@@ -206,6 +206,11 @@ def read_postings(segreader, fieldname: str, btext: bytes) -> tuple[np.ndarray, 
     return np.asarray(ids, dtype=np.int32), np.asarray(weights, dtype=np.float32)
 
 
+def _entry_bytes(value: tuple) -> int:
+    """Bytes held by a cached ``(ids, tf, lengths, df)``, with ~200 for the entry and its key."""
+    return sum(a.nbytes for a in value[:3]) + 200
+
+
 class PostingCache:
     """Segment data and term postings, shared by the snapshots of one index (LRU by size)."""
 
@@ -278,8 +283,8 @@ class PostingCache:
     def leading_vocab(self, parts: list[tuple]) -> tuple[dict[str, int], list[str]]:
         """The words of ``parts`` (a view's leading large segments, ``(segreader, offset,
         data)``) with their document frequencies, and the same words as a list: merged once per
-        process and kept while those segments lead the views (a save adds a small segment after
-        them; when its kind have grown into a large one, the merge is extended with it)."""
+        process and kept while those segments lead the views (saves add small segments after
+        them; when merges make one of them large, the merge is extended with it)."""
         key = tuple(data.sid for _, _, data in parts)
         with self.lock:
             held = self._vocab
@@ -315,14 +320,13 @@ class PostingCache:
         value = compute()
         for a in value[:3]:
             a.flags.writeable = False
-        nbytes = sum(a.nbytes for a in value[:3]) + 200
+        nbytes = _entry_bytes(value)
         with self.lock:
             if parts_key == self._leading_parts and nbytes <= MAX_LEADING_BYTES:
                 self._leading[key] = value
                 self._leading_bytes += nbytes
                 while self._leading_bytes > MAX_LEADING_BYTES:
-                    _, old = self._leading.popitem(last=False)
-                    self._leading_bytes -= sum(a.nbytes for a in old[:3]) + 200
+                    self._leading_bytes -= _entry_bytes(self._leading.popitem(last=False)[1])
         return value
 
     def decode(self, segreader, data: SegmentData) -> bool:
