@@ -242,3 +242,48 @@ def test_saves_merge_small_segments_and_never_rewrite_a_large_one(tmp_path, monk
         assert all(n <= 27 for n in sizes[1:])           # at most three of under ten documents
     assert sum(sizes[1:]) == 40 and len(sizes) <= 8
     assert ix.search("simpan", limit=100).total == 40
+
+
+def test_facets_count_and_filter_over_the_large_and_the_saved_segments(tmp_path, monkeypatch):
+    """Facet values are counted over the large segment's block (kept across views) and the
+    saved segments after it: a value only a save has, a value in both, deleted documents left
+    out, few matches (counted per document) and many (one product); a filter finds a value's
+    documents in both; a fresh process counts the same."""
+    from kb.search import ranking
+
+    monkeypatch.setattr(ranking, "LEADING_MIN_DOCS", 50)
+    ix = SearchIndex(tmp_path / "index")
+    ix.rebuild(RECORDS + MANY, count=len(RECORDS + MANY))
+    assert {f["value"]: f["count"] for f in ix.search("", limit=1).facets["sector"]} == {"persampahan": 86}
+    block = ix._postings._facets[1]
+
+    water = dict(_record("g", "Pipa bersama", "Pipa air minum baru.", "pipa air"), sectors=["air-minum"],
+                 regions=["32.73"])
+    waste = dict(_record("h", "Sampah bersama", "Sampah kota baru.", "sampah"), regions=["32.73"])
+    ix.update([water])
+    ix.update([waste])
+    ix.update([], delete_ids=["m3", "a"])  # deletions in the large segment
+    assert len(ix.snapshot().parts) == 3
+
+    def counts(res, facet="sector"):
+        return {f["value"]: f["count"] for f in res.facets[facet]}
+
+    every = ix.search("", limit=1)
+    assert every.total == 86
+    assert counts(every) == {"persampahan": 85, "air-minum": 1}
+    assert counts(every, "province") == {"33": 84, "32": 2}
+    assert ix._postings._facets[1] is block  # the large segment's block was not made again
+
+    few = ix.search("pipa", limit=10)  # 2 of 86 documents: counted per document
+    assert {h.id for h in few.results} == {"b", "g"}
+    assert counts(few) == {"persampahan": 1, "air-minum": 1}
+    assert counts(few, "province") == {"33": 1, "32": 1}
+
+    saved_province = ix.search("", filters={"province": ["32"]}, limit=100)
+    assert {h.id for h in saved_province.results} == {"g", "h"}
+    both = ix.search("", filters={"sector": ["persampahan"]}, limit=100)
+    assert both.total == 85 and "h" in {h.id for h in both.results} and "a" not in {h.id for h in both.results}
+
+    fresh = SearchIndex(ix.path)  # another process: no blocks of its own yet
+    assert fresh.search("", limit=1).facets == every.facets
+    assert fresh.search("pipa", limit=10).facets == few.facets

@@ -211,6 +211,82 @@ def _entry_bytes(value: tuple) -> int:
     return sum(a.nbytes for a in value[:3]) + 200
 
 
+class FacetBlock:
+    """The facet values of a run of consecutive segments as one values × documents 0/1 matrix
+    (a row per facet value, its documents as the row's columns, numbered from the run's first
+    document), and which rows each facet's values are.
+
+    A view's leading large segments make one block, kept by the process across views (see
+    :meth:`PostingCache.leading_facets`); the small segments after them make another per view.
+    The second numbers its rows after the first's (``known``): a value both hold has the first's
+    row, so counts over the two add up row by row."""
+
+    def __init__(self, parts: list[tuple], facet_fields: Iterable[str], known: FacetBlock | None = None):
+        start = parts[0][1] if parts else 0
+        self.ndocs = sum(data.ndocs for _, _, data in parts)
+        self.rows: dict[str, dict[str, int]] = {}  # facet -> value -> row (the known block's too)
+        nrows = known.nrows if known is not None else 0
+        gathered: dict[int, list[np.ndarray]] = {}
+        for name in facet_fields:
+            rows = dict(known.rows.get(name, {})) if known is not None else {}
+            for _, offset, data in parts:
+                for value, ids in data.facets.get(name, {}).items():
+                    row = rows.get(value)
+                    if row is None:
+                        row = rows[value] = nrows
+                        nrows += 1
+                    gathered.setdefault(row, []).append(ids + (offset - start) if offset != start else ids)
+            self.rows[name] = rows
+        self.nrows = nrows
+        # Rows in order, each row's documents in order (segments are consecutive and each
+        # segment's arrays sorted): the sparse matrix is made from the arrays as they are.
+        sizes = np.zeros(nrows, dtype=np.int64)
+        arrays = []
+        for row in sorted(gathered):
+            pieces = gathered[row]
+            sizes[row] = sum(a.size for a in pieces)
+            arrays += pieces
+        indptr = np.zeros(nrows + 1, dtype=np.int64)
+        np.cumsum(sizes, out=indptr[1:])
+        indices = np.concatenate(arrays).astype(np.int32) if arrays else np.zeros(0, dtype=np.int32)
+        self.matrix = sparse.csr_matrix((np.ones(indices.size, dtype=np.int32), indices, indptr),
+                                        shape=(nrows, self.ndocs))
+        self._by_doc: sparse.csc_matrix | None = None
+        self._lock = threading.Lock()
+
+    def docs(self, row: int) -> np.ndarray:
+        """The documents of one row (numbered from the block's first document)."""
+        if row >= self.nrows:
+            return _NO_IDS
+        m = self.matrix
+        return m.indices[m.indptr[row]:m.indptr[row + 1]]
+
+    def count(self, mask: np.ndarray, nrows: int) -> np.ndarray:
+        """How many documents of ``mask`` (a boolean per document of the block) each row has,
+        as an array of ``nrows`` counts (rows past this block's count zero)."""
+        out = np.zeros(nrows, dtype=np.int64)
+        if not self.ndocs:
+            return out
+        matched = np.flatnonzero(mask) if np.count_nonzero(mask) * FEW_MATCHES < self.ndocs else None
+        if matched is None:  # every row of every facet in one product
+            out[:self.nrows] = self.matrix @ mask.view(np.uint8)
+        elif matched.size:  # few documents: count their values (0.1-0.5 ms instead of ~1.5 at 100k)
+            by_doc = self.by_doc()
+            starts = by_doc.indptr[matched]
+            lengths = by_doc.indptr[matched + 1] - starts
+            ends = np.cumsum(lengths)
+            at = np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]))
+            out[:self.nrows] = np.bincount(by_doc.indices[at], minlength=self.nrows)
+        return out
+
+    def by_doc(self) -> sparse.csc_matrix:
+        """The matrix by document (column): each document's values as row numbers."""
+        with self._lock:
+            if self._by_doc is None:
+                self._by_doc = self.matrix.tocsc()
+            return self._by_doc
+
+
 class PostingCache:
     """Segment data and term postings, shared by the snapshots of one index (LRU by size)."""
 
@@ -220,7 +296,7 @@ class PostingCache:
         self.folder = folder  # the index folder, where segments' decoded postings are mapped from
         self.text_fields = tuple(text_fields)
         self.segments: dict[str, SegmentData] = {}
-        self._merged: dict[tuple, dict[str, dict[str, np.ndarray]]] = {}  # see merged_facets
+        self._facets: tuple[tuple, FacetBlock] | None = None  # see leading_facets
         self.postings: OrderedDict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
         self.size = 0
         self._leading: OrderedDict[tuple, tuple] = OrderedDict()  # see leading_postings
@@ -253,32 +329,20 @@ class PostingCache:
             for key in [k for k in self.postings if k[0] in gone]:
                 self.size -= self.postings.pop(key)[0].size
 
-    def merged_facets(self, parts: list[tuple]) -> dict[str, dict[str, np.ndarray]]:
-        """Every facet value's documents over ``parts`` (``(segreader, offset, data)``, as a
-        snapshot lists them), with global document numbers. A save adds a small segment after
-        the others: the lists merged for the previous snapshot are extended rather than merged
-        again from every segment (~10 ms at 100,000 records, in each worker, at each save)."""
+    def leading_facets(self, parts: list[tuple]) -> FacetBlock:
+        """The facet block of a view's leading large segments (``(segreader, offset, data)``),
+        made once per process and kept while those segments lead the views: a save adds a small
+        segment after them, and the next view counts that one apart (a block of all ~1,000,000
+        facet postings at 100,000 records cost each worker ~5 ms at every save)."""
         key = tuple((data.sid, offset) for _, offset, data in parts)
         with self.lock:
-            hit = self._merged.get(key)
-            if hit is not None:
-                return hit
-            done, base = 0, None
-            for k, v in self._merged.items():  # the longest merged prefix of these parts
-                if len(k) > done and key[:len(k)] == k:
-                    done, base = len(k), v
-        out: dict[str, dict[str, np.ndarray]] = {}
-        for name in self.facet_fields:
-            merged: dict[str, list[np.ndarray]] = {v: [ids] for v, ids in base[name].items()} if base else {}
-            for _, offset, data in parts[done:]:
-                for value, ids in data.facets.get(name, {}).items():
-                    merged.setdefault(value, []).append(ids + offset if offset else ids)
-            out[name] = {v: (np.concatenate(a) if len(a) > 1 else a[0]) for v, a in merged.items()}
+            held = self._facets
+        if held is not None and held[0] == key:
+            return held[1]
+        block = FacetBlock(parts, self.facet_fields)
         with self.lock:
-            self._merged[key] = out
-            while len(self._merged) > 2:  # the current view and the one before it
-                self._merged.pop(next(iter(self._merged)))
-        return out
+            self._facets = (key, block)
+        return block
 
     def leading_vocab(self, parts: list[tuple]) -> tuple[dict[str, int], list[str]]:
         """The words of ``parts`` (a view's leading large segments, ``(segreader, offset,
@@ -424,9 +488,8 @@ class Snapshot:
         for name in self.text_fields:
             total = reader.field_length(name) if name in reader.schema else 0
             self.avg_length[name] = (total / self.ndocs) if self.ndocs else 1.0
-        self.facets = cache.merged_facets(self.parts)  # (shared with other snapshots: read only)
-        self._facets_csr: tuple | None = None  # all facets as one sparse matrix: see _facet_matrix
-        self._facets_csc: sparse.csc_matrix | None = None  # the same by document, made on first use
+        self.facet_fields = tuple(cache.facet_fields)
+        self._facet_blocks: tuple[FacetBlock | None, FacetBlock] | None = None  # see _facets
         self._terms: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._word_cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # see _word
         self._literal_candidates: dict[tuple[str, str], np.ndarray] = {}  # see _literal_phrase
@@ -527,49 +590,37 @@ class Snapshot:
     def facet_counts(self, names: Iterable[str], mask: np.ndarray) -> dict[str, list[tuple[str, int]]]:
         """``{facet: [(value, count), ...]}``: every value of each facet in ``names`` counted
         among the documents of ``mask`` (values with no document left out)."""
-        matrix, slices = self._facet_matrix()
-        matched = np.flatnonzero(mask) if np.count_nonzero(mask) * FEW_MATCHES < self.ndocs else None
-        if matched is None:
-            counts = matrix @ mask.view(np.uint8)  # every value of every facet in one product
-        else:  # few documents: count their values (0.1-0.5 ms instead of ~1.5 at 100k)
-            by_doc = self._facet_values_by_doc()
-            starts = by_doc.indptr[matched]
-            lengths = by_doc.indptr[matched + 1] - starts
-            ends = np.cumsum(lengths)
-            at = np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if ends.size else 0)
-            counts = np.bincount(by_doc.indices[at], minlength=matrix.shape[0])
+        lead, tail = self._facets()
+        split = lead.ndocs if lead is not None else 0
+        counts = tail.count(mask[split:], tail.nrows)
+        if lead is not None:
+            counts += lead.count(mask[:split], tail.nrows)
         out = {}
         for name in names:
-            start, values = slices.get(name, (0, ()))
-            part = counts[start:start + len(values)]
-            out[name] = [(values[i], int(part[i])) for i in np.flatnonzero(part)]
+            rows = tail.rows.get(name, {})
+            out[name] = [(value, int(counts[row])) for value, row in rows.items() if counts[row]]
         return out
 
-    def _facet_values_by_doc(self) -> sparse.csc_matrix:
-        """The facet matrix by document (column): each document's facet values as row numbers."""
-        if self._facets_csc is None:
-            self._facets_csc = self._facet_matrix()[0].tocsc()
-        return self._facets_csc
+    def facet_ids(self, name: str, value: str) -> np.ndarray | None:
+        """The documents (global numbers, sorted, deleted ones too) with ``value`` in facet
+        ``name``; ``None`` when no document has it."""
+        lead, tail = self._facets()
+        row = tail.rows.get(name, {}).get(value)
+        if row is None:
+            return None
+        split = lead.ndocs if lead is not None else 0
+        pieces = [lead.docs(row)] if lead is not None else []
+        pieces.append(tail.docs(row) + split)
+        return np.concatenate(pieces)
 
-    def _facet_matrix(self) -> tuple[sparse.csr_matrix, dict[str, tuple[int, list[str]]]]:
-        """A values × documents 0/1 matrix of all facets (a row per facet value, its documents as
-        the row's columns: built from the sorted id arrays as they are, no sorting), and where
-        each facet's rows start."""
-        if self._facets_csr is None:
-            arrays, slices, start = [], {}, 0
-            for name, by_value in self.facets.items():
-                values = list(by_value)
-                slices[name] = (start, values)
-                arrays += [by_value[v] for v in values]
-                start += len(values)
-            sizes = np.array([a.size for a in arrays], dtype=np.int64)
-            indptr = np.zeros(start + 1, dtype=np.int64)
-            np.cumsum(sizes, out=indptr[1:])
-            indices = np.concatenate(arrays).astype(np.int32) if arrays else np.zeros(0, dtype=np.int32)
-            matrix = sparse.csr_matrix((np.ones(indices.size, dtype=np.int32), indices, indptr),
-                                       shape=(start, self.ndocs))
-            self._facets_csr = (matrix, slices)
-        return self._facets_csr
+    def _facets(self) -> tuple[FacetBlock | None, FacetBlock]:
+        """The facet blocks of this view: its leading large segments' (kept across views) and
+        the rest's, whose rows continue the first's (see :class:`FacetBlock`)."""
+        if self._facet_blocks is None:
+            lead = self.cache.leading_facets(self.parts[:self._leading]) if self._leading else None
+            tail = FacetBlock(self.parts[self._leading:], self.facet_fields, known=lead)
+            self._facet_blocks = (lead, tail)
+        return self._facet_blocks
 
     def sort_key(self, fieldname: str) -> np.ndarray:
         """Every document's rank by a sortable text column (for sort by title)."""
@@ -639,8 +690,8 @@ class Snapshot:
             scores[ids] = s * q.boost
             mask[ids] = True
             return scores, mask
-        if name in self.facets:
-            ids = self.facets[name].get(str(q.text))
+        if name in self.facet_fields:
+            ids = self.facet_ids(name, str(q.text))
             if ids is not None:
                 mask[ids] = True
             return scores, mask
