@@ -212,79 +212,84 @@ def _entry_bytes(value: tuple) -> int:
 
 
 class FacetBlock:
-    """The facet values of a run of consecutive segments as one values × documents 0/1 matrix
-    (a row per facet value, its documents as the row's columns, numbered from the run's first
-    document), and which rows each facet's values are.
+    """The facet values of a run of consecutive segments: per facet, a values × documents 0/1
+    matrix (a row per value, its documents as the row's columns, numbered from the run's first
+    document), and which row each value is.
 
     A view's leading large segments make one block, kept by the process across views (see
     :meth:`PostingCache.leading_facets`); the small segments after them make another per view.
-    The second numbers its rows after the first's (``known``): a value both hold has the first's
-    row, so counts over the two add up row by row."""
+    The second numbers a facet's rows after the first's (``known``): a value both hold has the
+    first's row, so counts over the two add up row by row. Each facet has its own matrix, so a
+    page counts only the facets it shows (regions alone are a fifth of all facet postings)."""
 
     def __init__(self, parts: list[tuple], facet_fields: Iterable[str], known: FacetBlock | None = None):
         start = parts[0][1] if parts else 0
         self.ndocs = sum(data.ndocs for _, _, data in parts)
         self.rows: dict[str, dict[str, int]] = {}  # facet -> value -> row (the known block's too)
-        nrows = known.nrows if known is not None else 0
-        gathered: dict[int, list[np.ndarray]] = {}
+        self.values: dict[str, list[str]] = {}  # facet -> its values, by row
+        self.matrices: dict[str, sparse.csr_matrix] = {}
         for name in facet_fields:
             rows = dict(known.rows.get(name, {})) if known is not None else {}
+            gathered: dict[int, list[np.ndarray]] = {}
             for _, offset, data in parts:
                 for value, ids in data.facets.get(name, {}).items():
-                    row = rows.get(value)
-                    if row is None:
-                        row = rows[value] = nrows
-                        nrows += 1
+                    row = rows.setdefault(value, len(rows))
                     gathered.setdefault(row, []).append(ids + (offset - start) if offset != start else ids)
             self.rows[name] = rows
-        self.nrows = nrows
-        # Rows in order, each row's documents in order (segments are consecutive and each
-        # segment's arrays sorted): the sparse matrix is made from the arrays as they are.
-        sizes = np.zeros(nrows, dtype=np.int64)
-        arrays = []
-        for row in sorted(gathered):
-            pieces = gathered[row]
-            sizes[row] = sum(a.size for a in pieces)
-            arrays += pieces
-        indptr = np.zeros(nrows + 1, dtype=np.int64)
-        np.cumsum(sizes, out=indptr[1:])
-        indices = np.concatenate(arrays).astype(np.int32) if arrays else np.zeros(0, dtype=np.int32)
-        self.matrix = sparse.csr_matrix((np.ones(indices.size, dtype=np.int32), indices, indptr),
-                                        shape=(nrows, self.ndocs))
-        self._by_doc: sparse.csc_matrix | None = None
+            self.values[name] = list(rows)  # by row: rows are numbered in the order values come
+            self.matrices[name] = _rows_matrix(gathered, len(rows), self.ndocs)
+        self._by_doc: dict[str, sparse.csc_matrix] = {}
         self._lock = threading.Lock()
 
-    def docs(self, row: int) -> np.ndarray:
-        """The documents of one row (numbered from the block's first document)."""
-        if row >= self.nrows:
+    def docs(self, name: str, row: int) -> np.ndarray:
+        """The documents of one row of facet ``name`` (numbered from the block's first document)."""
+        m = self.matrices.get(name)
+        if m is None or row >= m.shape[0]:
             return _NO_IDS
-        m = self.matrix
         return m.indices[m.indptr[row]:m.indptr[row + 1]]
 
-    def count(self, mask: np.ndarray, nrows: int) -> np.ndarray:
-        """How many documents of ``mask`` (a boolean per document of the block) each row has,
-        as an array of ``nrows`` counts (rows past this block's count zero)."""
+    def count(self, name: str, mask: np.ndarray, matched: np.ndarray | None, nrows: int) -> np.ndarray:
+        """How many documents of ``mask`` (a boolean per document of the block) each row of facet
+        ``name`` has, as ``nrows`` counts (rows past this block's count zero). ``matched``: the
+        documents of ``mask`` when they are few (then counted per document), else ``None``."""
         out = np.zeros(nrows, dtype=np.int64)
-        if not self.ndocs:
+        m = self.matrices.get(name)
+        if m is None or not self.ndocs or not m.shape[0]:
             return out
-        matched = np.flatnonzero(mask) if np.count_nonzero(mask) * FEW_MATCHES < self.ndocs else None
-        if matched is None:  # every row of every facet in one product
-            out[:self.nrows] = self.matrix @ mask.view(np.uint8)
+        if matched is None:  # every row of the facet in one product
+            out[:m.shape[0]] = m @ mask.view(np.uint8)
         elif matched.size:  # few documents: count their values (0.1-0.5 ms instead of ~1.5 at 100k)
-            by_doc = self.by_doc()
+            by_doc = self.by_doc(name)
             starts = by_doc.indptr[matched]
             lengths = by_doc.indptr[matched + 1] - starts
             ends = np.cumsum(lengths)
-            at = np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]))
-            out[:self.nrows] = np.bincount(by_doc.indices[at], minlength=self.nrows)
+            if ends[-1]:
+                at = np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]))
+                out[:m.shape[0]] = np.bincount(by_doc.indices[at], minlength=m.shape[0])
         return out
 
-    def by_doc(self) -> sparse.csc_matrix:
-        """The matrix by document (column): each document's values as row numbers."""
+    def by_doc(self, name: str) -> sparse.csc_matrix:
+        """Facet ``name``'s matrix by document (column): each document's values as row numbers."""
         with self._lock:
-            if self._by_doc is None:
-                self._by_doc = self.matrix.tocsc()
-            return self._by_doc
+            held = self._by_doc.get(name)
+            if held is None:
+                held = self._by_doc[name] = self.matrices[name].tocsc()
+            return held
+
+
+def _rows_matrix(gathered: dict[int, list[np.ndarray]], nrows: int, ndocs: int) -> sparse.csr_matrix:
+    """A ``nrows`` × ``ndocs`` 0/1 matrix from each row's sorted document arrays (segments in
+    order, each segment's array sorted: the arrays are used as they are, no sorting)."""
+    sizes = np.zeros(nrows, dtype=np.int64)
+    arrays = []
+    for row in sorted(gathered):
+        pieces = gathered[row]
+        sizes[row] = sum(a.size for a in pieces)
+        arrays += pieces
+    indptr = np.zeros(nrows + 1, dtype=np.int64)
+    np.cumsum(sizes, out=indptr[1:])
+    indices = np.concatenate(arrays).astype(np.int32) if arrays else np.zeros(0, dtype=np.int32)
+    return sparse.csr_matrix((np.ones(indices.size, dtype=np.int32), indices, indptr), shape=(nrows, ndocs))
 
 
 class PostingCache:
@@ -592,13 +597,19 @@ class Snapshot:
         among the documents of ``mask`` (values with no document left out)."""
         lead, tail = self._facets()
         split = lead.ndocs if lead is not None else 0
-        counts = tail.count(mask[split:], tail.nrows)
-        if lead is not None:
-            counts += lead.count(mask[:split], tail.nrows)
+        blocks = [(tail, mask[split:])] + ([(lead, mask[:split])] if lead is not None else [])
+        # Few matched documents are counted per document, many in one product per facet.
+        blocks = [(block, part, np.flatnonzero(part) if np.count_nonzero(part) * FEW_MATCHES < block.ndocs else None)
+                  for block, part in blocks]
         out = {}
         for name in names:
-            rows = tail.rows.get(name, {})
-            out[name] = [(value, int(counts[row])) for value, row in rows.items() if counts[row]]
+            rows = tail.rows.get(name)
+            if rows is None:
+                out[name] = []
+                continue
+            counts = sum(block.count(name, part, matched, len(rows)) for block, part, matched in blocks)
+            values, counts = tail.values[name], counts.tolist()
+            out[name] = [(values[row], counts[row]) for row in np.flatnonzero(counts).tolist()]
         return out
 
     def facet_ids(self, name: str, value: str) -> np.ndarray | None:
@@ -609,8 +620,8 @@ class Snapshot:
         if row is None:
             return None
         split = lead.ndocs if lead is not None else 0
-        pieces = [lead.docs(row)] if lead is not None else []
-        pieces.append(tail.docs(row) + split)
+        pieces = [lead.docs(name, row)] if lead is not None else []
+        pieces.append(tail.docs(name, row) + split)
         return np.concatenate(pieces)
 
     def _facets(self) -> tuple[FacetBlock | None, FacetBlock]:
