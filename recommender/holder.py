@@ -60,6 +60,7 @@ from filelock import FileLock, Timeout
 from kb.base import KnowledgeBase
 from kb.errors import Unavailable
 
+from .legal import STEP_STEMS_KEYS, step_stems
 from .model import CaseSimilarity
 from .records import PackedRecords, RecordsView
 
@@ -103,8 +104,14 @@ class Snapshot:
 
 
 def slim(rec: dict) -> dict:
-    """The fields of a record that answers show."""
-    return {k: rec[k] for k in SLIM_KEYS if k in rec}
+    """The fields of a record that answers show, and the step stems of its lessons and
+    challenges (see :func:`recommender.legal.step_stems`)."""
+    out = {k: rec[k] for k in SLIM_KEYS if k in rec}
+    lang = rec.get("language") or "id"
+    for kind, key in STEP_STEMS_KEYS.items():
+        if rec.get(kind):
+            out[key] = [step_stems(text, lang) for text in rec[kind]]
+    return out
 
 
 def _without(base: Snapshot, ids) -> tuple[RecordsView, dict[str, list[str]]]:

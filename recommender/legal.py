@@ -303,10 +303,28 @@ def _steps(types: list[str], dprd: tuple[str, list[dict]]) -> list[dict]:
     return steps
 
 
+# Where a slim record keeps the step stems of its lessons and challenges (see step_stems).
+STEP_STEMS_KEYS = {"lessons": "lesson_stems", "challenges": "challenge_stems"}
+
+
+@functools.cache
+def _any_step_stems() -> frozenset[str]:
+    return frozenset().union(*_step_stems().values())
+
+
+def step_stems(text: str, lang: str) -> list[str]:
+    """The stems of a lesson or challenge that some step's generic words share: all that
+    attaching it to a step needs. Worked out when a record enters the recommender's model
+    (see :func:`recommender.holder.slim`), so that an answer does not stem its cases' lessons
+    (Sastrawi takes ~1 ms for a word it has not seen)."""
+    return sorted(frozenset(terms(text, lang)) & _any_step_stems())
+
+
 @functools.lru_cache(maxsize=4096)
 def _sentence_stems(text: str, lang: str) -> frozenset[str]:
-    """The stems of a lesson or challenge (the same sentences recur across requests)."""
-    return frozenset(terms(text, lang))
+    """The step stems of a lesson or challenge of a record without them (a model saved
+    before they were kept)."""
+    return frozenset(step_stems(text, lang))
 
 
 def _attach_lessons(steps: list[dict], cases: list[dict]) -> None:
@@ -320,10 +338,11 @@ def _attach_lessons(steps: list[dict], cases: list[dict]) -> None:
     for rec in cases[:LESSON_CASES]:
         lang = rec.get("language") or "id"
         for kind in ("lessons", "challenges"):
-            for text in rec.get(kind, []):
+            known = rec.get(STEP_STEMS_KEYS[kind]) or []
+            for j, text in enumerate(rec.get(kind, [])):
                 if text in seen:
                     continue
-                words = _sentence_stems(text, lang)
+                words = frozenset(known[j]) if j < len(known) else _sentence_stems(text, lang)
                 scores = [(len(words & stems[k]), -i, k) for i, k in enumerate(keys) if k in stems]
                 best = max(scores, default=(0, 0, None))
                 if best[0] == 0:

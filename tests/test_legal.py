@@ -262,3 +262,36 @@ def test_the_printable_legal_path_is_dated_and_carries_the_shortlist(client):
     assert "Tahap persetujuan DPRD — persetujuan diperlukan" in text and "belum dianggarkan dalam APBD" in text
     assert "Daftar pendek" in text and "Calon mitra kerja sama" in text
     assert client.get("/usulan/jalur-hukum", query_string={"description": WASTE, "partners": "Slemann"}).status_code == 400
+
+
+def test_lessons_attach_by_the_stems_kept_in_the_model_without_stemming_at_answer_time(rec, monkeypatch):
+    """A record's lessons enter the model with the stems that place them on a step, so an answer
+    stems none of its cases' sentences; a record without them (a model saved before they were
+    kept) is placed the same way by stemming its sentences."""
+    from recommender import legal as legal_module
+
+    expected = legal_of(rec, description=WASTE, region="Kabupaten Sleman", partners=["Kabupaten Bantul"],
+                        sectors=["persampahan"])
+    placed = [(s["key"], l["text"]) for s in expected["steps"] for l in s["lessons"]]
+    assert len(placed) >= 4
+
+    def no_stemming(text, lang):
+        raise AssertionError(f"stemmed at answer time: {text!r}")
+
+    monkeypatch.setattr(legal_module, "_sentence_stems", no_stemming)
+    again = legal_of(rec, description=WASTE, region="Kabupaten Sleman", partners=["Kabupaten Bantul"],
+                     sectors=["persampahan"])
+    assert [(s["key"], l["text"]) for s in again["steps"] for l in s["lessons"]] == placed
+    monkeypatch.undo()
+
+    # The same cases without kept stems: stemmed, and placed on the same steps.
+    snap = rec.holder.snapshot()
+    cases = [snap.records[c["id"]] for c in rec.recommend({"description": WASTE, "sectors": ["persampahan"]})
+             .as_dict()["cases"]]
+    assert all("lesson_stems" in c for c in cases if c.get("lessons"))
+    bare = [{k: v for k, v in c.items() if k not in ("lesson_stems", "challenge_stems")} for c in cases]
+    steps_kept = legal_module._steps(["KSDD"], ("ask", None))
+    steps_bare = legal_module._steps(["KSDD"], ("ask", None))
+    legal_module._attach_lessons(steps_kept, cases)
+    legal_module._attach_lessons(steps_bare, bare)
+    assert steps_kept == steps_bare and any(s["lessons"] for s in steps_kept)
