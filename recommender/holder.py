@@ -51,7 +51,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import joblib
@@ -62,7 +62,7 @@ from kb.errors import Unavailable
 
 from .legal import STEP_STEMS_KEYS, step_stems
 from .model import CaseSimilarity
-from .records import PackedRecords, RecordsView
+from .records import AnswerRecords, PackedRecords, RecordsView
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +93,15 @@ class Snapshot:
 
     model: CaseSimilarity
     head: int
-    records: RecordsView
+    records: RecordsView | AnswerRecords
     cases_by_region: Mapping[str, list[str]]
     stale: bool = False
     superseded: frozenset[str] | None = None
+
+    def for_answer(self) -> Snapshot:
+        """This snapshot for one answer: its records decoded once each (see
+        :class:`~recommender.records.AnswerRecords`)."""
+        return replace(self, records=AnswerRecords(self.records))
 
     def is_live(self, record_id: str) -> bool:
         """Whether the model's row of ``record_id`` is the record as it is (always, unless stale)."""

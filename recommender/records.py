@@ -104,3 +104,28 @@ class RecordsView(Mapping):
 
     def __len__(self) -> int:
         return self._len
+
+
+class AnswerRecords(Mapping):
+    """A view's records for one answer: each record decoded once, however often the answer
+    reads it (a recommendation reads ~120 records, many of them several times). The dicts are
+    read-only, as a view's are."""
+
+    def __init__(self, view: Mapping[str, dict]):
+        self.view = view
+        self._decoded: dict[str, dict] = {}
+
+    def __getitem__(self, key: str) -> dict:
+        rec = self._decoded.get(key)
+        if rec is None:
+            rec = self._decoded[key] = self.view[key]
+        return rec
+
+    def __contains__(self, key) -> bool:
+        return key in self._decoded or key in self.view
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.view)
+
+    def __len__(self) -> int:
+        return len(self.view)

@@ -113,7 +113,7 @@ class Recommender:
             raise Invalid([RecordProblem("proposal", None, "description",
                                          "the proposal is too short: describe what the regions want to do, "
                                          "in at least a sentence", code="too_short")])
-        snap = self.holder.snapshot()
+        snap = self.holder.snapshot().for_answer()
         model, records = snap.model, snap.records
         qvec = model.transform_text(text, lang, analyzed=analyzed)
         dense = model.dense(qvec)
@@ -168,7 +168,7 @@ class Recommender:
 
     def similar_to(self, record_id: str, *, limit: int = 5) -> list[dict]:
         """Records most similar to an existing record (for the case page)."""
-        snap = self.holder.snapshot()
+        snap = self.holder.snapshot().for_answer()
         model = snap.model
         if record_id not in model.index_ or not snap.is_live(record_id):
             return []

@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from recommender.records import PackedRecords, RecordsView
+from recommender.records import AnswerRecords, PackedRecords, RecordsView
 
 RECORDS = {
     "tpa-regional": {"id": "tpa-regional", "kind": "case", "title": "TPA regional “Piyungan”",
@@ -45,3 +45,18 @@ def test_a_view_removes_and_adds_without_touching_the_packed_records():
     assert set(gone) == {"tpa-regional", "air-minum-ñ"} and len(gone) == 2 and gone.get("a") is None
     assert view["a"] == RECORDS["a"] and len(view) == 4  # the older view is unchanged
     assert dict(RecordsView(changed={"x": {"id": "x"}})) == {"x": {"id": "x"}}
+
+
+def test_an_answer_decodes_each_record_once_and_sees_the_view_as_it_is(monkeypatch):
+    view = RecordsView(PackedRecords(RECORDS)).without(["a"]).adding({"new": {"id": "new", "kind": "case",
+                                                                              "title": "Baru"}})
+    decoded = []
+    real = PackedRecords.__getitem__
+    monkeypatch.setattr(PackedRecords, "__getitem__", lambda self, key: decoded.append(key) or real(self, key))
+    answer = AnswerRecords(view)
+    assert answer["tpa-regional"] == RECORDS["tpa-regional"]
+    assert answer["tpa-regional"] is answer["tpa-regional"] and decoded == ["tpa-regional"]
+    assert set(answer) == set(view) == {"tpa-regional", "zona-sekolah", "air-minum-ñ", "new"} and len(answer) == 4
+    assert "a" not in answer and answer["new"]["title"] == "Baru"
+    with pytest.raises(KeyError):
+        answer["a"]
