@@ -159,12 +159,18 @@ def _step_stems() -> dict[str, frozenset[str]]:
             for key, (id_words, en_words) in STEP_WORDS.items()}
 
 
+@functools.cache
+def _type_pattern(kind: str) -> re.Pattern:
+    """Any phrase of ``TEXT_TYPES[kind]`` at the start of a word, as one compiled pattern."""
+    return re.compile(r"(?<![\w])(?:" + "|".join(re.escape(p) for p in TEXT_TYPES[kind]) + ")")
+
+
 def types_in_text(text: str) -> list[str]:
     """The cooperation types ``text`` names plainly, in PP 28/2018's order."""
     folded = " " + " ".join(text.casefold().split()) + " "
     found = []
     for t in TYPES:
-        if any(re.search(r"(?<![\w])" + re.escape(p), folded) for p in TEXT_TYPES[t]):
+        if _type_pattern(t).search(folded):
             found.append(t)
     return found
 

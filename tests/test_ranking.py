@@ -287,3 +287,31 @@ def test_facets_count_and_filter_over_the_large_and_the_saved_segments(tmp_path,
     fresh = SearchIndex(ix.path)  # another process: no blocks of its own yet
     assert fresh.search("", limit=1).facets == every.facets
     assert fresh.search("pipa", limit=10).facets == few.facets
+
+
+def test_a_common_word_kept_over_every_document_ranks_as_its_documents_would(tmp_path, monkeypatch):
+    """A query word found in many documents is kept as a mask and scores over all documents;
+    queries mixing common and rare words rank and score as with every word kept as its
+    documents, through repeated use of the kept words."""
+    from kb.search import ranking
+
+    ix = SearchIndex(tmp_path / "index")
+    ix.rebuild(RECORDS + MANY, count=len(RECORDS + MANY))
+    queries = ["sampah", "sampah air", "air minum", "wisata kota sampah", "sampah laut nelayan", "kompos pasar"]
+
+    def ranked(reader):
+        out = {}
+        for q in queries * 2:  # the second time from the kept words
+            res = reader.search(q, limit=100)
+            out[q] = ([h.id for h in res.results], [round(h.score, 4) for h in res.results], res.total)
+        return out
+
+    monkeypatch.setattr(ranking, "COMMON_WORD", 10**9)  # every word kept as its documents
+    as_documents = ranked(SearchIndex(ix.path))
+    monkeypatch.setattr(ranking, "COMMON_WORD", 8)
+    reader = SearchIndex(ix.path)
+    as_vectors = ranked(reader)
+    kept = [v for v in reader.snapshot()._word_cache.values() if v[0].dtype == bool]
+    assert kept, "no word was common enough to be kept over every document"
+    assert as_vectors == as_documents
+    assert as_vectors["sampah air"][2] > as_vectors["air minum"][2] > 0

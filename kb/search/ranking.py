@@ -55,6 +55,7 @@ def bm25(tf: np.ndarray, length: np.ndarray, avg_length: float, df: int, ndocs: 
 
 
 FEW_MATCHES = 8  # facet values are counted per matched document below 1/FEW_MATCHES of them
+COMMON_WORD = 8  # a query word in over 1/COMMON_WORD of the documents is kept over all of them (see _word)
 MAX_CACHED_POSTINGS = 8_000_000  # postings kept across segments (12 bytes each)
 _NO_IDS = np.zeros(0, dtype=np.int32)
 _NO_SCORES = np.zeros(0, dtype=np.float32)
@@ -728,7 +729,12 @@ class Snapshot:
                 word = self._word(sub)  # one query word over the text fields (the usual case)
                 if word is not None:
                     ids, s = word
-                    if ids.size:
+                    if ids.dtype == np.bool_:  # a common word, over every document
+                        scores += s
+                        mask |= ids
+                        if coord:
+                            matched += ids
+                    elif ids.size:
                         scores[ids] += s
                         mask[ids] = True
                         if coord:
@@ -747,8 +753,9 @@ class Snapshot:
 
     def _word(self, q: query.Or) -> tuple[np.ndarray, np.ndarray] | None:
         """An OR of text-field terms without coordination (one query word searched in every
-        field): its documents (sorted) and summed scores, kept for the snapshot like a term's.
-        ``None`` for any other OR."""
+        field): its documents (sorted) and summed scores, kept for the snapshot like a term's;
+        for a word in over 1/``COMMON_WORD`` of the documents, a boolean mask and scores over all documents
+        instead. ``None`` for any other OR."""
         subs = q.subqueries
         if getattr(q, "scale", None) and len(subs) > 1:
             return None
@@ -764,9 +771,15 @@ class Snapshot:
             return hit
         found = [(t, *self.term(t.fieldname, t.text)) for t in subs]
         found = [(t, ids, s) for t, ids, s in found if ids.size]
-        if sum(ids.size for _, ids, _ in found) > self.ndocs // 8:
-            return None  # a common word: adding whole vectors is cheaper than indexed adds
-        if not found:
+        if sum(ids.size for _, ids, _ in found) * COMMON_WORD > self.ndocs:
+            # A common word: kept over every document (a mask and scores), which a query adds
+            # as whole vectors, cheaper than indexed adds of its documents.
+            scores, mask = self._zeros()
+            for t, ids, s in found:
+                scores[ids] += s * t.boost
+                mask[ids] = True
+            value = (mask, self._boosted(scores, q))
+        elif not found:
             value = (_NO_IDS, _NO_SCORES)
         elif len(found) == 1:
             t, ids, s = found[0]
