@@ -44,6 +44,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 import os
@@ -55,6 +56,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import joblib
+import numpy as np
 from filelock import FileLock, Timeout
 
 from kb.base import KnowledgeBase
@@ -101,7 +103,20 @@ class Snapshot:
     def for_answer(self) -> Snapshot:
         """This snapshot for one answer: its records decoded once each (see
         :class:`~recommender.records.AnswerRecords`)."""
-        return replace(self, records=AnswerRecords(self.records))
+        answer = replace(self, records=AnswerRecords(self.records))
+        if self.stale:  # worked out once per snapshot, not per answer
+            answer.__dict__["live_rows"] = self.live_rows
+        return answer
+
+    @functools.cached_property
+    def live_rows(self) -> np.ndarray:
+        """1 for each model row that is its record as it is, 0 for a superseded one."""
+        live = np.ones(len(self.model.ids_), dtype=np.float32)
+        for rid in self.superseded or ():
+            i = self.model.index_.get(rid)
+            if i is not None:
+                live[i] = 0.0
+        return live
 
     def is_live(self, record_id: str) -> bool:
         """Whether the model's row of ``record_id`` is the record as it is (always, unless stale)."""

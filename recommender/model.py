@@ -136,7 +136,16 @@ class CaseSimilarity(BaseEstimator):
         self.base_rows_ = len(records)
         self.extra_ = None            # rows added by with_changes, after the fitted ones
         self.alive_ = np.ones(len(records), dtype=np.float32)  # 0 for superseded/removed rows
+        self.sectors_ = _rows_by_sector(records, 0)  # sector -> its records' rows (see rows_in_sector)
         return self
+
+    def rows_in_sector(self, sector: str) -> np.ndarray | None:
+        """The rows of the records of ``sector`` (superseded ones too: ``alive_`` zeroes those);
+        ``None`` for a model saved without them (read the records instead)."""
+        by_sector = self.__dict__.get("sectors_")
+        if by_sector is None:
+            return None
+        return by_sector.get(sector, _NO_ROWS)
 
     def with_changes(self, records: Sequence[dict], removed: Iterable[str] = ()) -> CaseSimilarity:
         """A copy of the model in which ``records`` (added or edited) have their current text and
@@ -169,7 +178,12 @@ class CaseSimilarity(BaseEstimator):
                 new.index_[r["id"]] = len(new.ids_)
                 new.ids_.append(r["id"])
                 new.versions_[r["id"]] = r.get("version", 1)
+            first = len(new.alive_)
             new.alive_ = np.concatenate([new.alive_, np.ones(len(records), dtype=np.float32)])
+            if self.__dict__.get("sectors_") is not None:  # the sectors' row lists, extended
+                added = _rows_by_sector(records, first)
+                new.sectors_ = {**self.sectors_, **{
+                    sector: np.concatenate([self.sectors_.get(sector, _NO_ROWS), rows]) for sector, rows in added.items()}}
         return new
 
     @property
@@ -286,6 +300,18 @@ class CaseSimilarity(BaseEstimator):
                 seen.add(word.casefold())
                 out.append(word)
         return out
+
+
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+
+
+def _rows_by_sector(records: Sequence[dict], first: int) -> dict[str, np.ndarray]:
+    """``{sector: rows}`` of ``records`` numbered from row ``first``."""
+    rows: dict[str, list[int]] = {}
+    for i, r in enumerate(records, start=first):
+        for sector in dict.fromkeys(r.get("sectors") or ()):
+            rows.setdefault(sector, []).append(i)
+    return {sector: np.array(at, dtype=np.int64) for sector, at in rows.items()}
 
 
 def _is_region_token(term: str) -> bool:
