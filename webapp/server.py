@@ -64,9 +64,10 @@ def _warm(app, *, worker: bool = True) -> None:
 
     def work() -> None:
         t = time.perf_counter()
-        recommender_for(kb).warm()  # without a saved model: its fit starts in the background
+        ready = recommender_for(kb).warm()  # without a saved model: its fit starts in the background
         postings = kb.index.warm()
-        print(f"[worker {os.getpid()}] warm: model and {postings:,} postings loaded in "
+        model = "model" if ready else "no model yet (it is being fitted in the background)"
+        print(f"[worker {os.getpid()}] warm: {model} and {postings:,} postings loaded in "
               f"{time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
         _follow(kb, parent)
 
