@@ -609,8 +609,9 @@ class Snapshot:
                 out[name] = []
                 continue
             counts = sum(block.count(name, part, matched, len(rows)) for block, part, matched in blocks)
-            values, counts = tail.values[name], counts.tolist()
-            out[name] = [(values[row], counts[row]) for row in np.flatnonzero(counts).tolist()]
+            values, found = tail.values[name], np.flatnonzero(counts).tolist()
+            counts = counts.tolist()
+            out[name] = [(values[row], counts[row]) for row in found]
         return out
 
     def facet_ids(self, name: str, value: str) -> np.ndarray | None:
