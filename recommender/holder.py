@@ -44,7 +44,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import multiprocessing
 import os
@@ -99,24 +98,12 @@ class Snapshot:
     cases_by_region: Mapping[str, list[str]]
     stale: bool = False
     superseded: frozenset[str] | None = None
+    live_rows: np.ndarray | None = None  # stale: 1 per model row still its record as it is, 0 if superseded
 
     def for_answer(self) -> Snapshot:
         """This snapshot for one answer: its records decoded once each (see
         :class:`~recommender.records.AnswerRecords`)."""
-        answer = replace(self, records=AnswerRecords(self.records))
-        if self.stale:  # worked out once per snapshot, not per answer
-            answer.__dict__["live_rows"] = self.live_rows
-        return answer
-
-    @functools.cached_property
-    def live_rows(self) -> np.ndarray:
-        """1 for each model row that is its record as it is, 0 for a superseded one."""
-        live = np.ones(len(self.model.ids_), dtype=np.float32)
-        for rid in self.superseded or ():
-            i = self.model.index_.get(rid)
-            if i is not None:
-                live[i] = 0.0
-        return live
+        return replace(self, records=AnswerRecords(self.records))
 
     def is_live(self, record_id: str) -> bool:
         """Whether the model's row of ``record_id`` is the record as it is (always, unless stale)."""
@@ -290,7 +277,10 @@ class ModelHolder:
             records, by_region = _without(previous, superseded - previous.superseded)
         else:
             records, by_region = _without(base, superseded)
-        return Snapshot(base.model, head, records, by_region, stale=True, superseded=superseded)
+        live = np.ones(len(base.model.ids_), dtype=np.float32)
+        rows = [i for i in map(base.model.index_.get, superseded) if i is not None]
+        live[rows] = 0.0
+        return Snapshot(base.model, head, records, by_region, stale=True, superseded=superseded, live_rows=live)
 
     def _refit_due(self, snap: Snapshot) -> bool:
         if snap.stale:

@@ -142,7 +142,7 @@ class CaseSimilarity(BaseEstimator):
     def rows_in_sector(self, sector: str) -> np.ndarray | None:
         """The rows of the records of ``sector`` (superseded ones too: ``alive_`` zeroes those);
         ``None`` for a model saved without them (read the records instead)."""
-        by_sector = self.__dict__.get("sectors_")
+        by_sector = getattr(self, "sectors_", None)
         if by_sector is None:
             return None
         return by_sector.get(sector, _NO_ROWS)
@@ -180,7 +180,7 @@ class CaseSimilarity(BaseEstimator):
                 new.versions_[r["id"]] = r.get("version", 1)
             first = len(new.alive_)
             new.alive_ = np.concatenate([new.alive_, np.ones(len(records), dtype=np.float32)])
-            if self.__dict__.get("sectors_") is not None:  # the sectors' row lists, extended
+            if getattr(self, "sectors_", None) is not None:  # the sectors' row lists, extended
                 added = _rows_by_sector(records, first)
                 new.sectors_ = {**self.sectors_, **{
                     sector: np.concatenate([self.sectors_.get(sector, _NO_ROWS), rows]) for sector, rows in added.items()}}
