@@ -164,6 +164,32 @@ def test_a_damaged_decoded_file_is_written_again(decoded_index):
     assert fresh.snapshot().parts[0][2].decoded is not None and _results(fresh, "sampah air") == plain
 
 
+def test_a_segment_whose_first_documents_were_replaced_is_decoded_whole(tmp_path, monkeypatch):
+    """Records edited after a large import are deleted from the import's segment: when they are
+    its first documents, a term's whole first block of postings (128) belongs to deleted
+    documents. The decoded file must still hold every posting its term table counts, or warming
+    fails and the process serves from the slower per-term decoding."""
+    from kb.search import decoded
+
+    monkeypatch.setattr(decoded, "MIN_SEGMENT_DOCS", 50)
+    monkeypatch.setattr(decoded, "MIN_DF", 3)
+    many = [_record(f"r{i}", f"Sampah kota {i}", "Sampah dan air.", "sampah " * (1 + i % 4) + "air")
+            for i in range(400)]
+    ix = SearchIndex(tmp_path / "index")
+    ix.rebuild(many, count=len(many))
+    edited = [dict(r, summary=r["summary"] + " Diperbarui.") for r in many[:300]]
+    ix.update(edited, delete_ids=[r["id"] for r in edited])  # an edit: the old document deleted
+    large = ix.snapshot().parts[0][2]
+    assert large.decoded is None and not _decoded_files(ix)
+    assert ix.warm() > 0
+    data = ix.snapshot().parts[0][2]
+    assert data.decoded is not None
+    ids, _ = data.decoded.get("body_id", b"sampah")
+    assert ids.size == 400  # deleted ones included: the live-document mask leaves them out
+    assert ix.search("sampah").total == 400
+    assert _assert_equal_scores(ix) > 5
+
+
 # -- a term's postings over the leading large segments, kept across views -----------------------
 
 def test_a_save_reuses_the_large_segments_postings_and_deletions_are_honoured(tmp_path, monkeypatch):

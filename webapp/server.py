@@ -64,11 +64,17 @@ def _warm(app, *, worker: bool = True) -> None:
 
     def work() -> None:
         t = time.perf_counter()
-        ready = recommender_for(kb).warm()  # without a saved model: its fit starts in the background
-        postings = kb.index.warm()
-        model = "model" if ready else "no model yet (it is being fitted in the background)"
-        print(f"[worker {os.getpid()}] warm: {model} and {postings:,} postings loaded in "
-              f"{time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
+        try:
+            ready = recommender_for(kb).warm()  # without a saved model: its fit starts in the background
+            postings = kb.index.warm()
+        except Exception as e:  # noqa: BLE001 - requests are served either way, only slower; keep following
+            print(f"[worker {os.getpid()}] warm: failed after {time.perf_counter() - t:.1f} s "
+                  f"({type(e).__name__}: {e}); requests load what they need as they come",
+                  file=sys.stderr, flush=True)
+        else:
+            model = "model" if ready else "no model yet (it is being fitted in the background)"
+            print(f"[worker {os.getpid()}] warm: {model} and {postings:,} postings loaded in "
+                  f"{time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
         _follow(kb, parent)
 
     threading.Thread(target=work, name="sinergi-warm", daemon=True).start()

@@ -20,6 +20,7 @@ are kept (rarer ones decode in microseconds from the segment itself).
 from __future__ import annotations
 
 import hashlib
+import logging
 import mmap
 import os
 from collections.abc import Iterable
@@ -29,6 +30,8 @@ import numpy as np
 from filelock import FileLock
 from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import SegmentReader
+
+log = logging.getLogger(__name__)
 
 MAGIC = b"SNGDEC01"
 _HEADER = 24
@@ -159,6 +162,9 @@ def open_or_build(folder: Path, segreader, fieldnames: Iterable[str], read_posti
                     own.close()
                 found = _open(path)
     except OSError:
+        return None
+    except ValueError as e:  # a segment this module cannot read whole: searches decode per term
+        log.warning("postings of segment %s not decoded to a file: %s", segment.segment_id(), e)
         return None
     return found
 

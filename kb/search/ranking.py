@@ -184,9 +184,17 @@ def read_postings(segreader, fieldname: str, btext: bytes) -> tuple[np.ndarray, 
     included: the caller masks them)."""
     if (fieldname, btext) not in segreader:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
-    m = segreader.postings(fieldname, btext)
-    if isinstance(m, FilterMatcher):
-        m = m.child
+    terms = getattr(segreader, "_terms", None)
+    if terms is not None and hasattr(terms, "matcher"):
+        # The segment's own matcher, without the reader's deletion filter: wrapped, the filter
+        # has already stepped past the leading blocks whose documents are all deleted when it
+        # is made, and those blocks would be missing here (a term's postings then disagree with
+        # its document frequency). Touches whoosh3's ``SegmentReader._terms``.
+        m = terms.matcher(fieldname, btext, segreader.schema[fieldname].format)
+    else:
+        m = segreader.postings(fieldname, btext)
+        if isinstance(m, FilterMatcher):
+            m = m.child
     ids: list = []
     weights: list = []
     if hasattr(m, "_read_ids") and hasattr(m, "_next_block"):
