@@ -15,6 +15,7 @@ import kb.search.index as kb_index
 import kb.search.writer as kb_indexing
 from kb.base import corpus_files
 from kb.search import SearchIndex
+from kb.search.results import FACETS
 from kb.search.writer import CompactPostingPool, prepare_writer
 from kb.io import read_file
 from kb.schema import validate_record
@@ -296,20 +297,35 @@ def test_a_forked_segment_write_does_not_wait_on_another_threads_blocked_file(tm
     assert si.search("sampah").total > 0
 
 
-def test_facet_counts_are_the_same_counted_by_value_or_by_matched_document(tmp_path, records, monkeypatch):
+def test_facet_counts_are_the_same_however_they_are_counted(tmp_path, records, monkeypatch):
+    """Facet values are counted from per-document slots packed several to an array, over the
+    matched documents or over the others (subtracted from the totals), with the documents that
+    have more values than the slots counted from the matrix: every way gives the same counts,
+    and with no query they are the records' own."""
     import kb.search.ranking as ranking
 
     si = SearchIndex(tmp_path / "ix")
     si.rebuild(records[:-10], count=len(records) - 10)
     si.update(records[-10:], delete_ids=[records[0]["id"]], new_ids={d["id"] for d in records[-10:]})
-    queries = ["sampah", "air minum", "perbatasan laut", "kerja sama", "wisata", "tidakadakatasemacamini"]
+    queries = ["sampah", "air minum", "perbatasan laut", "kerja sama", "wisata", "tidakadakatasemacamini", ""]
     counted = {}
-    for few in (10**9, 0):  # every value in one product; each matched document's values
-        monkeypatch.setattr(ranking, "FEW_MATCHES", few)
+    ways = {"plain": (2.0, 1000, 0), "others": (0.0, 1000, 0), "overflow": (2.0, 1, 0),
+            "packed": (0.5, 4, 4096), "packed, overflow, others": (0.0, 1, 10**6)}
+    for way, (dense, slots, cells) in ways.items():
+        monkeypatch.setattr(ranking, "DENSE_SHARE", dense)
+        monkeypatch.setattr(ranking, "MAX_SLOTS", slots)
+        monkeypatch.setattr(ranking, "PACKED_CELLS", cells)
         fresh = SearchIndex(tmp_path / "ix")
-        counted[few] = [fresh.search(q).facets for q in queries] + [fresh.search("").facets]
-    assert counted[0] == counted[10**9]
-    assert any(f and any(v for v in f.values()) for f in counted[0])
+        counted[way] = [fresh.search(q, facets=FACETS).facets for q in queries]
+    for way in ways:
+        assert counted[way] == counted["plain"], way
+    live = [r for r in records[1:]]
+    sectors: dict[str, int] = {}
+    for r in live:
+        for value in set(r.get("sectors", [])):
+            sectors[value] = sectors.get(value, 0) + 1
+    assert {f["value"]: f["count"] for f in counted["plain"][-1]["sector"]} == sectors
+    assert max(len(r.get("sectors", [])) for r in live) > 1  # the overflow way was used
 
 
 def test_facets_extended_save_by_save_equal_those_merged_afresh(tmp_path, records):

@@ -273,7 +273,7 @@ def test_saves_merge_small_segments_and_never_rewrite_a_large_one(tmp_path, monk
 def test_facets_count_and_filter_over_the_large_and_the_saved_segments(tmp_path, monkeypatch):
     """Facet values are counted over the large segment's block (kept across views) and the
     saved segments after it: a value only a save has, a value in both, deleted documents left
-    out, few matches (counted per document) and many (one product); a filter finds a value's
+    out, few matches and many (counted through the documents not matched); a filter finds a value's
     documents in both; a fresh process counts the same."""
     from kb.search import ranking
 
@@ -300,7 +300,7 @@ def test_facets_count_and_filter_over_the_large_and_the_saved_segments(tmp_path,
     assert counts(every, "province") == {"33": 84, "32": 2}
     assert ix._postings._facets[1] is block  # the large segment's block was not made again
 
-    few = ix.search("pipa", limit=10)  # 2 of 86 documents: counted per document
+    few = ix.search("pipa", limit=10)  # 2 of 86 documents
     assert {h.id for h in few.results} == {"b", "g"}
     assert counts(few) == {"persampahan": 1, "air-minum": 1}
     assert counts(few, "province") == {"33": 1, "32": 1}
