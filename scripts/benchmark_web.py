@@ -5,8 +5,8 @@ every second. Bounded in requests and time; talks to 127.0.0.1 only.
     python scripts/benchmark_web.py --home bench-out/instance --clients 8 --seconds 60
 
 Prints p50/p95 of the search page (``--search api``: of the JSON search API; also split by whether a request began within 100 ms after a
-save began) and of POST /api/v1/recommend, the error count, and how long each saved case took to
-become searchable.
+save began) and of POST /api/v1/recommend, the error count, how long each saved case took to
+become searchable and how long the saves' requests took.
 """
 
 from __future__ import annotations
@@ -227,6 +227,7 @@ def main() -> int:
         save_at: list[float] = []
         reco_ms: list[float] = []
         fresh_s: list[float] = []
+        save_ms: list[float] = []  # how long each save's POST took (it holds one worker meanwhile)
         errors: list[str] = []
         # Readers run through a warm-up first: until every worker reports that it has loaded
         # the model and the postings (it does so in the background at start), then --warmup
@@ -277,6 +278,7 @@ def main() -> int:
                 try:
                     client.request("POST", "/api/v1/cases", body, {"Content-Type": "application/json",
                                                                   "Authorization": f"Bearer {token}"})
+                    save_ms.append((time.perf_counter() - t) * 1000)
                     while time.perf_counter() - t < 10:
                         out = json.loads(client.request("GET", "/api/v1/search?" + urllib.parse.urlencode({"q": word})))
                         if out["total"]:
@@ -316,6 +318,9 @@ def main() -> int:
               if reco_ms else "  no recommend requests")
         print(f"  saved case searchable after: p50 {statistics.median(fresh_s):.2f} s, max {max(fresh_s):.2f} s"
               if fresh_s else "  no saves measured")
+        if save_ms:
+            print(f"  the saves' POST: p50 {statistics.median(save_ms):.1f} ms, p95 {pct(save_ms, 95):.1f} ms, "
+                  f"max {max(save_ms):.1f} ms")
         print(f"  errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
         rss = process_tree_rss(server.pid)
         print(f"  server RSS: {len(rss)} processes, largest {max(rss.values(), default=0):.0f} MB, "

@@ -379,3 +379,30 @@ def test_every_message_of_the_sources_has_its_english():
     assert len(used) > 200
     table = messages("en")
     assert sorted(m for m in used if not table.get(m)) == []
+
+
+def test_workers_compiling_the_catalogues_at_once_both_start(tmp_path, monkeypatch):
+    """Every worker of a server compiles the catalogues into the instance folder when it starts,
+    at the same moment after an upgrade. Here a second compile runs to its end while the first
+    is writing (as another worker would): both must finish, leaving a catalogue that reads."""
+    import gettext
+
+    from webapp import i18n
+
+    write_mo = i18n.write_mo
+    calls = []
+
+    def write_while_another_compiles(f, catalog):
+        calls.append(1)
+        if len(calls) == 1:
+            i18n.compile_catalogs(tmp_path)  # the other worker, start to finish
+        write_mo(f, catalog)
+
+    monkeypatch.setattr(i18n, "write_mo", write_while_another_compiles)
+    i18n.compile_catalogs(tmp_path)
+    assert len(calls) == 2
+    with open(tmp_path / "en" / "LC_MESSAGES" / "messages.mo", "rb") as f:
+        english = gettext.GNUTranslations(f)
+    some = next(iter(k for k, v in messages("en").items() if v != k))
+    assert english.gettext(some) == messages("en")[some]
+    assert not list(tmp_path.rglob("*.tmp"))

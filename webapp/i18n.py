@@ -5,6 +5,8 @@ folder when the app starts (and again whenever the ``.po`` file is newer)."""
 from __future__ import annotations
 
 import functools
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,10 +26,17 @@ def compile_catalogs(target: Path) -> Path:
         mo.parent.mkdir(parents=True, exist_ok=True)
         with po.open("rb") as f:
             catalog = read_po(f)
-        tmp = mo.with_suffix(".tmp")
-        with tmp.open("wb") as f:
-            write_mo(f, catalog)
-        tmp.replace(mo)
+        # A temporary file of its own: every worker of a server compiles at its start, at the
+        # same moment after an upgrade, and a shared name let one worker move away the file
+        # another was about to rename (that worker failed to boot, and the server stopped).
+        fd, name = tempfile.mkstemp(dir=mo.parent, prefix=f".{mo.stem}.", suffix=".tmp")
+        tmp = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                write_mo(f, catalog)
+            tmp.replace(mo)
+        finally:
+            tmp.unlink(missing_ok=True)
     return target
 
 

@@ -34,6 +34,7 @@ def prepare(home: str | os.PathLike | None) -> tuple[Path, int]:
     from recommender.service import forget_instances
 
     from . import ensure_initialized
+    from .i18n import compile_catalogs
 
     kb = KnowledgeBase(home, upgrade=True)
     if kb.store.upgraded:
@@ -43,6 +44,7 @@ def prepare(home: str | os.PathLike | None) -> tuple[Path, int]:
     applied = kb.catch_up()  # what was stored but not indexed when the last server stopped
     if applied:
         print(f"index caught up with the store: {applied} record(s) applied", file=sys.stderr, flush=True)
+    compile_catalogs(kb.home / "translations")  # once here, so the workers find them compiled
     count = kb.store.count()
     kb.store.engine.dispose()  # no connection crosses into the workers
     forget_instances()         # nor the fitted model: each worker loads the saved one
