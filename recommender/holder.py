@@ -226,7 +226,9 @@ class ModelHolder:
             if head == current.head:
                 return current
             changes = None
-            if base.model.base_rows_ and head >= base.head:
+            # (A stale snapshot of this fit stays stale until a refit: the records changed since
+            # the fit only grow in number, so they are not read again to find out.)
+            if base.model.base_rows_ and head >= base.head and not (current.stale and current.model is base.model):
                 changes = self.kb.store.changes_since(base.head, limit=PATCH_LIMIT)
             if changes is not None:
                 self._current = self._base = self._patched(base, head, changes)
@@ -261,24 +263,31 @@ class ModelHolder:
         stored change gives a record a new version, so the rows superseded are those of the
         records changed since ``base.head`` (a store whose head went back: those whose version
         differs). Runs at each new head while stale, so it narrows ``previous``, the stale
-        snapshot of the head before, by the newly superseded rows only: its cost follows the
-        changes since that head, not all changes since the fit."""
+        snapshot of an earlier head of the same fit, by the records changed since that head
+        only: its cost follows the changes since that head, not all changes since the fit."""
         versions = base.model.versions_
         with self.kb.store.read_snapshot() as conn:
             head = self.kb.store.head_in(conn)
-            if head >= base.head:
+            narrow = (previous is not None and previous.stale and previous.model is base.model
+                      and previous.live_rows is not None and base.head <= previous.head <= head)
+            if narrow:
+                changed = self.kb.store.changed_ids_in(conn, previous.head)
+            elif head >= base.head:
                 changed = self.kb.store.changed_ids_in(conn, base.head)
             else:
                 live = self.kb.store.versions_in(conn)
                 changed = [rid for rid in versions if live.get(rid) != versions[rid]]
-        superseded = frozenset(rid for rid in changed if rid in versions)
-        if (previous is not None and previous.stale and previous.model is base.model
-                and previous.head <= head and previous.superseded <= superseded):
-            records, by_region = _without(previous, superseded - previous.superseded)
+        newly = frozenset(rid for rid in changed if rid in versions)
+        if narrow:
+            newly -= previous.superseded
+            superseded = previous.superseded | newly
+            records, by_region = _without(previous, newly)
+            live = previous.live_rows.copy() if newly else previous.live_rows
         else:
+            superseded = newly
             records, by_region = _without(base, superseded)
-        live = np.ones(len(base.model.ids_), dtype=np.float32)
-        rows = [i for i in map(base.model.index_.get, superseded) if i is not None]
+            live = np.ones(len(base.model.ids_), dtype=np.float32)
+        rows = [i for i in map(base.model.index_.get, newly) if i is not None]
         live[rows] = 0.0
         return Snapshot(base.model, head, records, by_region, stale=True, superseded=superseded, live_rows=live)
 

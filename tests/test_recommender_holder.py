@@ -242,10 +242,19 @@ def test_a_stale_snapshot_follows_every_later_change(writable_corpus_kb, monkeyp
     for rid in ids[:3]:
         other.set_state(rid, "deleted", author="uji")
     assert not set(ids[:3]) & shown(r.recommend(YOGYA)) and r.snapshot().stale
+    read_since, patch_tries = [], []
+    changed_ids_in, changes_since = kb.store.changed_ids_in, kb.store.changes_since
+    monkeypatch.setattr(kb.store, "changed_ids_in", lambda conn, since: read_since.append(since) or
+                        changed_ids_in(conn, since))
+    monkeypatch.setattr(kb.store, "changes_since", lambda *a, **kw: patch_tries.append(a) or changes_since(*a, **kw))
     for n in (4, 5):  # later heads, each narrowed from the stale snapshot before it
+        before = r.snapshot()
+        read_since.clear()
         other.set_state(ids[n - 1], "deleted", author="uji")
         res = r.recommend(YOGYA)
         snap = r.snapshot()
+        # only the changes since the snapshot before were read, and no patch was tried
+        assert read_since == [before.head] and not patch_tries
         assert snap.stale and not set(ids[:n]) & shown(res)
         assert not any(set(ids[:n]) & set(cases) for cases in snap.cases_by_region.values())
         at_once = r.holder._stale(r.holder._base)
@@ -253,3 +262,4 @@ def test_a_stale_snapshot_follows_every_later_change(writable_corpus_kb, monkeyp
         assert {k: sorted(v) for k, v in at_once.cases_by_region.items()} == \
             {k: sorted(v) for k, v in snap.cases_by_region.items()}
         assert set(at_once.records) == set(snap.records)
+        assert (at_once.live_rows == snap.live_rows).all() and not snap.live_rows.all()
