@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 from whoosh import query
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
 from ..text import normalize
@@ -186,17 +185,11 @@ def read_postings(segreader, fieldname: str, btext: bytes) -> tuple[np.ndarray, 
     included: the caller masks them)."""
     if (fieldname, btext) not in segreader:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
-    terms = getattr(segreader, "_terms", None)
-    if terms is not None and hasattr(terms, "matcher"):
-        # The segment's own matcher, without the reader's deletion filter: wrapped, the filter
-        # has already stepped past the leading blocks whose documents are all deleted when it
-        # is made, and those blocks would be missing here (a term's postings then disagree with
-        # its document frequency). Touches whoosh3's ``SegmentReader._terms``.
-        m = terms.matcher(fieldname, btext, segreader.schema[fieldname].format)
-    else:
-        m = segreader.postings(fieldname, btext)
-        if isinstance(m, FilterMatcher):
-            m = m.child
+    # The segment's own matcher, without the reader's deletion filter (``postings``): the filter
+    # has already stepped past the leading blocks whose documents are all deleted when it is
+    # made, and those blocks would be missing here (a term's postings then disagree with its
+    # document frequency). Touches whoosh3's ``SegmentReader._terms``.
+    m = segreader._terms.matcher(fieldname, btext, segreader.schema[fieldname].format)
     ids: list = []
     weights: list = []
     if hasattr(m, "_read_ids") and hasattr(m, "_next_block"):
@@ -318,13 +311,15 @@ class FacetBlock:
         parts = [(name, codes, self.matrices[name].shape[0] + 1)
                  for name in names if name in self.matrices for codes in self.slots(name)[0]]
         groups: list[tuple[np.ndarray, list[tuple[str, int]]]] = []
+        cells = PACKED_CELLS + 1  # combinations of the last group's slots
         for name, codes, size in sorted(parts, key=lambda p: p[2]):
-            cells = int(np.prod([s for _, s in groups[-1][1]])) * size if groups else None
-            if cells is not None and cells <= PACKED_CELLS:
+            if cells * size <= PACKED_CELLS:
+                cells *= size
                 prev, members = groups[-1]
                 dtype = np.int16 if cells <= np.iinfo(np.int16).max else np.int32
                 groups[-1] = (prev.astype(dtype) * size + codes, members + [(name, size)])
             else:
+                cells = size
                 groups.append((codes.copy(), [(name, size)]))
         with self._lock:
             self._packed[names] = groups
